@@ -1,0 +1,36 @@
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django_htmx.http import HttpResponseClientRedirect
+from django_otp import user_has_device
+
+# Pages a signed-in user can reach before passing the second factor.
+EXEMPT_URL_NAMES = frozenset(
+    {"accounts:two_factor_setup", "accounts:two_factor_verify", "account_logout", "set_language", "healthz"}
+)
+
+
+def second_factor_required(user):
+    """Staff must pass a TOTP check when 2FA is required, or whenever they have enrolled a device."""
+    if not user.is_authenticated or not user.is_staff_role or user.is_verified():
+        return False
+    return settings.AMPARO_REQUIRE_2FA or user_has_device(user, confirmed=True)
+
+
+class TwoFactorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if match is None or match.view_name in EXEMPT_URL_NAMES or not second_factor_required(request.user):
+            return None
+        name = "accounts:two_factor_verify" if user_has_device(request.user) else "accounts:two_factor_setup"
+        target = f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}"
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(target)
+        return redirect(target)

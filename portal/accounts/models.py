@@ -1,0 +1,147 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "ADMIN", _("Administrator")
+    SUPERVISOR = "SUPERVISOR", _("Supervisor")
+    AGENT = "AGENT", _("Agent")
+    FINANCE = "FINANCE", _("Finance")
+    INTERVENTORIA = "INTERVENTORIA", _("Interventoría (audit)")
+    CLIENT = "CLIENT", _("Client")
+
+
+STAFF_ROLES = frozenset(Role.values) - {Role.CLIENT}
+
+
+class UserStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", _("Active")
+    SUSPENDED = "SUSPENDED", _("Suspended")
+    PENDING_VERIFICATION = "PENDING_VERIFICATION", _("Pending verification")
+
+
+class IdType(models.TextChoices):
+    CC = "CC", _("Cédula de ciudadanía")
+    CE = "CE", _("Cédula de extranjería")
+    NIT = "NIT", _("NIT")
+    PA = "PA", _("Passport")
+    TI = "TI", _("Tarjeta de identidad")
+    PPT = "PPT", _("Permiso por protección temporal")
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email_primary, password, **extra_fields):
+        if not email_primary:
+            raise ValueError("A user needs a primary email")
+        user = self.model(email_primary=self.normalize_email(email_primary).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email_primary, password=None, **extra_fields):
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email_primary, password, **extra_fields)
+
+    def create_superuser(self, email_primary, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ADMIN)
+        extra_fields["is_superuser"] = True
+        return self._create_user(email_primary, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email_primary__iexact=username)
+
+
+class Team(models.Model):
+    """A sales team: agents whose book the supervisor oversees."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    supervisor = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("supervisor"),
+        on_delete=models.PROTECT,
+        related_name="led_teams",
+        limit_choices_to={"role": Role.SUPERVISOR},
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self):
+        return self.name
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email_primary = models.EmailField(_("primary email"), unique=True)
+    email_secondary = models.EmailField(_("secondary email"), blank=True)
+    full_name = models.CharField(_("full name"), max_length=200)
+    id_type = models.CharField(_("ID type"), max_length=4, choices=IdType.choices, default=IdType.CC)
+    id_number = models.CharField(_("ID number"), max_length=30)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    profile_photo = models.ImageField(_("profile photo"), upload_to="profile-photos/%Y/", blank=True)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT, db_index=True)
+    status = models.CharField(_("status"), max_length=24, choices=UserStatus.choices, default=UserStatus.ACTIVE)
+    # Derived by the database so that no code path can let it drift from `status`.
+    is_active = models.GeneratedField(
+        expression=Q(status=UserStatus.ACTIVE),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="agents",
+    )
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email_primary"
+    EMAIL_FIELD = "email_primary"
+    REQUIRED_FIELDS = ["full_name", "id_type", "id_number"]
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email_primary"), name="user_email_primary_ci_unique"),
+            models.UniqueConstraint(fields=["id_type", "id_number"], name="user_id_type_number_unique"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
+            models.CheckConstraint(condition=Q(status__in=UserStatus.values), name="user_status_valid"),
+            models.CheckConstraint(
+                condition=Q(team__isnull=True) | Q(role=Role.AGENT), name="user_team_only_for_agents"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name} <{self.email_primary}>"
+
+    @property
+    def is_staff(self):
+        """Django admin is for configuration, and configuration is the administrators' job."""
+        return self.role == Role.ADMIN
+
+    @property
+    def is_staff_role(self):
+        return self.role in STAFF_ROLES
+
+    def get_full_name(self):
+        return self.full_name
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.email_primary

@@ -1,0 +1,191 @@
+from base64 import b32encode
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp import match_token, user_has_device
+from django_tables2 import RequestConfig
+
+from portal.audit.selectors import recent_events_about
+from portal.core.permissions import permission_required, staff_required
+
+from . import services
+from .filters import UserFilter
+from .forms import NoteForm, ReasonForm, RoleChangeForm, TokenForm
+from .selectors import users_visible_to
+from .tables import UserTable
+
+USERS_REASON = gettext_lazy("The user directory is open to administrators, supervisors and Interventoría.")
+MANAGE_USERS_REASON = gettext_lazy("Only administrators change roles, suspend users or reset their second factor.")
+
+
+def _safe_next(request, default="core:dashboard"):
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+        return target
+    return default
+
+
+def _apply_form_errors(form, error):
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@staff_required
+def two_factor_setup(request):
+    if user_has_device(request.user):
+        return render(request, "accounts/two_factor_setup.html", {"enrolled": True})
+    device = services.totp_device_start(user=request.user)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.totp_device_confirm(user=request.user, token=form.cleaned_data["token"])
+        except ValidationError as error:
+            _apply_form_errors(form, error)
+        else:
+            otp_login(request, device)
+            messages.success(request, _("Two-factor authentication is on. You will be asked for a code at sign-in."))
+            return redirect(_safe_next(request))
+    qr = segno.make(device.config_url, error="m")
+    context = {
+        "form": form,
+        "qr_data_uri": qr.svg_data_uri(scale=5, border=2),
+        "secret": _group(device.bin_key),
+        "next": _safe_next(request, default=""),
+        "enrolled": False,
+    }
+    return render(request, "accounts/two_factor_setup.html", context, status=422 if form.errors else 200)
+
+
+def _group(bin_key):
+    secret = b32encode(bin_key).decode().rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+@login_required
+def two_factor_verify(request):
+    if not user_has_device(request.user):
+        return redirect("accounts:two_factor_setup")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        token = form.cleaned_data["token"].strip().replace(" ", "")
+        device = match_token(request.user, token)
+        if device is not None:
+            otp_login(request, device)
+            services.two_factor_verified_record(user=request.user)
+            return redirect(_safe_next(request))
+        services.two_factor_failed_record(user=request.user)
+        form.add_error("token", _("That code is not right, or it has already been used. Try the next one."))
+    return render(
+        request,
+        "accounts/two_factor_verify.html",
+        {"form": form, "next": _safe_next(request, default="")},
+        status=422 if form.errors else 200,
+    )
+
+
+@permission_required("accounts.view_user", USERS_REASON)
+def user_list(request):
+    user_filter = UserFilter(request.GET, queryset=users_visible_to(request.user))
+    table = UserTable(user_filter.qs)
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    template = "accounts/user_list.html#results" if request.htmx else "accounts/user_list.html"
+    return render(request, template, {"filter": user_filter, "table": table})
+
+
+def _user_panel_context(request, subject, **forms):
+    can_manage = request.user.has_perm("accounts.change_user") and subject.pk != request.user.pk
+    return {
+        "subject": subject,
+        "can_manage": can_manage,
+        "role_form": forms.get("role_form") or RoleChangeForm(initial={"role": subject.role, "team": subject.team}),
+        "reason_form": forms.get("reason_form") or ReasonForm(),
+        "reset_form": forms.get("reset_form") or ReasonForm(),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "events": recent_events_about(subject) if request.user.has_perm("audit.view_auditevent") else None,
+    }
+
+
+@permission_required("accounts.view_user", USERS_REASON)
+def user_detail(request, pk):
+    subject = get_object_or_404(users_visible_to(request.user), pk=pk)
+    return render(request, "accounts/user_detail.html", _user_panel_context(request, subject))
+
+
+def _user_action(request, pk, form_class, form_key, apply):
+    """Run one admin action on a user and answer with the refreshed panel (HTMX) or a redirect."""
+    if not request.user.has_perm("accounts.change_user"):
+        raise PermissionDenied(MANAGE_USERS_REASON)
+    subject = get_object_or_404(users_visible_to(request.user), pk=pk)
+    form = form_class(request.POST)
+    status = 200
+    if form.is_valid():
+        try:
+            message = apply(subject, form.cleaned_data)
+        except ValidationError as error:
+            _apply_form_errors(form, error)
+        else:
+            messages.success(request, message)
+            if not request.htmx:
+                return redirect("accounts:user_detail", pk=subject.pk)
+            subject = users_visible_to(request.user).get(pk=subject.pk)
+            form = None
+    if form is not None and form.errors:
+        status = 422
+        if not request.htmx:
+            messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+            return redirect("accounts:user_detail", pk=subject.pk)
+    context = _user_panel_context(request, subject, **({form_key: form} if form is not None else {}))
+    return render(request, "accounts/user_detail.html#user-panel", context, status=status)
+
+
+@require_POST
+@staff_required
+def user_change_role(request, pk):
+    def apply(subject, data):
+        services.user_change_role(
+            user=subject, role=data["role"], team=data["team"], actor=request.user, note=data["note"]
+        )
+        return _("Role updated.")
+
+    return _user_action(request, pk, RoleChangeForm, "role_form", apply)
+
+
+@require_POST
+@staff_required
+def user_suspend(request, pk):
+    def apply(subject, data):
+        services.user_suspend(user=subject, actor=request.user, reason=data["reason"])
+        return _("User suspended. They can no longer sign in.")
+
+    return _user_action(request, pk, ReasonForm, "reason_form", apply)
+
+
+@require_POST
+@staff_required
+def user_reactivate(request, pk):
+    def apply(subject, data):
+        services.user_reactivate(user=subject, actor=request.user, note=data["note"])
+        return _("User reactivated.")
+
+    return _user_action(request, pk, NoteForm, "note_form", apply)
+
+
+@require_POST
+@staff_required
+def user_reset_two_factor(request, pk):
+    def apply(subject, data):
+        services.user_reset_two_factor(user=subject, actor=request.user, reason=data["reason"])
+        return _("Second factor reset. The user enrols a new authenticator at the next sign-in.")
+
+    return _user_action(request, pk, ReasonForm, "reset_form", apply)

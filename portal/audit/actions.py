@@ -1,0 +1,28 @@
+"""Human labels for the audit actions; the audit log page filters and displays by these."""
+
+from django.utils.translation import gettext_lazy as _
+
+ACTION_LABELS = {
+    "auth.sign_in": _("Signed in"),
+    "auth.sign_out": _("Signed out"),
+    "auth.sign_in_failed": _("Failed sign-in"),
+    "auth.locked_out": _("Locked out after failed sign-ins"),
+    "auth.2fa_enrolled": _("Enrolled two-factor authentication"),
+    "auth.2fa_verified": _("Passed two-factor check"),
+    "auth.2fa_failed": _("Failed two-factor check"),
+    "auth.2fa_reset": _("Two-factor authentication reset"),
+    "user.created": _("User created"),
+    "user.role_changed": _("Role changed"),
+    "user.suspended": _("User suspended"),
+    "user.reactivated": _("User reactivated"),
+    "team.created": _("Team created"),
+    "demo.scaled": _("Volume demo data added"),
+}
+
+
+def action_label(action):
+    return ACTION_LABELS.get(action, action)
+
+
+def action_choices():
+    return sorted(((key, str(label)) for key, label in ACTION_LABELS.items()), key=lambda item: item[1])

@@ -1,0 +1,25 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+# (label, url name, icon, permission or None for every staff user)
+NAVIGATION = [
+    (_("Dashboard"), "core:dashboard", "speedometer2", None),
+    (_("Users"), "accounts:user_list", "people", "accounts.view_user"),
+    (_("Audit log"), "audit:log", "journal-text", "audit.view_auditevent"),
+    (_("Configuration"), "admin:index", "gear", "accounts.change_user"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_staff_role:
+        return {"nav_items": []}
+    path = request.path
+    items = []
+    for label, url_name, icon, perm in NAVIGATION:
+        if perm is not None and not user.has_perm(perm):
+            continue
+        url = reverse(url_name)
+        active = path == url if url_name == "core:dashboard" else path.startswith(url)
+        items.append({"label": label, "url": url, "icon": icon, "active": active, "name": url_name})
+    return {"nav_items": items}

@@ -1,0 +1,15 @@
+"""Test settings: PostgreSQL when DATABASE_URL points at one (CI always does), else SQLite."""
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, env, huey_settings
+
+SECRET_KEY = "test-only-key-with-enough-length-and-entropy-0123456789abcdef"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+AMPARO_REQUIRE_2FA = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+HUEY = huey_settings(
+    env("HUEY_URL", f"sqlite:///{BASE_DIR / 'var' / 'huey-test.sqlite3'}"), name="amparo-test", immediate=True
+)

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class TasksConfig(AppConfig):
+    name = "tasks"
+    label = "tasks"
+
+    def ready(self):
+        # The consumer only knows the tasks whose modules have been imported.
+        from . import notifications  # noqa: F401
