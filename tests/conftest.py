@@ -6,6 +6,8 @@ from portal.accounts.models import Role
 
 from .factories import TEST_PASSWORD, TeamFactory, UserFactory
 
+NOT_RUN_ON_SQLITE = pytest.StashKey[int]()
+
 
 def _on_postgres():
     return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
@@ -18,18 +20,23 @@ def pytest_sessionstart(session):
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked `postgres` check PostgreSQL itself (triggers, row locks); on a SQLite run they
-    are deselected, loudly. CI always runs on PostgreSQL, so there they always run."""
+    are deselected and the run says so at the end. CI always runs on PostgreSQL, so there they run."""
     if _on_postgres():
         return
     deselected = [item for item in items if item.get_closest_marker("postgres")]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("postgres")]
-        config.issue_config_time_warning(
-            pytest.PytestWarning(
-                f"{len(deselected)} PostgreSQL tests not run on SQLite; set DATABASE_URL=postgresql://... to run them"
-            ),
-            stacklevel=2,
+        config.stash[NOT_RUN_ON_SQLITE] = len(deselected)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    count = config.stash.get(NOT_RUN_ON_SQLITE, 0)
+    if count:
+        terminalreporter.write_line(
+            f"NOTE: {count} PostgreSQL tests were not run on SQLite; set DATABASE_URL=postgresql://... to run them",
+            yellow=True,
+            bold=True,
         )
 
 

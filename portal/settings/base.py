@@ -281,5 +281,6 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "huey": {"level": LOG_LEVEL},
+        "django_guid": {"level": "WARNING"},
     },
 }

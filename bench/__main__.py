@@ -1,0 +1,22 @@
+import argparse
+import importlib
+import os
+import sys
+
+BENCHMARKS = {"audit": "bench.audit"}
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("name", choices=sorted(BENCHMARKS))
+    args, rest = parser.parse_known_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    import django
+
+    django.setup()
+    module = importlib.import_module(BENCHMARKS[args.name])
+    module.main(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""Steps several browser tests share."""
+
+import re
+
+from playwright.sync_api import Page, expect
+
+
+def sign_in(page: Page, email: str, password: str):
+    """Sign in through the real login form and wait for the answer to the POST."""
+    page.goto("/accounts/login/")
+    form = page.get_by_test_id("login-form")
+    form.locator("input[name=login]").fill(email)
+    form.locator("input[name=password]").fill(password)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/accounts/login/" in r.url) as answer:
+        form.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    return answer.value
+
+
+def sign_out(page: Page):
+    page.get_by_test_id("user-menu").click()
+    page.get_by_test_id("sign-out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
