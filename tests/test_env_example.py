@@ -4,7 +4,9 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-READERS = re.compile(r"""\b(?:env|env_bool|env_int|env_list|os\.environ\.get|os\.environ\.setdefault)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
+READERS = re.compile(
+    r"""\b(?:env|env_bool|env_int|env_list|os\.environ\.get|os\.environ\.setdefault)\(\s*["']([A-Z][A-Z0-9_]+)["']"""
+)
 NOT_SETTINGS = {"CI", "DJANGO_ALLOW_ASYNC_UNSAFE"}
 
 

@@ -175,30 +175,10 @@ def user_reset_two_factor(*, user, actor, reason):
 
 
 @transaction.atomic
-def sign_in_record(*, user):
-    audit_record(actor=user, action="auth.sign_in", target=user)
-
-
-@transaction.atomic
-def sign_in_failed_record(*, email):
-    audit_record(actor=None, actor_label=email[:254], action="auth.sign_in_failed", metadata={"email": email[:254]})
-
-
-@transaction.atomic
-def sign_out_record(*, user):
-    audit_record(actor=user, action="auth.sign_out", target=user)
-
-
-@transaction.atomic
-def lockout_record(*, email):
-    audit_record(actor=None, actor_label=email[:254], action="auth.locked_out", metadata={"email": email[:254]})
-
-
-@transaction.atomic
-def two_factor_verified_record(*, user):
-    audit_record(actor=user, action="auth.2fa_verified", target=user)
-
-
-@transaction.atomic
-def two_factor_failed_record(*, user):
-    audit_record(actor=user, action="auth.2fa_failed", target=user)
+def auth_event_record(*, action, user=None, email=""):
+    """Audit a sign-in related event: by the user when we know who, else by the email typed."""
+    if user is not None:
+        audit_record(actor=user, action=action, target=user)
+    else:
+        email = email.strip().lower()[:254]
+        audit_record(actor=None, actor_label=email, action=action, metadata={"email": email})

@@ -82,9 +82,9 @@ def two_factor_verify(request):
         device = match_token(request.user, token)
         if device is not None:
             otp_login(request, device)
-            services.two_factor_verified_record(user=request.user)
+            services.auth_event_record(action="auth.2fa_verified", user=request.user)
             return redirect(_safe_next(request))
-        services.two_factor_failed_record(user=request.user)
+        services.auth_event_record(action="auth.2fa_failed", user=request.user)
         form.add_error("token", _("That code is not right, or it has already been used. Try the next one."))
     return render(
         request,

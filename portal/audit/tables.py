@@ -11,13 +11,13 @@ from .models import AuditEvent
 
 
 class AuditEventTable(tables.Table):
-    occurred_at = tables.Column(verbose_name=_("When"))
+    occurred_at = tables.Column(verbose_name=_("When"), attrs={"td": {"class": "text-nowrap"}})
     actor_label = tables.Column(verbose_name=_("Actor"), empty_values=())
     action = tables.Column(verbose_name=_("Action"))
-    target = tables.Column(verbose_name=_("Target"), empty_values=(), orderable=False)
+    target = tables.Column(verbose_name=_("Target"), empty_values=(), orderable=False, attrs={"td": {"class": "wrap"}})
     ip_address = tables.Column(verbose_name=_("IP address"))
     correlation_id = tables.Column(verbose_name=_("Correlation id"), orderable=False)
-    metadata = tables.Column(verbose_name=_("Details"), orderable=False)
+    metadata = tables.Column(verbose_name=_("Details"), orderable=False, attrs={"td": {"class": "wrap details"}})
 
     class Meta:
         model = AuditEvent
@@ -50,4 +50,4 @@ class AuditEventTable(tables.Table):
     def render_metadata(self, value):
         if not value:
             return "—"
-        return format_html('<code class="small text-wrap">{}</code>', json.dumps(value, ensure_ascii=False))
+        return format_html('<code class="small">{}</code>', json.dumps(value, ensure_ascii=False))
