@@ -13,7 +13,10 @@ EXEMPT_URL_NAMES = frozenset(
 
 def second_factor_required(user):
     """Staff must pass a TOTP check when 2FA is required, or whenever they have enrolled a device."""
-    if not user.is_authenticated or not user.is_staff_role or user.is_verified():
+    if not user.is_authenticated or not user.is_staff_role:
+        return False
+    # OTPMiddleware adds is_verified to request.user; a user object just signed in has not got it yet.
+    if getattr(user, "is_verified", lambda: False)():
         return False
     return settings.AMPARO_REQUIRE_2FA or user_has_device(user, confirmed=True)
 

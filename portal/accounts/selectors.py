@@ -29,7 +29,7 @@ def users_visible_to(user):
     users = User.objects.select_related("team", "team__supervisor").annotate(
         has_two_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
     )
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.is_active:
         return users.none()
     if user.role in {Role.ADMIN, Role.INTERVENTORIA}:
         return users

@@ -1,3 +1,4 @@
+import math
 from base64 import b32encode
 
 import segno
@@ -5,12 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_otp import devices_for_user, match_token, user_has_device
 from django_otp import login as otp_login
-from django_otp import match_token, user_has_device
 from django_tables2 import RequestConfig
 
 from portal.audit.selectors import recent_events_about
@@ -77,7 +79,13 @@ def two_factor_verify(request):
     if not user_has_device(request.user):
         return redirect("accounts:two_factor_setup")
     form = TokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    wait = _seconds_until_verify_allowed(request.user)
+    if request.method == "POST" and wait:
+        form.is_valid()
+        form.add_error(
+            "token", _("Too many wrong codes. Wait %(seconds)d seconds, then type the newest code.") % {"seconds": wait}
+        )
+    elif request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"].strip().replace(" ", "")
         device = match_token(request.user, token)
         if device is not None:
@@ -94,6 +102,15 @@ def two_factor_verify(request):
     )
 
 
+def _seconds_until_verify_allowed(user):
+    """django-otp throttles a device after a wrong code; say how long instead of refusing silently."""
+    for device in devices_for_user(user):
+        allowed, details = device.verify_is_allowed()
+        if not allowed and details and details.get("locked_until"):
+            return max(1, math.ceil((details["locked_until"] - timezone.now()).total_seconds()))
+    return 0
+
+
 @permission_required("accounts.view_user", USERS_REASON)
 def user_list(request):
     user_filter = UserFilter(request.GET, queryset=users_visible_to(request.user))
@@ -103,15 +120,20 @@ def user_list(request):
     return render(request, template, {"filter": user_filter, "table": table})
 
 
+# The user page shows several small forms at once; each gets its own HTML ids.
+FORM_IDS = {"role_form": "role_%s", "reason_form": "suspend_%s", "reset_form": "reset_%s", "note_form": "reactivate_%s"}
+
+
 def _user_panel_context(request, subject, **forms):
     can_manage = request.user.has_perm("accounts.change_user") and subject.pk != request.user.pk
+    initial_role = {"role": subject.role, "team": subject.team}
     return {
         "subject": subject,
         "can_manage": can_manage,
-        "role_form": forms.get("role_form") or RoleChangeForm(initial={"role": subject.role, "team": subject.team}),
-        "reason_form": forms.get("reason_form") or ReasonForm(),
-        "reset_form": forms.get("reset_form") or ReasonForm(),
-        "note_form": forms.get("note_form") or NoteForm(),
+        "role_form": forms.get("role_form") or RoleChangeForm(initial=initial_role, auto_id=FORM_IDS["role_form"]),
+        "reason_form": forms.get("reason_form") or ReasonForm(auto_id=FORM_IDS["reason_form"]),
+        "reset_form": forms.get("reset_form") or ReasonForm(auto_id=FORM_IDS["reset_form"]),
+        "note_form": forms.get("note_form") or NoteForm(auto_id=FORM_IDS["note_form"]),
         "events": recent_events_about(subject) if request.user.has_perm("audit.view_auditevent") else None,
     }
 
@@ -127,7 +149,7 @@ def _user_action(request, pk, form_class, form_key, apply):
     if not request.user.has_perm("accounts.change_user"):
         raise PermissionDenied(MANAGE_USERS_REASON)
     subject = get_object_or_404(users_visible_to(request.user), pk=pk)
-    form = form_class(request.POST)
+    form = form_class(request.POST, auto_id=FORM_IDS[form_key])
     status = 200
     if form.is_valid():
         try:

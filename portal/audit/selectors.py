@@ -24,7 +24,7 @@ CSV_HEADER = [
 
 
 def audit_events_visible_to(user):
-    if user.is_authenticated and user.role in {Role.ADMIN, Role.INTERVENTORIA}:
+    if user.is_authenticated and user.is_active and user.role in {Role.ADMIN, Role.INTERVENTORIA}:
         return AuditEvent.objects.all()
     return AuditEvent.objects.none()
 

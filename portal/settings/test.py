@@ -10,6 +10,8 @@ AMPARO_REQUIRE_2FA = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+# Static files come straight from the finders here; there is no collectstatic output to serve.
+STATIC_ROOT = None
 HUEY = huey_settings(
     env("HUEY_URL", f"sqlite:///{BASE_DIR / 'var' / 'huey-test.sqlite3'}"), name="amparo-test", immediate=True
 )

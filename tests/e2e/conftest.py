@@ -16,7 +16,7 @@ import pytest
 # the ORM calls the tests make to set up data and check what the server wrote.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
