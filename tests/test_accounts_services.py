@@ -24,7 +24,7 @@ def create_kwargs(**overrides):
         "full_name": "Nueva Agente Pérez",
         "id_type": IdType.CC,
         "id_number": "52123456",
-        "role": Role.AGENT,
+        "role": Role.FINANCE,
         "team": None,
         "password": "A-long-enough-password-1",
     }
@@ -58,7 +58,9 @@ def failing_audit(monkeypatch):
 
 
 def test_user_create_writes_the_user_with_its_role_group_and_an_audit_event(admin_user, team):
-    user = services.user_create(actor=admin_user, **create_kwargs(team=team, email_primary="  Nueva@Amparo.TEST "))
+    user = services.user_create(
+        actor=admin_user, **create_kwargs(role=Role.AGENT, team=team, email_primary="  Nueva@Amparo.TEST ")
+    )
 
     user.refresh_from_db()
     assert user.email_primary == "nueva@amparo.test"
@@ -126,6 +128,26 @@ def test_user_create_refuses_a_team_for_anyone_but_an_agent_and_writes_nothing(a
     assert "team" in error.value.message_dict
     assert User.objects.count() == users_before
     assert not events("user.created").exists()
+
+
+def test_user_create_refuses_an_agent_without_a_team_and_writes_nothing(admin_user):
+    users_before = User.objects.count()
+
+    with pytest.raises(ValidationError) as error:
+        services.user_create(actor=admin_user, **create_kwargs(role=Role.AGENT, team=None))
+
+    assert error.value.message_dict == {"team": ["An agent must belong to a team."]}
+    assert User.objects.count() == users_before
+
+
+def test_role_change_to_agent_without_a_team_is_refused_and_changes_nothing(admin_user, finance_user):
+    with pytest.raises(ValidationError) as error:
+        services.user_change_role(user=finance_user, role=Role.AGENT, team=None, actor=admin_user)
+
+    assert error.value.message_dict == {"team": ["An agent must belong to a team."]}
+    finance_user.refresh_from_db()
+    assert finance_user.role == Role.FINANCE
+    assert not events("user.role_changed").exists()
 
 
 def test_user_create_rolls_back_the_user_when_the_audit_write_fails(admin_user, failing_audit):
@@ -196,7 +218,7 @@ def test_role_change_to_the_same_role_and_team_writes_nothing(admin_user, agent,
 def test_nobody_can_change_their_own_role(admin_user):
     with pytest.raises(ValidationError) as error:
         services.user_change_role(user=admin_user, role=Role.AGENT, actor=admin_user)
-    assert "own role" in error.messages[0]
+    assert "own role" in error.value.messages[0]
     admin_user.refresh_from_db()
     assert admin_user.role == Role.ADMIN
     assert not events("user.role_changed").exists()
@@ -205,7 +227,7 @@ def test_nobody_can_change_their_own_role(admin_user):
 def test_supervisor_who_leads_a_team_cannot_be_demoted(admin_user, supervisor):
     with pytest.raises(ValidationError) as error:
         services.user_change_role(user=supervisor, role=Role.FINANCE, actor=admin_user)
-    assert "leads a team" in error.messages[0]
+    assert "leads a team" in error.value.messages[0]
     supervisor.refresh_from_db()
     assert supervisor.role == Role.SUPERVISOR
     assert group_names(supervisor) == {Role.SUPERVISOR}
@@ -271,7 +293,7 @@ def test_suspending_an_already_suspended_user_is_refused(admin_user, agent):
     services.user_suspend(user=agent, actor=admin_user, reason="first")
     with pytest.raises(ValidationError) as error:
         services.user_suspend(user=agent, actor=admin_user, reason="second")
-    assert "already suspended" in error.messages[0]
+    assert "already suspended" in error.value.messages[0]
     assert events("user.suspended").count() == 1
 
 
@@ -312,7 +334,7 @@ def test_reactivating_a_user_pending_verification_activates_them(admin_user):
 def test_reactivating_an_active_user_is_refused(admin_user, agent):
     with pytest.raises(ValidationError) as error:
         services.user_reactivate(user=agent, actor=admin_user)
-    assert "already active" in error.messages[0]
+    assert "already active" in error.value.messages[0]
     assert not events("user.reactivated").exists()
 
 
@@ -330,7 +352,9 @@ def test_suspended_user_with_an_open_session_is_signed_out_on_the_next_request(c
 def test_suspended_user_cannot_sign_in(client, admin_user, agent, password):
     services.user_suspend(user=agent, actor=admin_user, reason="left")
     response = client.post(reverse("account_login"), {"login": agent.email_primary, "password": password})
-    assert response.status_code != 302 or not response["Location"].endswith(reverse("core:dashboard"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_inactive")
+    assert client.get(response["Location"]).status_code == 200
     assert "_auth_user_id" not in client.session
     assert not events("auth.sign_in").exists()
 
@@ -444,7 +468,7 @@ def test_invalid_role_change_full_page_redirects_back_with_an_error_message(admi
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:user_detail", args=[agent.pk])
     messages = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
-    assert messages == [("error", "Only agents belong to a team.")]
+    assert messages == [("danger", "Team: Only agents belong to a team.")]
     agent.refresh_from_db()
     assert agent.role == Role.AGENT
 
@@ -487,12 +511,21 @@ def test_suspend_without_a_reason_over_htmx_is_422_and_changes_nothing(admin_cli
     assert not events("user.suspended").exists()
 
 
-def test_suspending_an_already_suspended_user_over_htmx_is_422(admin_client, admin_user, agent):
+def test_suspending_an_already_suspended_user_over_htmx_is_422_and_says_why(admin_client, admin_user, agent):
+    # e.g. two admins on the same page: the second click must tell them why nothing happened,
+    # even though the refreshed panel no longer shows the suspend form.
     services.user_suspend(user=agent, actor=admin_user, reason="first")
     response = admin_client.post(suspend_url(agent), {"reason": "again"}, headers=HTMX)
     assert response.status_code == 422
-    assert "already suspended" in response.content.decode()
+    assert "This user is already suspended." in response.content.decode()
     assert events("user.suspended").count() == 1
+
+
+def test_reactivating_an_active_user_over_htmx_is_422_and_says_why(admin_client, agent):
+    response = admin_client.post(reverse("accounts:user_reactivate", args=[agent.pk]), {"note": ""}, headers=HTMX)
+    assert response.status_code == 422
+    assert "This user is already active." in response.content.decode()
+    assert not events("user.reactivated").exists()
 
 
 def test_reactivate_over_htmx_answers_with_the_panel(admin_client, admin_user, agent):
@@ -571,3 +604,88 @@ def test_role_change_replaces_any_group_added_by_hand(admin_user, agent):
     services.user_change_role(user=agent, role=Role.FINANCE, actor=admin_user)
     agent.refresh_from_db()
     assert group_names(agent) == {Role.FINANCE}
+
+
+def test_user_create_turns_a_duplicate_that_slips_past_the_check_into_a_validation_error(admin_user, monkeypatch):
+    # Two admins creating the same person at once: both pre-checks pass, the database's unique
+    # constraint decides, and the loser gets a clear message instead of a 500.
+    from django.db.models import QuerySet
+
+    UserFactory(email_primary="twin@amparo.test")
+    users_before = User.objects.count()
+    monkeypatch.setattr(QuerySet, "exists", lambda self: False)
+
+    with pytest.raises(ValidationError) as error:
+        services.user_create(actor=admin_user, **create_kwargs(email_primary="twin@amparo.test"))
+
+    monkeypatch.undo()
+    assert "already exists" in error.value.messages[0]
+    assert User.objects.count() == users_before
+    assert not events("user.created").exists()
+
+
+# --- creating users in the Django admin (configuration, ADMIN only) -----------------------------
+
+
+def admin_add(client, **overrides):
+    data = {
+        "email_primary": "nuevo@amparo.test",
+        "full_name": "Nuevo Usuario",
+        "id_type": IdType.CC,
+        "id_number": "80123456",
+        "role": Role.FINANCE,
+        "team": "",
+        "phone": "",
+        "password": "",
+    }
+    data.update(overrides)
+    return client.post(reverse("admin:accounts_user_add"), data)
+
+
+def test_admin_creates_a_user_in_the_django_admin_through_the_audited_service(admin_client, admin_user, team):
+    response = admin_add(admin_client, role=Role.AGENT, team=team.pk)
+
+    assert response.status_code == 302
+    user = User.objects.get(email_primary="nuevo@amparo.test")
+    assert user.team == team
+    assert group_names(user) == {Role.AGENT}
+    assert events("user.created").get().actor == admin_user
+
+
+def test_django_admin_refuses_a_team_for_a_non_agent_with_a_clear_message(admin_client, team):
+    response = admin_add(admin_client, role=Role.FINANCE, team=team.pk)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Only agents belong to a team." in body
+    assert "user_team_only_for_agents" not in body  # not the database constraint's name
+    assert not User.objects.filter(email_primary="nuevo@amparo.test").exists()
+
+
+def test_django_admin_refuses_a_duplicate_email_in_another_case_with_a_clear_message(admin_client):
+    UserFactory(email_primary="nuevo@amparo.test")
+
+    response = admin_add(admin_client, email_primary="NUEVO@Amparo.test")
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "A user with this email already exists." in body
+    assert "user_email_primary_ci_unique" not in body
+    assert User.objects.filter(email_primary__iexact="nuevo@amparo.test").count() == 1
+
+
+def test_django_admin_refuses_an_initial_password_that_breaks_the_password_rules(admin_client):
+    response = admin_add(admin_client, password="1234")
+
+    assert response.status_code == 200
+    assert "This password is too short." in response.content.decode()
+    assert not User.objects.filter(email_primary="nuevo@amparo.test").exists()
+
+
+def test_destructive_actions_on_the_user_page_ask_for_confirmation(admin_client, agent):
+    TOTPDevice.objects.create(user=agent, name="phone", confirmed=True)
+    body = admin_client.get(reverse("accounts:user_detail", args=[agent.pk])).content.decode()
+    for testid in ("role-form", "suspend-form", "reset-2fa-form"):
+        form = body[body.index(f'data-testid="{testid}"') :]
+        form = form[: form.index("</form>")]
+        assert "hx-confirm=" in form, testid

@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -17,6 +19,21 @@ class UserCreationForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["email_primary", "full_name", "id_type", "id_number", "role", "team", "phone"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if "role" in cleaned:
+            try:
+                services.team_rule_check(role=cleaned["role"], team=cleaned.get("team"))
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+    def clean_password(self):
+        password = self.cleaned_data.get("password")
+        if password:
+            validate_password(password, self.instance)
+        return password
 
 
 @admin.register(User)

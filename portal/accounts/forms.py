@@ -1,7 +1,9 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import Role, Team
+from .services import team_rule_check
 
 
 class TokenForm(forms.Form):
@@ -26,10 +28,11 @@ class RoleChangeForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("role") == Role.AGENT and not cleaned.get("team"):
-            self.add_error("team", _("An agent must belong to a team."))
-        if cleaned.get("role") != Role.AGENT and cleaned.get("team"):
-            self.add_error("team", _("Only agents belong to a team."))
+        if "role" in cleaned:
+            try:
+                team_rule_check(role=cleaned["role"], team=cleaned.get("team"))
+            except ValidationError as error:
+                self.add_error(None, error)
         return cleaned
 
 

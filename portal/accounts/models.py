@@ -119,12 +119,22 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
-            models.UniqueConstraint(Lower("email_primary"), name="user_email_primary_ci_unique"),
-            models.UniqueConstraint(fields=["id_type", "id_number"], name="user_id_type_number_unique"),
+            models.UniqueConstraint(
+                Lower("email_primary"),
+                name="user_email_primary_ci_unique",
+                violation_error_message=_("A user with this email already exists."),
+            ),
+            models.UniqueConstraint(
+                fields=["id_type", "id_number"],
+                name="user_id_type_number_unique",
+                violation_error_message=_("A user with this ID type and number already exists."),
+            ),
             models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
             models.CheckConstraint(condition=Q(status__in=UserStatus.values), name="user_status_valid"),
             models.CheckConstraint(
-                condition=Q(team__isnull=True) | Q(role=Role.AGENT), name="user_team_only_for_agents"
+                condition=Q(team__isnull=True) | Q(role=Role.AGENT),
+                name="user_team_only_for_agents",
+                violation_error_message=_("Only agents belong to a team."),
             ),
         ]
 

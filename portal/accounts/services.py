@@ -9,6 +9,14 @@ from portal.audit.services import audit_record
 from .models import Role, Team, User, UserStatus
 
 
+def team_rule_check(*, role, team):
+    """Agents belong to a team (its supervisor oversees their book); nobody else does."""
+    if role == Role.AGENT and team is None:
+        raise ValidationError({"team": _("An agent must belong to a team.")})
+    if role != Role.AGENT and team is not None:
+        raise ValidationError({"team": _("Only agents belong to a team.")})
+
+
 def _lock(user):
     return User.objects.select_for_update().get(pk=user.pk)
 
@@ -36,8 +44,7 @@ def user_create(
         raise ValidationError({"email_primary": _("A user with this email already exists.")})
     if User.objects.filter(id_type=id_type, id_number=id_number).exists():
         raise ValidationError({"id_number": _("A user with this ID type and number already exists.")})
-    if team is not None and role != Role.AGENT:
-        raise ValidationError({"team": _("Only agents belong to a team.")})
+    team_rule_check(role=role, team=team)
     try:
         with transaction.atomic():
             user = User.objects.create_user(
@@ -70,8 +77,7 @@ def user_change_role(*, user, role, actor, team=None, note=""):
         raise ValidationError({"role": _("Unknown role.")})
     if actor is not None and actor.pk == user.pk:
         raise ValidationError(_("You cannot change your own role."))
-    if role != Role.AGENT and team is not None:
-        raise ValidationError({"team": _("Only agents belong to a team.")})
+    team_rule_check(role=role, team=team)
     user = _lock(user)
     previous_role, previous_team = user.role, user.team
     if previous_role == Role.SUPERVISOR and role != Role.SUPERVISOR and user.led_teams.exists():
@@ -79,7 +85,7 @@ def user_change_role(*, user, role, actor, team=None, note=""):
     if previous_role == role and previous_team == team:
         return user
     user.role = role
-    user.team = team if role == Role.AGENT else None
+    user.team = team
     user.save(update_fields=["role", "team"])
     _set_role_group(user)
     audit_record(

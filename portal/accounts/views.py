@@ -4,7 +4,7 @@ from base64 import b32encode
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -150,7 +150,6 @@ def _user_action(request, pk, form_class, form_key, apply):
         raise PermissionDenied(MANAGE_USERS_REASON)
     subject = get_object_or_404(users_visible_to(request.user), pk=pk)
     form = form_class(request.POST, auto_id=FORM_IDS[form_key])
-    status = 200
     if form.is_valid():
         try:
             message = apply(subject, form.cleaned_data)
@@ -161,14 +160,19 @@ def _user_action(request, pk, form_class, form_key, apply):
             if not request.htmx:
                 return redirect("accounts:user_detail", pk=subject.pk)
             subject = users_visible_to(request.user).get(pk=subject.pk)
-            form = None
-    if form is not None and form.errors:
-        status = 422
-        if not request.htmx:
-            messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
-            return redirect("accounts:user_detail", pk=subject.pk)
-    context = _user_panel_context(request, subject, **({form_key: form} if form is not None else {}))
-    return render(request, "accounts/user_detail.html#user-panel", context, status=status)
+            return render(request, "accounts/user_detail.html#user-panel", _user_panel_context(request, subject))
+    # A refusal about the user as a whole (say, someone else suspended them a moment ago) may
+    # concern a form the refreshed panel no longer shows: flash it so it is always seen.
+    for error in form.non_field_errors():
+        messages.error(request, error)
+    if not request.htmx:
+        for field, errors in form.errors.items():
+            if field != NON_FIELD_ERRORS:
+                messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
+        return redirect("accounts:user_detail", pk=subject.pk)
+    subject = users_visible_to(request.user).get(pk=subject.pk)
+    context = _user_panel_context(request, subject, **{form_key: form})
+    return render(request, "accounts/user_detail.html#user-panel", context, status=422)
 
 
 @require_POST
