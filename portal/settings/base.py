@@ -280,7 +280,7 @@ LOGGING = {
         # Replace Django's own plain-text handlers so every line is JSON with a correlation id.
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "WARNING"},
-        "huey": {"level": LOG_LEVEL},
+        "huey": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django_guid": {"level": "WARNING"},
     },
 }
