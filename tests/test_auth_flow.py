@@ -5,7 +5,6 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
@@ -40,14 +39,6 @@ def current_token(device):
 
 def wrong_token(device):
     return f"{(int(current_token(device)) + 500_000) % 1_000_000:06d}"
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """allauth counts sign-in attempts per IP in the cache (30 a minute); the cache outlives a test."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -21,6 +21,16 @@ def second_factor_required(user):
     return settings.AMPARO_REQUIRE_2FA or user_has_device(user, confirmed=True)
 
 
+def second_factor_pending(request):
+    """`second_factor_required` for the request's user, worked out once per request and user
+    (signing in during the request changes the user)."""
+    user_pk, pending = getattr(request, "_second_factor_pending", (None, None))
+    if pending is None or user_pk != request.user.pk:
+        pending = second_factor_required(request.user)
+        request._second_factor_pending = (request.user.pk, pending)
+    return pending
+
+
 class TwoFactorMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -30,7 +40,7 @@ class TwoFactorMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        if match is None or match.view_name in EXEMPT_URL_NAMES or not second_factor_required(request.user):
+        if match is None or match.view_name in EXEMPT_URL_NAMES or not second_factor_pending(request):
             return None
         name = "accounts:two_factor_verify" if user_has_device(request.user) else "accounts:two_factor_setup"
         target = f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}"

@@ -1,7 +1,7 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal.accounts.middleware import second_factor_required
+from portal.accounts.middleware import second_factor_pending
 
 # (label, url name, icon, permission or None for every staff user)
 NAVIGATION = [
@@ -14,7 +14,7 @@ NAVIGATION = [
 
 def navigation(request):
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_staff_role or second_factor_required(user):
+    if user is None or not user.is_authenticated or not user.is_staff_role or second_factor_pending(request):
         return {"nav_items": []}
     path = request.path
     items = []
