@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "portal.accounts",
     "portal.audit",
     "portal.notifications",
+    "portal.ingestion",
     "tasks",
 ]
 

@@ -1,0 +1,129 @@
+"""Turning the text of one bordereau cell into a value, or a message saying why not.
+
+Each parser returns (value, error). They run once per cell of files with millions of cells, so
+the ones whose inputs repeat a lot (dates, codes, choices) remember their answers.
+"""
+
+import re
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+import pycountry
+from django.utils.translation import gettext_lazy as _
+
+CURRENCIES = frozenset(currency.alpha_3 for currency in pycountry.currencies)
+COUNTRIES = {country.alpha_2: country.alpha_2 for country in pycountry.countries}
+COUNTRIES.update({country.alpha_3: country.alpha_2 for country in pycountry.countries})
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+PLAIN_NUMBER = re.compile(r"-?\d{1,16}(\.\d+)?")
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("9999999999999999.99")
+
+MSG_REQUIRED = _("Required")
+MSG_DATE = _("Not a date in the format %(format)s")
+MSG_NUMBER = _("Not a number")
+MSG_NEGATIVE = _("Must not be negative")
+MSG_PERCENT_RANGE = _("Must be between 0 and 100")
+MSG_CURRENCY = _("Not an ISO 4217 currency code")
+MSG_COUNTRY = _("Not an ISO 3166 country code")
+MSG_CHOICE = _("Not one of: %(choices)s")
+MSG_TOO_LONG = _("Longer than %(max)d characters")
+MSG_TOO_BIG = _("Too large")
+
+DATE_FORMAT_LABELS = {
+    "%d/%m/%Y": "dd/mm/yyyy",
+    "%m/%d/%Y": "mm/dd/yyyy",
+    "%Y-%m-%d": "yyyy-mm-dd",
+    "%d-%m-%Y": "dd-mm-yyyy",
+    "%d.%m.%Y": "dd.mm.yyyy",
+}
+
+
+@lru_cache(maxsize=65536)
+def parse_date(raw, date_format):
+    """ISO dates are always accepted (they cannot be misread); anything else must follow the format."""
+    text = raw.strip()
+    if not text:
+        return None, None
+    try:
+        if ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text), None
+        # Spreadsheets export midnight timestamps: "31/01/2026 00:00:00".
+        text = text.split(" ", 1)[0]
+        return datetime.strptime(text, date_format).date(), None
+    except ValueError:
+        return None, MSG_DATE % {"format": DATE_FORMAT_LABELS.get(date_format, date_format)}
+
+
+def parse_amount(raw, decimal_style):
+    text = raw.strip()
+    if not text:
+        return None, None
+    if decimal_style == "comma":
+        text = text.replace(".", "").replace(" ", "").replace(",", ".")
+    else:
+        text = text.replace(",", "").replace(" ", "")
+    if not PLAIN_NUMBER.fullmatch(text):
+        return None, MSG_NUMBER
+    try:
+        value = Decimal(text).quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return None, MSG_NUMBER
+    if value < 0:
+        return None, MSG_NEGATIVE
+    if value > MAX_AMOUNT:
+        return None, MSG_TOO_BIG
+    return value, None
+
+
+def parse_percent(raw, decimal_style):
+    text = raw.strip().rstrip("%").strip()
+    if not text:
+        return None, None
+    if decimal_style == "comma":
+        text = text.replace(",", ".")
+    if not PLAIN_NUMBER.fullmatch(text):
+        return None, MSG_NUMBER
+    value = Decimal(text)
+    if not Decimal(0) <= value <= Decimal(100):
+        return None, MSG_PERCENT_RANGE
+    return value.quantize(Decimal("0.0001")), None
+
+
+@lru_cache(maxsize=4096)
+def parse_currency(raw):
+    text = raw.strip().upper()
+    if not text:
+        return None, None
+    return (text, None) if text in CURRENCIES else (None, MSG_CURRENCY)
+
+
+@lru_cache(maxsize=4096)
+def parse_country(raw):
+    text = raw.strip().upper()
+    if not text:
+        return None, None
+    code = COUNTRIES.get(text)
+    return (code, None) if code else (None, MSG_COUNTRY)
+
+
+@lru_cache(maxsize=4096)
+def parse_choice(raw, choices):
+    text = " ".join(raw.strip().lower().split())
+    if not text:
+        return None, None
+    value = dict(choices).get(text)
+    if value is None:
+        return None, MSG_CHOICE % {"choices": ", ".join(sorted(set(dict(choices).values())))}
+    return value, None
+
+
+def parse_text(raw, max_length):
+    text = raw.strip()
+    if not text:
+        return None, None
+    if len(text) > max_length:
+        return None, MSG_TOO_LONG % {"max": max_length}
+    return text, None

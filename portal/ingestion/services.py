@@ -1,0 +1,239 @@
+import hashlib
+import logging
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.audit.services import audit_record
+
+from .engine import JobCancelled, run_import
+from .fields import Kind
+from .models import ImportJob, MappingProfile, Source
+from .readers import UnreadableFile
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
+
+
+def _sha256(handle):
+    digest = hashlib.sha256()
+    handle.seek(0)
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(chunk)
+    handle.seek(0)
+    return digest.hexdigest()
+
+
+@transaction.atomic
+def source_create(*, actor, name):
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": _("Give the source a name.")})
+    if Source.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": _("A source with this name already exists.")})
+    source = Source.objects.create(name=name)
+    audit_record(actor=actor, action="ingestion.source_created", target=source)
+    return source
+
+
+@transaction.atomic
+def profile_save(*, actor, source, kind, **settings):
+    """Create or update the source's profile for `kind` with the given settings."""
+    profile, created = MappingProfile.objects.select_for_update().get_or_create(source=source, kind=kind)
+    changed = {}
+    for name, value in settings.items():
+        if getattr(profile, name) != value:
+            changed[name] = value
+            setattr(profile, name, value)
+    profile.full_clean()
+    profile.save()
+    if created or changed:
+        audit_record(
+            actor=actor,
+            action="ingestion.profile_saved",
+            target=profile,
+            metadata={"kind": kind, "changed": sorted(changed)},
+        )
+    return profile
+
+
+def period_from_text(text):
+    """'2026-10' (or a date in that month) -> date(2026, 10, 1)."""
+    try:
+        year, month = (int(part) for part in str(text).strip()[:7].split("-"))
+        return date(year, month, 1)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"period": _("Give the period as a month, e.g. 2026-10.")}) from exc
+
+
+@transaction.atomic
+def import_job_create(*, actor, source, kind, period, upload, original_name, enqueue=True):
+    """Store the file, hash it and queue its import. The same file twice for a source is refused."""
+    if kind not in (Kind.RISK, Kind.CLAIMS):
+        raise ValidationError({"kind": _("Choose risk or claims.")})
+    size = getattr(upload, "size", None)
+    if size is None:
+        upload.seek(0, 2)
+        size = upload.tell()
+    if size == 0:
+        raise ValidationError({"file": _("The file is empty.")})
+    if size > MAX_UPLOAD_BYTES:
+        raise ValidationError({"file": _("The file is larger than 1 GB.")})
+    sha256 = _sha256(upload)
+    earlier = ImportJob.objects.filter(
+        source=source, kind=kind, sha256=sha256, status__in=[*ImportJob.ACTIVE, ImportJob.Status.SUCCEEDED]
+    ).first()
+    if earlier is not None:
+        raise ValidationError(
+            {
+                "file": _("This file was already imported for %(source)s as job #%(job)d on %(date)s.")
+                % {"source": source.name, "job": earlier.pk, "date": timezone.localtime(earlier.created_at).date()}
+            }
+        )
+    job = ImportJob(
+        source=source,
+        kind=kind,
+        period=period,
+        original_name=original_name[:255],
+        sha256=sha256,
+        size_bytes=size,
+        created_by=actor if actor is not None and actor.pk else None,
+    )
+    job.file.save(_storage_name(original_name), File(upload), save=False)
+    try:
+        with transaction.atomic():
+            job.save()
+    except IntegrityError as exc:
+        job.file.delete(save=False)
+        raise ValidationError({"file": _("This file is already being imported for this source.")}) from exc
+    audit_record(
+        actor=actor,
+        action="ingestion.import_queued",
+        target=job,
+        metadata={"source": source.name, "kind": kind, "sha256": sha256, "size": size, "period": str(period)},
+    )
+    if enqueue:
+        from tasks.ingestion import import_job_process
+
+        transaction.on_commit(lambda: import_job_process(job.pk))
+    return job
+
+
+def _storage_name(original_name):
+    suffix = ".xlsx" if original_name.lower().endswith((".xlsx", ".xlsm")) else ".csv"
+    return f"{timezone.now():%Y%m%d%H%M%S}-{hashlib.sha256(original_name.encode()).hexdigest()[:8]}{suffix}"
+
+
+@transaction.atomic
+def import_job_cancel(*, job, actor):
+    updated = ImportJob.objects.filter(pk=job.pk, status__in=ImportJob.ACTIVE).update(cancel_requested=True)
+    if not updated:
+        raise ValidationError(_("This import has already finished."))
+    ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.CANCELLED, finished_at=timezone.now()
+    )
+    audit_record(actor=actor, action="ingestion.import_cancel_requested", target=job)
+
+
+@transaction.atomic
+def import_job_retry(*, job, actor):
+    """Queue a failed, cancelled or interrupted import again; it starts from the beginning."""
+    updated = ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportJob.Status.FAILED, ImportJob.Status.CANCELLED, ImportJob.Status.RUNNING]
+    ).update(status=ImportJob.Status.QUEUED, cancel_requested=False, error="", progress=0)
+    if not updated:
+        raise ValidationError(_("Only a failed, cancelled or interrupted import can be run again."))
+    job.row_errors.all().delete()
+    audit_record(actor=actor, action="ingestion.import_retried", target=job)
+    from tasks.ingestion import import_job_process
+
+    transaction.on_commit(lambda: import_job_process(job.pk))
+
+
+def _claim(job_id):
+    """Mark the job running unless it was cancelled first; only one worker gets it."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().select_related("source").get(pk=job_id)
+        if job.status != ImportJob.Status.QUEUED:
+            return None
+        job.status = ImportJob.Status.RUNNING
+        job.started_at = timezone.now()
+        job.save(update_fields=["status", "started_at"])
+        return job
+
+
+def import_job_run(*, job_id):
+    """Run a queued job to its end. Not one transaction: progress must be visible while it runs;
+    the rows themselves are written in one transaction at the end (see engine)."""
+    job = _claim(job_id)
+    if job is None:
+        return None
+    profile = MappingProfile.objects.filter(source=job.source, kind=job.kind).first()
+
+    def on_progress(rows_read, rows_rejected, fraction):
+        ImportJob.objects.filter(pk=job.pk).update(
+            rows_total=rows_read, rows_rejected=rows_rejected, progress=min(95, int(fraction * 95))
+        )
+        if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+            raise JobCancelled
+
+    try:
+        outcome = run_import(job, profile=profile, on_progress=on_progress)
+    except JobCancelled:
+        _end(job, status=ImportJob.Status.CANCELLED, action="ingestion.import_cancelled")
+        return None
+    except UnreadableFile as exc:
+        _end(job, status=ImportJob.Status.FAILED, action="ingestion.import_failed", error=str(exc))
+        return None
+    except Exception:
+        logger.exception("import job %s failed", job.pk)
+        _end(
+            job,
+            status=ImportJob.Status.FAILED,
+            action="ingestion.import_failed",
+            error=_("The import stopped on an unexpected error; nothing was loaded. Run it again or contact support."),
+        )
+        raise
+    all_or_nothing_refused = profile is not None and profile.all_or_nothing and outcome.rows_rejected
+    _end(
+        job,
+        status=ImportJob.Status.FAILED if all_or_nothing_refused else ImportJob.Status.SUCCEEDED,
+        action="ingestion.import_finished",
+        error=_("Nothing loaded: the profile is all-or-nothing and %(count)d rows were rejected.")
+        % {"count": outcome.rows_rejected}
+        if all_or_nothing_refused
+        else "",
+        counts=outcome,
+    )
+    return outcome
+
+
+@transaction.atomic
+def _end(job, *, status, action, error="", counts=None):
+    values = {"status": status, "error": error, "finished_at": timezone.now()}
+    if counts is not None:
+        values.update(
+            rows_total=counts.rows_total,
+            rows_loaded=counts.rows_loaded,
+            rows_rejected=counts.rows_rejected,
+            progress=100,
+        )
+    ImportJob.objects.filter(pk=job.pk).update(**values)
+    job.refresh_from_db()
+    audit_record(
+        actor=job.created_by,
+        action=action,
+        target=job,
+        metadata={
+            "status": status,
+            "rows_total": job.rows_total,
+            "rows_loaded": job.rows_loaded,
+            "rows_rejected": job.rows_rejected,
+            "error": error,
+        },
+    )
