@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("portal.core.urls")),
     path("", include("portal.accounts.urls")),
     path("audit/", include("portal.audit.urls")),
+    path("bordereaux/", include("portal.ingestion.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -23,7 +23,7 @@ def correlated_task(**options):
                 else:
                     clear_guid()
 
-        task = db_task(name=f"{function.__module__}.{function.__name__}", **options)(run)
+        task = db_task(**options)(run)
 
         @wraps(function)
         def enqueue(*args, **kwargs):

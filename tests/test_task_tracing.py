@@ -37,7 +37,12 @@ def test_a_task_queued_outside_any_request_gets_a_fresh_correlation_id(db):
     assert get_guid() is None
 
 
-def test_the_email_task_is_registered_under_its_own_name():
+def test_the_worker_knows_each_task_under_its_module_and_function_name():
+    from huey.contrib.djhuey import HUEY
+
+    from tasks.ingestion import import_job_process
     from tasks.notifications import email_message_send
 
-    assert email_message_send.task.name == "tasks.notifications.email_message_send"
+    registry = HUEY._registry
+    assert registry.task_to_string(email_message_send.task.task_class) == "tasks.notifications.email_message_send"
+    assert registry.task_to_string(import_job_process.task.task_class) == "tasks.ingestion.import_job_process"

@@ -11,12 +11,25 @@ from .models import Role
 
 ALL_PERMISSIONS = "__all__"
 
+BORDEREAU_READ = [
+    "ingestion.view_source",
+    "ingestion.view_importjob",
+    "ingestion.view_riskrow",
+    "ingestion.view_claimrow",
+]
+
 ROLE_PERMISSIONS = {
     Role.ADMIN: ALL_PERMISSIONS,
     Role.SUPERVISOR: ["accounts.view_user", "accounts.view_team"],
     Role.AGENT: [],
-    Role.FINANCE: [],
-    Role.INTERVENTORIA: ["accounts.view_user", "accounts.view_team", "audit.view_auditevent"],
+    Role.FINANCE: [*BORDEREAU_READ, "ingestion.add_importjob", "ingestion.change_importjob"],
+    Role.INTERVENTORIA: [
+        "accounts.view_user",
+        "accounts.view_team",
+        "audit.view_auditevent",
+        *BORDEREAU_READ,
+        "ingestion.view_mappingprofile",
+    ],
     Role.CLIENT: [],
 }
 

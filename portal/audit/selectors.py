@@ -1,4 +1,4 @@
-import csv
+import json
 from datetime import timedelta
 
 from django.db.models import Count, Q
@@ -29,37 +29,19 @@ def audit_events_visible_to(user):
     return AuditEvent.objects.none()
 
 
-def _csv_safe(value):
-    # A cell that starts with a formula character would run as a formula in a spreadsheet.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def audit_events_csv_lines(events):
-    """Yield the CSV text of `events` line by line, reading the rows in chunks."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(CSV_HEADER)
+def audit_events_csv_rows(events):
+    """The rows of the CSV export, read from the database in chunks."""
     for event in events.order_by("-occurred_at", "-id").iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                _csv_safe(value)
-                for value in (
-                    event.occurred_at.isoformat(),
-                    event.actor_label,
-                    event.action,
-                    event.target_type,
-                    event.target_id,
-                    event.target_label,
-                    event.ip_address,
-                    event.correlation_id,
-                    event.metadata,
-                )
-            ]
+        yield (
+            event.occurred_at.isoformat(),
+            event.actor_label,
+            event.action,
+            event.target_type,
+            event.target_id,
+            event.target_label,
+            event.ip_address,
+            event.correlation_id,
+            json.dumps(event.metadata, ensure_ascii=False, sort_keys=True),
         )
 
 

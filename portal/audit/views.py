@@ -1,14 +1,14 @@
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
+from portal.core.exports import csv_download
 from portal.core.permissions import permission_required
 
 from .filters import AuditEventFilter
-from .selectors import audit_events_csv_lines, audit_events_visible_to
+from .selectors import CSV_HEADER, audit_events_csv_rows, audit_events_visible_to
 from .tables import AuditEventTable
 
 AUDIT_LOG_REASON = _("The audit log is open to administrators and Interventoría (audit) only.")
@@ -19,12 +19,8 @@ def audit_log(request):
     events = audit_events_visible_to(request.user).select_related("actor")
     event_filter = AuditEventFilter(request.GET, queryset=events)
     if request.GET.get("export") == "csv" and event_filter.is_valid():
-        response = StreamingHttpResponse(
-            audit_events_csv_lines(event_filter.qs), content_type="text/csv; charset=utf-8"
-        )
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="amparo-audit-{stamp}.csv"'
-        return response
+        return csv_download(f"amparo-audit-{stamp}", CSV_HEADER, audit_events_csv_rows(event_filter.qs))
     table = AuditEventTable(event_filter.qs)
     # LazyPaginator avoids an exact COUNT(*) over what will be a very large table.
     RequestConfig(request, paginate={"per_page": 50, "paginator_class": LazyPaginator}).configure(table)

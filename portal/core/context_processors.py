@@ -7,6 +7,7 @@ from portal.accounts.middleware import second_factor_pending
 NAVIGATION = [
     (_("Dashboard"), "core:dashboard", "speedometer2", None),
     (_("Users"), "accounts:user_list", "people", "accounts.view_user"),
+    (_("Bordereaux"), "ingestion:job_list", "file-earmark-spreadsheet", "ingestion.view_importjob"),
     (_("Audit log"), "audit:log", "journal-text", "audit.view_auditevent"),
     (_("Configuration"), "admin:index", "gear", "accounts.change_user"),
 ]

@@ -6,6 +6,7 @@ import csv
 import difflib
 import io
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 
@@ -21,7 +22,9 @@ AUTO = "auto"
 
 
 def normalise_header(text):
-    return " ".join(re.sub(r"[^0-9a-z%]+", " ", text.lower().replace("\ufeff", "")).split())
+    """'Fecha de Inicio ' -> 'fecha de inicio': lower case, no accents, single spaces."""
+    plain = unicodedata.normalize("NFKD", text.replace("\ufeff", "")).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^0-9a-z%]+", " ", plain.lower()).split())
 
 
 @dataclass
@@ -65,15 +68,31 @@ def match_columns(headers, kind, column_map=None):
                 duplicates.append((name, columns[name], position))
             else:
                 columns[name] = position
-    suggestions = {}
+    suggestions = _suggest(headers, kind, columns)
+    return columns, duplicates, suggestions
+
+
+def _suggest(headers, kind, columns):
+    """For fields no header names outright, the closest unused headers (each header used once)."""
+    taken = set(columns.values())
+    scored = []
     for spec in FIELDS[kind]:
         if spec.name in columns:
             continue
-        candidates = [normalise_header(header) for header in headers]
-        close = difflib.get_close_matches(normalise_header(spec.label), candidates, n=1, cutoff=0.6)
-        if close:
-            suggestions[spec.name] = headers[candidates.index(close[0])]
-    return columns, duplicates, suggestions
+        names = [normalise_header(name) for name in (spec.label, *spec.synonyms)]
+        for position, header in enumerate(headers):
+            key = normalise_header(header)
+            if position in taken or not key:
+                continue
+            score = max(difflib.SequenceMatcher(None, key, name).ratio() for name in names)
+            if score >= 0.7:
+                scored.append((score, spec.name, position))
+    suggestions = {}
+    for _score, name, position in sorted(scored, reverse=True):
+        if name not in suggestions and position not in taken:
+            suggestions[name] = headers[position]
+            taken.add(position)
+    return suggestions
 
 
 def _sample_rows(sample_text, delimiter):

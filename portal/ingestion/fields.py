@@ -1,7 +1,7 @@
 """The fields of a risk (premium) and a claims bordereau, after Lloyd's Coverholder Reporting
 Standards v5.2, with the column names senders use for them."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext_lazy as _
 
@@ -231,6 +231,39 @@ CLAIM_FIELDS = (
     Field(
         "total_incurred", "Total Incurred", "amount", synonyms=("total incurred", "incurred", "total incurred amount")
     ),
+)
+
+# Colombian and other Latin American cedants often send Spanish headers.
+SPANISH_SYNONYMS = {
+    "umr": ("contrato", "numero de contrato"),
+    "certificate_ref": ("certificado", "numero de certificado", "numero de poliza", "poliza"),
+    "insured_name": ("asegurado", "nombre del asegurado", "tomador"),
+    "inception_date": ("fecha de inicio", "inicio de vigencia", "fecha inicio vigencia"),
+    "expiry_date": ("fecha de fin", "fin de vigencia", "fecha fin vigencia"),
+    "country": ("pais", "pais del riesgo"),
+    "currency": ("moneda", "moneda original"),
+    "sum_insured": ("suma asegurada", "valor asegurado"),
+    "gross_premium": ("prima bruta",),
+    "commission_pct": ("comision %", "porcentaje de comision", "comision"),
+    "total_taxes": ("impuestos", "total impuestos", "iva"),
+    "net_premium": ("prima neta",),
+    "class_of_business": ("ramo", "linea de negocio"),
+    "transaction_type": ("tipo de movimiento", "movimiento", "tipo de transaccion"),
+    "claim_reference": ("numero de siniestro", "referencia del siniestro", "siniestro"),
+    "claim_status": ("estado del siniestro", "estado"),
+    "date_of_loss": ("fecha de siniestro", "fecha de ocurrencia"),
+    "date_first_advised": ("fecha de aviso", "fecha de notificacion"),
+    "cause_of_loss": ("causa", "causa del siniestro"),
+    "paid_indemnity": ("indemnizacion pagada", "pagado indemnizacion"),
+    "paid_fees": ("gastos pagados", "honorarios pagados"),
+    "previously_paid": ("pagado anteriormente", "pagos anteriores"),
+    "reserve_indemnity": ("reserva indemnizacion", "reserva de indemnizacion"),
+    "reserve_fees": ("reserva gastos", "reserva de gastos"),
+    "total_incurred": ("total incurrido", "incurrido"),
+}
+RISK_FIELDS = tuple(replace(spec, synonyms=spec.synonyms + SPANISH_SYNONYMS.get(spec.name, ())) for spec in RISK_FIELDS)
+CLAIM_FIELDS = tuple(
+    replace(spec, synonyms=spec.synonyms + SPANISH_SYNONYMS.get(spec.name, ())) for spec in CLAIM_FIELDS
 )
 
 FIELDS = {Kind.RISK: RISK_FIELDS, Kind.CLAIMS: CLAIM_FIELDS}

@@ -66,6 +66,7 @@ class MappingProfile(models.Model):
 
 class ImportJob(models.Model):
     class Status(models.TextChoices):
+        MAPPING = "MAPPING", _("Needs column mapping")
         QUEUED = "QUEUED", _("Queued")
         RUNNING = "RUNNING", _("Running")
         SUCCEEDED = "SUCCEEDED", _("Succeeded")

@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
 
+from .detect import detect_layout, missing_required
 from .engine import JobCancelled, run_import
-from .fields import Kind
+from .fields import FIELDS, Kind
 from .models import ImportJob, MappingProfile, Source
 from .readers import UnreadableFile
 
@@ -118,9 +119,57 @@ def import_job_create(*, actor, source, kind, period, upload, original_name, enq
         metadata={"source": source.name, "kind": kind, "sha256": sha256, "size": size, "period": str(period)},
     )
     if enqueue:
-        from tasks.ingestion import import_job_process
+        _queue_or_ask_for_mapping(job)
+    return job
 
-        transaction.on_commit(lambda: import_job_process(job.pk))
+
+def _queue_or_ask_for_mapping(job):
+    """Look at the file's layout now, so the uploader learns at once when it needs a mapping."""
+    profile = MappingProfile.objects.filter(source=job.source, kind=job.kind).first()
+    try:
+        layout = detect_layout(job.file.path, job.kind, profile=profile, original_name=job.original_name)
+    except UnreadableFile as exc:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED, error=str(exc), finished_at=timezone.now()
+        )
+        audit_record(actor=job.created_by, action="ingestion.import_failed", target=job, metadata={"error": str(exc)})
+        job.refresh_from_db()
+        return
+    ImportJob.objects.filter(pk=job.pk).update(layout=layout.as_dict())
+    if missing_required(layout, job.kind):
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.MAPPING)
+        job.refresh_from_db()
+        return
+    _enqueue(job)
+
+
+def _enqueue(job):
+    from tasks.ingestion import import_job_process
+
+    transaction.on_commit(lambda: import_job_process(job.pk))
+
+
+@transaction.atomic
+def import_job_map_columns(*, job, actor, column_map):
+    """Save the mapping chosen on the mapping screen into the source's profile and queue the job."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.MAPPING:
+        raise ValidationError(_("This import does not need a column mapping any more."))
+    headers = job.layout.get("headers", [])
+    unknown = [header for header in column_map.values() if header and header not in headers]
+    if unknown:
+        raise ValidationError(_("These columns are not in the file: %(columns)s") % {"columns": ", ".join(unknown)})
+    chosen = [header for header in column_map.values() if header]
+    if len(chosen) != len(set(chosen)):
+        raise ValidationError(_("Each column of the file can feed one field only."))
+    missing = [spec.label for spec in FIELDS[job.kind] if spec.required and not column_map.get(spec.name)]
+    if missing:
+        raise ValidationError(_("Choose a column for: %(fields)s") % {"fields": ", ".join(missing)})
+    profile_save(actor=actor, source=job.source, kind=job.kind, column_map={k: v for k, v in column_map.items() if v})
+    job.status = ImportJob.Status.QUEUED
+    job.save(update_fields=["status"])
+    audit_record(actor=actor, action="ingestion.columns_mapped", target=job, metadata={"column_map": column_map})
+    _enqueue(job)
     return job
 
 
@@ -131,10 +180,12 @@ def _storage_name(original_name):
 
 @transaction.atomic
 def import_job_cancel(*, job, actor):
-    updated = ImportJob.objects.filter(pk=job.pk, status__in=ImportJob.ACTIVE).update(cancel_requested=True)
+    updated = ImportJob.objects.filter(pk=job.pk, status__in=[*ImportJob.ACTIVE, ImportJob.Status.MAPPING]).update(
+        cancel_requested=True
+    )
     if not updated:
         raise ValidationError(_("This import has already finished."))
-    ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
+    ImportJob.objects.filter(pk=job.pk, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.MAPPING]).update(
         status=ImportJob.Status.CANCELLED, finished_at=timezone.now()
     )
     audit_record(actor=actor, action="ingestion.import_cancel_requested", target=job)
@@ -150,9 +201,7 @@ def import_job_retry(*, job, actor):
         raise ValidationError(_("Only a failed, cancelled or interrupted import can be run again."))
     job.row_errors.all().delete()
     audit_record(actor=actor, action="ingestion.import_retried", target=job)
-    from tasks.ingestion import import_job_process
-
-    transaction.on_commit(lambda: import_job_process(job.pk))
+    _enqueue(job)
 
 
 def _claim(job_id):

@@ -1,0 +1,56 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .fields import FIELDS, Kind
+from .models import MappingProfile, Source
+
+
+class UploadForm(forms.Form):
+    source = forms.ModelChoiceField(label=_("Source"), queryset=Source.objects.all(), required=False)
+    new_source = forms.CharField(
+        label=_("…or a new source"), max_length=120, required=False, help_text=_("The cedant or coverholder name.")
+    )
+    kind = forms.ChoiceField(label=_("Bordereau"), choices=Kind.CHOICES, initial=Kind.RISK)
+    period = forms.CharField(
+        label=_("Period"),
+        widget=forms.DateInput(attrs={"type": "month"}),
+        help_text=_("The month the bordereau reports on."),
+    )
+    file = forms.FileField(
+        label=_("File (CSV or XLSX)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.xlsm"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["period"].initial = timezone.localdate().strftime("%Y-%m")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("source") and not (cleaned.get("new_source") or "").strip():
+            self.add_error("source", _("Choose a source or name a new one."))
+        return cleaned
+
+
+class MappingForm(forms.Form):
+    """One choice per field: which column of the file feeds it."""
+
+    def __init__(self, *args, kind, headers, initial_map, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "—")] + [(header, header) for header in headers if header]
+        for spec in FIELDS[kind]:
+            self.fields[spec.name] = forms.ChoiceField(
+                label=spec.label, choices=choices, required=False, initial=initial_map.get(spec.name, "")
+            )
+            if spec.required:
+                self.fields[spec.name].label = f"{spec.label} *"
+
+    def column_map(self):
+        return dict(self.cleaned_data)
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = MappingProfile
+        fields = ["encoding", "delimiter", "date_format", "decimal_style", "header_row", "all_or_nothing"]

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "ingestion"
+
+urlpatterns = [
+    path("", views.job_list, name="job_list"),
+    path("upload/", views.upload, name="upload"),
+    path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
+    path("jobs/<int:pk>/mapping/", views.job_mapping, name="job_mapping"),
+    path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
+    path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
+    path("jobs/<int:pk>/errors.<str:fmt>", views.job_errors_export, name="job_errors_export"),
+    path("rows/<str:kind>/", views.rows, name="rows"),
+    path("sources/", views.source_list, name="source_list"),
+    path("sources/<int:source_pk>/profile/<str:kind>/", views.profile_edit, name="profile_edit"),
+]

@@ -1,0 +1,240 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
+from django_tables2 import RequestConfig
+
+from portal.core.exports import csv_download, xlsx_download
+from portal.core.permissions import permission_required
+
+from . import services
+from .detect import match_columns
+from .fields import FIELDS, Kind
+from .filters import ClaimRowFilter, ImportJobFilter, RiskRowFilter, RowErrorFilter
+from .forms import MappingForm, ProfileForm, UploadForm
+from .models import ImportJob, MappingProfile, Source
+from .selectors import (
+    bordereau_rows_visible_to,
+    bordereau_totals,
+    import_jobs_visible_to,
+    row_errors_of,
+    sources_visible_to,
+)
+from .tables import ClaimRowTable, ImportJobTable, RiskRowTable, RowErrorTable, status_badge
+
+READ_REASON = gettext_lazy("Bordereaux are open to administrators, finance and Interventoría.")
+UPLOAD_REASON = gettext_lazy("Only administrators and finance upload bordereaux.")
+PROFILE_REASON = gettext_lazy("Only administrators configure bordereau sources and their mapping profiles.")
+
+
+def _form_errors_422(form):
+    return 422 if form.errors else 200
+
+
+@permission_required("ingestion.view_importjob", READ_REASON)
+def job_list(request):
+    job_filter = ImportJobFilter(request.GET, queryset=import_jobs_visible_to(request.user))
+    table = ImportJobTable(job_filter.qs)
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    template = "ingestion/job_list.html#results" if request.htmx else "ingestion/job_list.html"
+    return render(request, template, {"filter": job_filter, "table": table})
+
+
+@permission_required("ingestion.add_importjob", UPLOAD_REASON)
+def upload(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            source = data["source"] or services.source_create(actor=request.user, name=data["new_source"])
+            job = services.import_job_create(
+                actor=request.user,
+                source=source,
+                kind=data["kind"],
+                period=services.period_from_text(data["period"]),
+                upload=data["file"],
+                original_name=data["file"].name,
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            if job.status == ImportJob.Status.MAPPING:
+                messages.info(request, _("This file's columns need a mapping before it can be imported."))
+                return redirect("ingestion:job_mapping", pk=job.pk)
+            messages.success(request, _("File received. The import runs in the background."))
+            return redirect("ingestion:job_detail", pk=job.pk)
+    return render(request, "ingestion/upload.html", {"form": form}, status=_form_errors_422(form))
+
+
+def _progress_figures(job):
+    figures = {"job": job, "badge": status_badge(job), "rate": None, "eta_seconds": None}
+    if job.started_at:
+        elapsed = max(0.001, ((job.finished_at or timezone.now()) - job.started_at).total_seconds())
+        figures["elapsed_seconds"] = round(elapsed)
+        figures["rate"] = round(job.rows_total / elapsed)
+        if job.is_active and 0 < job.progress < 100:
+            figures["eta_seconds"] = round(elapsed * (100 - job.progress) / job.progress)
+    return figures
+
+
+@permission_required("ingestion.view_importjob", READ_REASON)
+def job_detail(request, pk):
+    job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
+    if request.htmx and request.htmx.target == "job-progress":
+        if request.GET.get("was_active") and not job.is_active:
+            return HttpResponseClientRefresh()
+        return render(request, "ingestion/job_detail.html#progress", _progress_figures(job))
+    error_filter = RowErrorFilter(request.GET, queryset=row_errors_of(job))
+    errors_table = RowErrorTable(error_filter.qs)
+    RequestConfig(request, paginate={"per_page": 50}).configure(errors_table)
+    if request.htmx:
+        return render(request, "ingestion/job_detail.html#results", {"job": job, "table": errors_table})
+    context = {
+        **_progress_figures(job),
+        "filter": error_filter,
+        "table": errors_table,
+        "can_manage": request.user.has_perm("ingestion.change_importjob"),
+    }
+    return render(request, "ingestion/job_detail.html", context)
+
+
+ERROR_HEADER = ["row", "column", "value", "message"]
+
+
+@permission_required("ingestion.view_importjob", READ_REASON)
+def job_errors_export(request, pk, fmt):
+    job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
+    errors = RowErrorFilter(request.GET, queryset=row_errors_of(job)).qs
+    rows = errors.values_list("row_number", "column", "value", "message").iterator(chunk_size=5000)
+    name = f"amparo-import-{job.pk}-errors"
+    return xlsx_download(name, ERROR_HEADER, rows) if fmt == "xlsx" else csv_download(name, ERROR_HEADER, rows)
+
+
+def _job_action(request, pk, action, success_message):
+    if not request.user.has_perm("ingestion.change_importjob"):
+        raise PermissionDenied(UPLOAD_REASON)
+    job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
+    try:
+        action(job=job, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, success_message)
+    return redirect("ingestion:job_detail", pk=job.pk)
+
+
+@require_POST
+@permission_required("ingestion.view_importjob", READ_REASON)
+def job_cancel(request, pk):
+    return _job_action(request, pk, services.import_job_cancel, _("Cancelling: the import stops at its next step."))
+
+
+@require_POST
+@permission_required("ingestion.view_importjob", READ_REASON)
+def job_retry(request, pk):
+    return _job_action(request, pk, services.import_job_retry, _("The import is queued again."))
+
+
+@permission_required("ingestion.add_importjob", UPLOAD_REASON)
+def job_mapping(request, pk):
+    job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
+    if job.status != ImportJob.Status.MAPPING:
+        return redirect("ingestion:job_detail", pk=job.pk)
+    headers = job.layout.get("headers", [])
+    found, _duplicates, suggestions = match_columns(headers, job.kind)
+    initial = {name: headers[index] for name, index in found.items()} | suggestions
+    form = MappingForm(request.POST or None, kind=job.kind, headers=headers, initial_map=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.import_job_map_columns(job=job, actor=request.user, column_map=form.column_map())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Mapping saved for %(source)s. The import runs now.") % {"source": job.source})
+            return redirect("ingestion:job_detail", pk=job.pk)
+    context = {"job": job, "form": form, "suggested": sorted(suggestions), "headers": headers}
+    return render(request, "ingestion/mapping.html", context, status=_form_errors_422(form))
+
+
+ROW_VIEWS = {
+    Kind.RISK: (RiskRowFilter, RiskRowTable),
+    Kind.CLAIMS: (ClaimRowFilter, ClaimRowTable),
+}
+
+
+@permission_required("ingestion.view_importjob", READ_REASON)
+def rows(request, kind):
+    if kind not in ROW_VIEWS:
+        kind = Kind.RISK
+    filter_class, table_class = ROW_VIEWS[kind]
+    row_filter = filter_class(request.GET, queryset=bordereau_rows_visible_to(request.user, kind))
+    fmt = request.GET.get("export")
+    if fmt in {"csv", "xlsx"} and row_filter.is_valid():
+        names = list(table_class.Meta.fields)
+        header = [str(row_filter.qs.model._meta.get_field(name).verbose_name) for name in names]
+        values = row_filter.qs.values_list(*[f"{name}__name" if name == "source" else name for name in names])
+        name = f"amparo-{kind}-bordereau-rows"
+        download = xlsx_download if fmt == "xlsx" else csv_download
+        return download(name, header, values.iterator(chunk_size=5000))
+    table = table_class(row_filter.qs)
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    context = {
+        "kind": kind,
+        "kinds": Kind.CHOICES,
+        "filter": row_filter,
+        "table": table,
+        "totals": bordereau_totals(row_filter.qs, kind),
+    }
+    template = "ingestion/rows.html#results" if request.htmx else "ingestion/rows.html"
+    return render(request, template, context)
+
+
+@permission_required("ingestion.view_source", READ_REASON)
+def source_list(request):
+    sources = sources_visible_to(request.user).prefetch_related("profiles")
+    return render(request, "ingestion/source_list.html", {"sources": sources, "kinds": Kind.CHOICES})
+
+
+@permission_required("ingestion.change_mappingprofile", PROFILE_REASON)
+def profile_edit(request, source_pk, kind):
+    source = get_object_or_404(Source, pk=source_pk)
+    if kind not in dict(Kind.CHOICES):
+        return redirect("ingestion:source_list")
+    profile = MappingProfile.objects.filter(source=source, kind=kind).first() or MappingProfile(
+        source=source, kind=kind
+    )
+    headers = profile.detected.get("headers", []) or sorted(set(profile.column_map.values()))
+    settings_form = ProfileForm(request.POST or None, instance=profile, prefix="settings")
+    mapping_form = MappingForm(
+        request.POST or None, kind=kind, headers=headers, initial_map=profile.column_map, prefix="map"
+    )
+    if request.method == "POST" and settings_form.is_valid() and mapping_form.is_valid():
+        try:
+            services.profile_save(
+                actor=request.user,
+                source=source,
+                kind=kind,
+                column_map={name: header for name, header in mapping_form.column_map().items() if header},
+                **{name: settings_form.cleaned_data[name] for name in ProfileForm.Meta.fields},
+            )
+        except ValidationError as error:
+            settings_form.add_error(None, error)
+        else:
+            messages.success(request, _("Profile saved."))
+            return redirect("ingestion:source_list")
+    context = {
+        "source": source,
+        "kind": kind,
+        "kind_label": dict(Kind.CHOICES)[kind],
+        "settings_form": settings_form,
+        "mapping_form": mapping_form,
+        "detected": profile.detected,
+        "fields": FIELDS[kind],
+    }
+    status = 422 if settings_form.errors or mapping_form.errors else 200
+    return render(request, "ingestion/profile_edit.html", context, status=status)
