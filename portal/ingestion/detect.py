@@ -52,7 +52,7 @@ def _synonym_index(kind):
 
 
 def match_columns(headers, kind, column_map=None):
-    """Map header cells to fields. Returns (columns, duplicates, suggestions)."""
+    """Map header cells to fields by name. Returns (columns, duplicates)."""
     synonyms = _synonym_index(kind)
     wanted = {name: normalise_header(header) for name, header in (column_map or {}).items() if header}
     columns, duplicates = {}, []
@@ -68,11 +68,10 @@ def match_columns(headers, kind, column_map=None):
                 duplicates.append((name, columns[name], position))
             else:
                 columns[name] = position
-    suggestions = _suggest(headers, kind, columns)
-    return columns, duplicates, suggestions
+    return columns, duplicates
 
 
-def _suggest(headers, kind, columns):
+def suggest_columns(headers, kind, columns):
     """For fields no header names outright, the closest unused headers (each header used once)."""
     taken = set(columns.values())
     scored = []
@@ -102,7 +101,7 @@ def _sample_rows(sample_text, delimiter):
 def _find_header(rows, kind, column_map):
     best = (0, None)
     for number, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        score = len(match_columns(row, kind, column_map)[0])
+        score = len(match_columns(row, kind, column_map)[0]) if len(row) > 1 else 0
         if score > best[0]:
             best = (score, number)
     return best
@@ -151,7 +150,7 @@ def detect_layout(path, kind, *, profile=None, original_name=""):
         )
     layout.header_row = header_index + 1
     layout.headers = [cell.strip() for cell in rows[header_index]]
-    layout.columns, duplicates, _suggestions = match_columns(layout.headers, kind, settings["column_map"])
+    layout.columns, duplicates = match_columns(layout.headers, kind, settings["column_map"])
     if duplicates:
         name, first, second = duplicates[0]
         raise UnreadableFile(

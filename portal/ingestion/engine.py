@@ -1,6 +1,12 @@
-"""The import pipeline: stream the file, validate each row in Python, stage the good rows in a
-temporary table (PostgreSQL COPY, or batched inserts on SQLite), then find duplicate keys and
-upsert by natural key with set-based SQL in one transaction.
+"""The import pipeline, set-based.
+
+1. Stream the file and copy the raw text of each data row into a temporary table (PostgreSQL
+   COPY; batched inserts on SQLite). Python only splits lines and skips blank and totals rows.
+2. Validate in SQL: fields whose values repeat (dates, codes, choices, percentages) are parsed
+   once per distinct value by the Python parsers in `parsing` and joined back; amounts and texts
+   are checked by SQL expressions (on SQLite by the Python parsers, registered as functions).
+   Row errors, cross-field rules and duplicate keys are all written by a few INSERT ... SELECTs.
+3. Upsert the good rows by natural key, in the same transaction as the errors.
 
 Nothing reaches the bordereau tables before that last transaction, so a worker that dies
 half-way leaves nothing behind and the job can simply be run again.
@@ -9,12 +15,10 @@ The SQL here is assembled from table and column names of our own models and fiel
 never from file contents; every value travels as a query parameter or through COPY.
 """
 
-import csv
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -30,7 +34,11 @@ CHUNK_ROWS = 50_000
 NET_TOLERANCE = Decimal("0.01")
 NET_TOLERANCE_RATE = Decimal("0.0005")
 TOTALS_WORDS = frozenset({"total", "totals", "grand total", "sub total", "subtotal", "total general", "totales"})
+TOTALS_INITIALS = frozenset(word[0] for word in TOTALS_WORDS) | frozenset(word[0].upper() for word in TOTALS_WORDS)
 ROW_MODELS = {Kind.RISK: RiskRow, Kind.CLAIMS: ClaimRow}
+LOOKUP_TYPES = frozenset({"date", "currency", "country", "choice", "percent"})
+AMOUNT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+CLAIM_AMOUNTS = ("paid_indemnity", "paid_fees", "previously_paid", "reserve_indemnity", "reserve_fees")
 
 
 class JobCancelled(Exception):
@@ -45,146 +53,36 @@ class Outcome:
     seconds: float
 
 
-def _cell(cells, position):
-    return cells[position] if position < len(cells) else ""
-
-
-class RowValidator:
-    """Checks one row against the fields of its kind; returns (values, errors)."""
-
-    def __init__(self, kind, layout):
-        self.kind = kind
-        self.width = len(layout.headers)
-        self.plan = []
-        for spec in FIELDS[kind]:
-            position = layout.columns.get(spec.name)
-            self.plan.append((spec, position, self._parser(spec, layout)))
-
-    @staticmethod
-    def _parser(spec, layout):
-        if spec.type == "date":
-            return lambda raw: parsing.parse_date(raw, layout.date_format)
-        if spec.type == "amount":
-            return lambda raw: parsing.parse_amount(raw, layout.decimal_style)
-        if spec.type == "percent":
-            return lambda raw: parsing.parse_percent(raw, layout.decimal_style)
-        if spec.type == "currency":
-            return parsing.parse_currency
-        if spec.type == "country":
-            return parsing.parse_country
-        if spec.type == "choice":
-            choices = tuple(spec.choices.items())
-            return lambda raw: parsing.parse_choice(raw, choices)
-        return lambda raw: parsing.parse_text(raw, spec.max_length)
-
-    def __call__(self, cells):
-        values, errors = {}, []
-        if len(cells) > self.width and any(cell.strip() for cell in cells[self.width :]):
-            errors.append(
-                (
-                    "",
-                    "",
-                    _("This row has %(cells)d cells but the header has %(width)d")
-                    % {"cells": len(cells), "width": self.width},
-                )
-            )
-        for spec, position, parse in self.plan:
-            raw = "" if position is None else _cell(cells, position)
-            value, error = parse(raw)
-            if error is None and value is None and spec.required:
-                error = parsing.MSG_REQUIRED
-            if error is not None:
-                errors.append((spec.label, raw, str(error)))
-            values[spec.name] = value
-        if not errors:
-            errors.extend(self.cross_field_errors(values))
-        return values, errors
-
-    def cross_field_errors(self, values):
-        if self.kind == Kind.RISK:
-            values["total_taxes"] = values["total_taxes"] or Decimal(0)
-            if values["expiry_date"] <= values["inception_date"]:
-                yield ("Risk Expiry Date", values["expiry_date"].isoformat(), _("Must be after the inception date"))
-            gross = values["gross_premium"]
-            expected = gross - gross * values["commission_pct"] / 100 - values["total_taxes"]
-            if abs(values["net_premium"] - expected) > max(NET_TOLERANCE, gross * NET_TOLERANCE_RATE):
-                yield (
-                    "Net Premium",
-                    str(values["net_premium"]),
-                    _("Should be gross - commission - taxes = %(expected)s") % {"expected": f"{expected:.2f}"},
-                )
-        else:
-            for name in ("paid_indemnity", "paid_fees", "previously_paid", "reserve_indemnity", "reserve_fees"):
-                values[name] = values[name] or Decimal(0)
-            for name in ("umr", "certificate_ref", "cause_of_loss"):
-                values[name] = values[name] or ""
-            if values["date_of_loss"] > date.today():
-                yield ("Date of Loss", values["date_of_loss"].isoformat(), _("Is in the future"))
-            advised = values["date_first_advised"]
-            if advised is not None and advised < values["date_of_loss"]:
-                yield ("Date Claim First Advised", advised.isoformat(), _("Is before the date of loss"))
-            parts = sum(
-                values[name]
-                for name in ("paid_indemnity", "paid_fees", "previously_paid", "reserve_indemnity", "reserve_fees")
-            )
-            if abs(values["total_incurred"] - parts) > max(NET_TOLERANCE, parts * NET_TOLERANCE_RATE):
-                yield (
-                    "Total Incurred",
-                    str(values["total_incurred"]),
-                    _("Should be paid + previously paid + reserves = %(expected)s") % {"expected": f"{parts:.2f}"},
-                )
-
-
-def _is_blank(cells):
-    return not any(cell.strip() for cell in cells)
-
-
 def _is_totals(cells):
-    return any(" ".join(cell.strip().lower().rstrip(":").split()) in TOTALS_WORDS for cell in cells[:3])
+    for cell in cells[:3]:
+        text = cell.lstrip()
+        if text and text[0] in TOTALS_INITIALS and " ".join(text.lower().rstrip(": ").split()) in TOTALS_WORDS:
+            return True
+    return False
 
 
-class Stage:
-    """A temporary table holding the validated rows of one job until the final upsert."""
-
-    def __init__(self, kind, job_id):
-        self.kind = kind
-        self.table = f"ingestion_stage_{job_id}"
-        self.columns = ["row_number", *(spec.name for spec in FIELDS[kind])]
-        self.model = ROW_MODELS[kind]
-
-    def _column_type(self, name):
-        if name == "row_number":
-            return "integer"
-        return self.model._meta.get_field(name).db_type(connection)
-
-    def create(self):
-        definitions = ", ".join(f"{name} {self._column_type(name)}" for name in self.columns)
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
-            cursor.execute(f"CREATE TEMPORARY TABLE {self.table} ({definitions})")
-
-    def drop(self):
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
-
-    def write(self, rows):
-        """Append rows (tuples in `columns` order) in one statement."""
-        if not rows:
-            return
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                with cursor.copy(f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(self.columns))
-                cursor.executemany(
-                    f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES ({marks})",
-                    [tuple(_sqlite_value(value) for value in row) for row in rows],
-                )
+def open_rows(path, layout, size):
+    if layout.format == "xlsx":
+        return XlsxRows(path)
+    return CsvRows(path, encoding=layout.encoding, delimiter=layout.delimiter, size=size)
 
 
-def _sqlite_value(value):
+def _lookup_parser(spec, layout):
+    if spec.type == "date":
+        return lambda raw: parsing.parse_date(raw, layout.date_format)
+    if spec.type == "percent":
+        return lambda raw: parsing.parse_percent(raw, layout.decimal_style)
+    if spec.type == "currency":
+        return parsing.parse_currency
+    if spec.type == "country":
+        return parsing.parse_country
+    choices = tuple(spec.choices.items())
+    return lambda raw: parsing.parse_choice(raw, choices)
+
+
+def _db_value(value):
+    if connection.vendor == "postgresql":
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, date):
@@ -192,32 +90,321 @@ def _sqlite_value(value):
     return value
 
 
-class ErrorSpool:
-    """Row errors, kept on disk so a file full of bad rows does not fill memory."""
+class Batch:
+    """The temporary tables of one job: raw rows, per-field lookups, and typed rows."""
 
-    def __init__(self):
-        self.file = tempfile.TemporaryFile("w+", newline="", encoding="utf-8")  # noqa: SIM115 - closed by close()
-        self.writer = csv.writer(self.file)
-        self.rows_rejected = 0
+    def __init__(self, kind, job_id, layout):
+        self.kind, self.job_id, self.layout = kind, job_id, layout
+        self.fields = FIELDS[kind]
+        self.model = ROW_MODELS[kind]
+        self.raw = f"ingestion_raw_{job_id}"
+        self.typed = f"ingestion_typed_{job_id}"
+        self.columns = ["row_number", "extra_cells", *(spec.name for spec in self.fields)]
+        self.temporary = [self.raw, self.typed, *(self._lookup(spec) for spec in self.fields)]
 
-    def add(self, row_number, errors):
-        self.rows_rejected += 1
-        for column, value, message in errors:
-            self.writer.writerow([row_number, column[:120], str(value)[:255], message[:255]])
+    def _lookup(self, spec):
+        return f"ingestion_lookup_{self.job_id}_{spec.name}"
 
-    def rows(self):
-        self.file.seek(0)
-        for row_number, column, value, message in csv.reader(self.file):
-            yield int(row_number), column, value, message
+    def execute(self, sql, params=()):
+        # Always with parameters, so that both backends read "%%" in literals as "%".
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
 
-    def close(self):
-        self.file.close()
+    def drop(self):
+        for table in self.temporary:
+            self.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def create(self):
+        self.drop()
+        if connection.vendor == "postgresql":
+            # Keep the temporary rows in memory rather than spilling them to disk (8 MB default).
+            self.execute("SET temp_buffers = '512MB'")
+        else:
+            _register_sqlite_functions()
+        definitions = ", ".join(
+            f"{name} {'integer' if name in ('row_number', 'extra_cells') else 'text'}" for name in self.columns
+        )
+        self.execute(f"CREATE TEMPORARY TABLE {self.raw} ({definitions})")
+
+    def write(self, rows):
+        if not rows:
+            return
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.copy(f"COPY {self.raw} ({', '.join(self.columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(self.columns))
+                cursor.executemany(f"INSERT INTO {self.raw} ({', '.join(self.columns)}) VALUES ({marks})", rows)
+
+    def analyze(self, table):
+        # Autovacuum never sees temporary tables: without statistics the planner guesses badly.
+        if connection.vendor == "postgresql":
+            self.execute(f"ANALYZE {table}")
+
+    def build_lookups(self):
+        """Parse each distinct value of the repetitive fields once, in Python."""
+        self.analyze(self.raw)
+        for spec in self.fields:
+            if spec.type not in LOOKUP_TYPES:
+                continue
+            table = self._lookup(spec)
+            value_type = self.model._meta.get_field(spec.name).db_type(connection)
+            self.execute(f"CREATE TEMPORARY TABLE {table} (raw text PRIMARY KEY, value {value_type}, error text)")
+            parse = _lookup_parser(spec, self.layout)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT DISTINCT {spec.name} FROM {self.raw}")
+                distinct = [row[0] for row in cursor.fetchall()]
+                rows = []
+                for raw in distinct:
+                    value, error = parse(raw)
+                    rows.append((raw, _db_value(value), None if error is None else str(error)))
+                cursor.executemany(f"INSERT INTO {table} (raw, value, error) VALUES (%s, %s, %s)", rows)
+            self.analyze(table)
+
+    def build_typed(self):
+        """Typed values and per-field errors for every raw row, in three layers so that each
+        expensive step (normalising, matching and casting an amount) runs once per cell."""
+        inner, middle, outer, joins = ["r.row_number", "r.extra_cells"], ["row_number", "extra_cells"], [], []
+        outer += ["row_number", "extra_cells"]
+        required = _quote(parsing.MSG_REQUIRED)
+        # A formula in a name or reference is an injection attempt, not data.
+        formula = _quote(parsing.MSG_FORMULA)
+        for spec in self.fields:
+            name = spec.name
+            inner.append(f"r.{name} AS {name}__raw")
+            middle.append(f"{name}__raw")
+            if spec.type in LOOKUP_TYPES:
+                alias = f"lk_{name}"
+                joins.append(f"LEFT JOIN {self._lookup(spec)} {alias} ON {alias}.raw = r.{name}")
+                inner += [f"{alias}.value AS {name}__v", f"{alias}.error AS {name}__e"]
+                middle += [f"{name}__v", f"{name}__e"]
+                value, error = f"{name}__v", f"{name}__e"
+            elif spec.type == "amount":
+                normalised, amount = _amount_sql(f"r.{name}", f"{name}__n", self.layout.decimal_style)
+                inner.append(f"{normalised} AS {name}__n")
+                middle.append(f"{amount} AS {name}__a")
+                value = f"CASE WHEN {name}__a BETWEEN 0 AND {parsing.MAX_AMOUNT} THEN {name}__a END"
+                error = (
+                    f"CASE WHEN TRIM({name}__raw) = '' THEN NULL "
+                    f"WHEN {name}__a IS NULL THEN {_quote(parsing.MSG_NUMBER)} "
+                    f"WHEN {name}__a < 0 THEN {_quote(parsing.MSG_NEGATIVE)} "
+                    f"WHEN {name}__a > {parsing.MAX_AMOUNT} THEN {_quote(parsing.MSG_TOO_BIG)} END"
+                )
+            else:
+                too_long = _quote(parsing.MSG_TOO_LONG % {"max": spec.max_length})
+                value = f"NULLIF(TRIM({name}__raw), '')"
+                error = (
+                    f"CASE WHEN LENGTH(TRIM({name}__raw)) > {spec.max_length} THEN {too_long} "
+                    f"WHEN SUBSTR(TRIM({name}__raw), 1, 1) IN ('=', '+', '-', '@') THEN {formula} END"
+                )
+            if spec.required:
+                error = f"COALESCE({error}, CASE WHEN {value} IS NULL THEN {required} END)"
+            outer += [f"{value} AS {name}", f"{error} AS {name}__error", f"{name}__raw"]
+        # OFFSET 0 keeps PostgreSQL from folding the layers back into repeated expressions.
+        self.execute(
+            f"""CREATE TEMPORARY TABLE {self.typed} AS SELECT {", ".join(outer)} FROM (
+                SELECT {", ".join(middle)} FROM (
+                    SELECT {", ".join(inner)} FROM {self.raw} r {" ".join(joins)} {_fence()}
+                ) normalised {_fence()}
+            ) parsed"""
+        )
+
+    def write_field_errors(self):
+        """One error row per bad cell (and per ragged row), in field order within each row."""
+        any_error = " OR ".join(f"{spec.name}__error IS NOT NULL" for spec in self.fields)
+        ragged = _quote(_("This row has more cells than the header"))
+        parts = [
+            f"SELECT row_number, 0 AS position, '' AS label, '' AS raw, {ragged} AS message "
+            "FROM bad WHERE extra_cells > 0"
+        ]
+        for position, spec in enumerate(self.fields, start=1):
+            parts.append(
+                f"SELECT row_number, {position}, {_quote(spec.label)}, {spec.name}__raw, {spec.name}__error "
+                f"FROM bad WHERE {spec.name}__error IS NOT NULL"
+            )
+        self.execute(
+            f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
+            SELECT %s, row_number, label, SUBSTR(raw, 1, 255), SUBSTR(message, 1, 255) FROM (
+                WITH bad AS (SELECT * FROM {self.typed} WHERE extra_cells > 0 OR {any_error})
+                {" UNION ALL ".join(parts)}
+            ) errors ORDER BY row_number, position""",
+            [self.job_id],
+        )
+        self.execute(f"DELETE FROM {self.typed} WHERE extra_cells > 0 OR {any_error}")
+
+    def write_rule_errors(self, today):
+        """Rules across fields, for the rows whose fields are each fine."""
+        rules = _risk_rules() if self.kind == Kind.RISK else _claim_rules(today)
+        parts = [
+            f"SELECT row_number, {position} AS position, {_quote(label)} AS label, {value} AS raw, "
+            f"{message} AS message FROM {self.typed} WHERE {condition}"
+            for position, (label, value, message, condition) in enumerate(rules)
+        ]
+        self.execute(
+            f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
+            SELECT %s, row_number, label, raw, SUBSTR(message, 1, 255)
+            FROM ({" UNION ALL ".join(parts)}) errors ORDER BY row_number, position""",
+            [self.job_id],
+        )
+        conditions = " OR ".join(f"({condition})" for _label, _value, _message, condition in rules)
+        self.execute(f"DELETE FROM {self.typed} WHERE {conditions}")
+
+    def reject_duplicates(self):
+        """Keep the first row of each natural key in the file; reject the others, naming that row."""
+        key = ", ".join(NATURAL_KEYS[self.kind])
+        labels = " + ".join(spec.label for spec in self.fields if spec.name in NATURAL_KEYS[self.kind])
+        later = (
+            f"SELECT row_number, first_row FROM (SELECT row_number, MIN(row_number) OVER (PARTITION BY {key}) "
+            f"AS first_row FROM {self.typed}) ranked WHERE row_number <> first_row"
+        )
+        duplicates = self.execute(
+            f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
+            SELECT %s, row_number, %s, '', %s || CAST(first_row AS TEXT) FROM ({later}) later
+            ORDER BY row_number""",
+            [self.job_id, labels[:120], _("Same key as row") + " "],
+        )
+        if duplicates:
+            self.execute(f"DELETE FROM {self.typed} WHERE row_number IN (SELECT row_number FROM ({later}) later)")
+
+    def upsert(self, job):
+        """Update the rows whose natural key is already there for this source and period, insert the
+        rest. Two plain statements are much cheaper than INSERT ... ON CONFLICT on big batches; a
+        lock per source and period keeps two imports of the same bordereau from racing."""
+        table = self.model._meta.db_table
+        natural = NATURAL_KEYS[self.kind]
+        fields = [spec.name for spec in self.fields]
+        values = {spec.name: _stored_value_sql(spec) for spec in self.fields}
+        period = _db_value(job.period)
+        now = timezone.now()
+        if connection.vendor == "postgresql":
+            self.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [job.source_id, job.period.year * 12 + job.period.month]
+            )
+        same_key = " AND ".join(f"existing.{name} = t.{name}" for name in natural)
+        changed = ", ".join(f"{name} = t_{name}" for name in fields)
+        updated = self.execute(
+            f"""UPDATE {table} AS existing SET job_id = %s, row_number = t_row_number, updated_at = %s, {changed}
+            FROM (SELECT row_number AS t_row_number, {", ".join(f"{values[name]} AS t_{name}" for name in fields)},
+                  {", ".join(natural)} FROM {self.typed}) AS t
+            WHERE existing.source_id = %s AND existing.period = %s AND {same_key}""",
+            [job.pk, now, job.source_id, period],
+        )
+        inserted = self.execute(
+            f"""INSERT INTO {table} (source_id, period, job_id, row_number, updated_at, {", ".join(fields)})
+            SELECT %s, %s, %s, t.row_number, %s, {", ".join(values[name] for name in fields)} FROM {self.typed} t
+            WHERE NOT EXISTS (SELECT 1 FROM {table} existing
+                              WHERE existing.source_id = %s AND existing.period = %s AND {same_key})""",
+            [job.source_id, period, job.pk, now, job.source_id, period],
+        )
+        return updated + inserted
 
 
-def open_rows(path, layout, size):
-    if layout.format == "xlsx":
-        return XlsxRows(path)
-    return CsvRows(path, encoding=layout.encoding, delimiter=layout.delimiter, size=size)
+def _stored_value_sql(spec):
+    """Optional amounts are stored as 0 and optional texts as empty, never NULL."""
+    if spec.required:
+        return spec.name
+    if spec.type == "amount":
+        return f"COALESCE({spec.name}, 0)"
+    if spec.type == "text":
+        return f"COALESCE({spec.name}, '')"
+    return spec.name
+
+
+def _quote(text):
+    """A SQL string literal of our own text (labels, translated messages)."""
+    return "'" + str(text).replace("'", "''").replace("%", "%%") + "'"
+
+
+def _money_text(expression):
+    if connection.vendor == "postgresql":
+        return f"CAST(ROUND({expression}, 2) AS TEXT)"
+    return f"printf('%%.2f', {expression})"
+
+
+def _tolerance(amount):
+    rate, floor = NET_TOLERANCE_RATE, NET_TOLERANCE
+    return f"(CASE WHEN {amount} * {rate} > {floor} THEN {amount} * {rate} ELSE {floor} END)"
+
+
+def _risk_rules():
+    expected = "(gross_premium - gross_premium * commission_pct / 100 - COALESCE(total_taxes, 0))"
+    return [
+        (
+            "Risk Expiry Date",
+            "CAST(expiry_date AS TEXT)",
+            _quote(_("Must be after the inception date")),
+            "expiry_date <= inception_date",
+        ),
+        (
+            "Net Premium",
+            _money_text("net_premium"),
+            f"{_quote(_('Should be gross - commission - taxes = '))} || {_money_text(expected)}",
+            f"ABS(net_premium - {expected}) > {_tolerance('gross_premium')}",
+        ),
+    ]
+
+
+def _claim_rules(today):
+    parts = " + ".join(f"COALESCE({name}, 0)" for name in CLAIM_AMOUNTS)
+    return [
+        ("Date of Loss", "CAST(date_of_loss AS TEXT)", _quote(_("Is in the future")), f"date_of_loss > '{today}'"),
+        (
+            "Date Claim First Advised",
+            "CAST(date_first_advised AS TEXT)",
+            _quote(_("Is before the date of loss")),
+            "date_first_advised IS NOT NULL AND date_first_advised < date_of_loss",
+        ),
+        (
+            "Total Incurred",
+            _money_text("total_incurred"),
+            f"{_quote(_('Should be paid + previously paid + reserves = '))} || {_money_text(f'({parts})')}",
+            f"ABS(total_incurred - ({parts})) > {_tolerance(f'({parts})')}",
+        ),
+    ]
+
+
+def _fence():
+    return "OFFSET 0" if connection.vendor == "postgresql" else ""
+
+
+def _amount_sql(raw, normalised, decimal_style):
+    """Two expressions: the cell normalised to plain digits, and that text as a number rounded to
+    cents (negative and huge ones included), NULL if it is not a number.
+
+    Mirrors `parsing.parse_amount`: spaces and the thousands separator are dropped, then at most
+    16 integer digits and any decimals must remain. SQLite calls the Python parser instead."""
+    if connection.vendor != "postgresql":
+        return f"CAST(amparo_amount({raw}, '{decimal_style}') AS NUMERIC)", normalised
+    trimmed = f"TRIM({raw})"
+    if decimal_style == "comma":
+        number = f"REPLACE(REPLACE(REPLACE({trimmed}, '.', ''), ' ', ''), ',', '.')"
+    else:
+        number = f"REPLACE(REPLACE({trimmed}, ',', ''), ' ', '')"
+    # Unbounded repetition plus a length check: PostgreSQL's regex engine is much slower on {1,16}.
+    amount = (
+        f"CASE WHEN {normalised} ~ '{AMOUNT_PATTERN}' AND LENGTH(SPLIT_PART(LTRIM({normalised}, '-'), '.', 1)) <= 16 "
+        f"THEN ROUND(CAST({normalised} AS numeric), 2) END"
+    )
+    return number, amount
+
+
+def _register_sqlite_functions():
+    """SQLite has no regular expressions: it checks amounts with the Python parser instead."""
+
+    def amount(raw, style):
+        text = (raw or "").strip()
+        if style == "comma":
+            text = text.replace(".", "").replace(" ", "").replace(",", ".")
+        else:
+            text = text.replace(",", "").replace(" ", "")
+        if not parsing.PLAIN_NUMBER.fullmatch(text):
+            return None
+        return str(Decimal(text).quantize(parsing.CENT, rounding=ROUND_HALF_UP))
+
+    connection.connection.create_function("amparo_amount", 2, amount, deterministic=True)
 
 
 def run_import(job, *, profile, on_progress):
@@ -232,108 +419,43 @@ def run_import(job, *, profile, on_progress):
             % {"columns": ", ".join(spec.label for spec in missing)}
         )
     ImportJob.objects.filter(pk=job.pk).update(layout=layout.as_dict())
-    validate = RowValidator(job.kind, layout)
-    names = [spec.name for spec in FIELDS[job.kind]]
-    stage = Stage(job.kind, job.pk)
-    spool = ErrorSpool()
+    batch = Batch(job.kind, job.pk, layout)
+    missing_column = 1 << 30  # a position no row reaches: the field reads as empty
+    positions = [layout.columns.get(spec.name, missing_column) for spec in FIELDS[job.kind]]
+    width = len(layout.headers)
     rows = open_rows(path, layout, job.size_bytes)
     rows_total = 0
     try:
-        stage.create()
-        batch = []
+        batch.create()
+        pending = []
         for line_number, cells in enumerate(rows, start=1):
-            if line_number <= layout.header_row or _is_blank(cells) or _is_totals(cells):
+            # The hot loop: keep it to plain indexing; all checks happen in SQL afterwards.
+            if line_number <= layout.header_row or not "".join(cells).strip() or _is_totals(cells):
                 continue
             rows_total += 1
-            values, errors = validate(cells)
-            if errors:
-                spool.add(line_number, errors)
-            else:
-                batch.append((line_number, *(values[name] for name in names)))
-            if rows_total % CHUNK_ROWS == 0:
-                stage.write(batch)
-                batch = []
-                on_progress(rows_total, spool.rows_rejected, rows.position)
-        stage.write(batch)
-        on_progress(rows_total, spool.rows_rejected, 1.0)
-        rows_loaded, rows_rejected = _finish(job, stage, spool, profile, rows_total)
+            count = len(cells)
+            extra = 1 if count > width and "".join(cells[width:]).strip() else 0
+            pending.append((line_number, extra, *[cells[p] if p < count else "" for p in positions]))
+            if len(pending) == CHUNK_ROWS:
+                batch.write(pending)
+                pending = []
+                on_progress(rows_total, 0, rows.position)
+        batch.write(pending)
+        on_progress(rows_total, 0, 1.0)
+        rows_loaded, rows_rejected = _validate_and_load(job, batch, profile)
     finally:
-        spool.close()
-        stage.drop()
+        batch.drop()
     return Outcome(rows_total, rows_loaded, rows_rejected, round(time.perf_counter() - started, 3))
 
 
 @transaction.atomic
-def _finish(job, stage, spool, profile, rows_total):
-    duplicates = _reject_duplicates(job, stage)
-    rows_rejected = spool.rows_rejected + duplicates
-    _write_errors(job, spool)
+def _validate_and_load(job, batch, profile):
+    batch.build_lookups()
+    batch.build_typed()
+    batch.write_field_errors()
+    batch.write_rule_errors(timezone.localdate().isoformat())
+    batch.reject_duplicates()
+    rows_rejected = job.row_errors.values("row_number").distinct().count()
     if rows_rejected and profile is not None and profile.all_or_nothing:
         return 0, rows_rejected
-    return _upsert(job, stage), rows_rejected
-
-
-def _reject_duplicates(job, stage):
-    """Keep the first row of each natural key in the file; reject the others, saying which row won."""
-    key = ", ".join(NATURAL_KEYS[job.kind])
-    labels = " + ".join(spec.label for spec in FIELDS[job.kind] if spec.name in NATURAL_KEYS[job.kind])
-    later_rows = (
-        f"SELECT row_number, first_row FROM (SELECT row_number, MIN(row_number) OVER (PARTITION BY {key}) AS first_row "
-        f"FROM {stage.table}) ranked WHERE row_number <> first_row"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
-            SELECT %s, row_number, %s, '', CAST(%s AS TEXT) || CAST(first_row AS TEXT) FROM ({later_rows}) later""",
-            [job.pk, labels[:120], _("Same key as row") + " "],
-        )
-        duplicates = cursor.rowcount
-        if duplicates:
-            cursor.execute(
-                f"DELETE FROM {stage.table} WHERE row_number IN (SELECT row_number FROM ({later_rows}) later)"
-            )
-    return duplicates
-
-
-def _write_errors(job, spool):
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.copy(
-                'COPY ingestion_rowerror (job_id, row_number, "column", value, message) FROM STDIN'
-            ) as copy:
-                for row in spool.rows():
-                    copy.write_row((job.pk, *row))
-        else:
-            batch = []
-            for row in spool.rows():
-                batch.append((job.pk, *row))
-                if len(batch) >= 5000:
-                    _insert_errors(cursor, batch)
-                    batch = []
-            _insert_errors(cursor, batch)
-
-
-def _insert_errors(cursor, batch):
-    if batch:
-        cursor.executemany(
-            'INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message) VALUES (%s, %s, %s, %s, %s)',
-            batch,
-        )
-
-
-def _upsert(job, stage):
-    model = stage.model
-    fields = [spec.name for spec in FIELDS[job.kind]]
-    key = ["source_id", *NATURAL_KEYS[job.kind], "period"]
-    target = ["source_id", "period", "job_id", "row_number", "updated_at", *fields]
-    updates = ", ".join(f"{column} = excluded.{column}" for column in target if column not in key)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {model._meta.db_table} ({", ".join(target)})
-            SELECT %s, %s, %s, row_number, %s, {", ".join(fields)} FROM {stage.table} WHERE true
-            ON CONFLICT ({", ".join(key)}) DO UPDATE SET {updates}
-            """,
-            [job.source_id, job.period, job.pk, timezone.now()],
-        )
-        return cursor.rowcount
+    return batch.upsert(job), rows_rejected

@@ -136,9 +136,13 @@ class RowError(models.Model):
 
 
 class BordereauRow(models.Model):
-    source = models.ForeignKey(Source, on_delete=models.PROTECT)
+    # Millions of rows arrive per import: every index costs on each upsert, so the natural key
+    # (source, period, ...) is the only one besides the primary key, and it serves browsing too.
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, db_index=False)
     period = models.DateField(_("period"))
-    job = models.ForeignKey(ImportJob, on_delete=models.PROTECT, related_name="+")
+    # Provenance only (the last import that wrote the row). Checking it is the same job for every
+    # one of a million rows, once per row at commit, is why it has no database constraint.
+    job = models.ForeignKey(ImportJob, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     row_number = models.PositiveIntegerField(_("row in file"))
     currency = models.CharField(_("currency"), max_length=3)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
@@ -166,10 +170,9 @@ class RiskRow(BordereauRow):
         verbose_name = _("risk bordereau row")
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "umr", "certificate_ref", "transaction_type", "period"], name="risk_row_natural_key"
+                fields=["source", "period", "umr", "certificate_ref", "transaction_type"], name="risk_row_natural_key"
             )
         ]
-        indexes = [models.Index(fields=["source", "period"], name="risk_row_source_period_idx")]
 
     def __str__(self):
         return f"{self.umr} / {self.certificate_ref} / {self.transaction_type}"
@@ -193,9 +196,8 @@ class ClaimRow(BordereauRow):
     class Meta:
         verbose_name = _("claims bordereau row")
         constraints = [
-            models.UniqueConstraint(fields=["source", "claim_reference", "period"], name="claim_row_natural_key")
+            models.UniqueConstraint(fields=["source", "period", "claim_reference"], name="claim_row_natural_key")
         ]
-        indexes = [models.Index(fields=["source", "period"], name="claim_row_source_period_idx")]
 
     def __str__(self):
         return self.claim_reference

@@ -1,13 +1,12 @@
 """Turning the text of one bordereau cell into a value, or a message saying why not.
 
-Each parser returns (value, error). They run once per cell of files with millions of cells, so
-the ones whose inputs repeat a lot (dates, codes, choices) remember their answers.
+Each parser returns (value, error). They run for every cell of files with millions of cells;
+the import engine remembers their answers per column, since cells repeat a lot.
 """
 
 import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
 
 import pycountry
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +30,7 @@ MSG_COUNTRY = _("Not an ISO 3166 country code")
 MSG_CHOICE = _("Not one of: %(choices)s")
 MSG_TOO_LONG = _("Longer than %(max)d characters")
 MSG_TOO_BIG = _("Too large")
+MSG_FORMULA = _("Starts like a spreadsheet formula (= + - @), which is not accepted in a text field")
 
 DATE_FORMAT_LABELS = {
     "%d/%m/%Y": "dd/mm/yyyy",
@@ -41,7 +41,6 @@ DATE_FORMAT_LABELS = {
 }
 
 
-@lru_cache(maxsize=65536)
 def parse_date(raw, date_format):
     """ISO dates are always accepted (they cannot be misread); anything else must follow the format."""
     text = raw.strip()
@@ -92,7 +91,6 @@ def parse_percent(raw, decimal_style):
     return value.quantize(Decimal("0.0001")), None
 
 
-@lru_cache(maxsize=4096)
 def parse_currency(raw):
     text = raw.strip().upper()
     if not text:
@@ -100,7 +98,6 @@ def parse_currency(raw):
     return (text, None) if text in CURRENCIES else (None, MSG_CURRENCY)
 
 
-@lru_cache(maxsize=4096)
 def parse_country(raw):
     text = raw.strip().upper()
     if not text:
@@ -109,7 +106,6 @@ def parse_country(raw):
     return (code, None) if code else (None, MSG_COUNTRY)
 
 
-@lru_cache(maxsize=4096)
 def parse_choice(raw, choices):
     text = " ".join(raw.strip().lower().split())
     if not text:

@@ -12,7 +12,7 @@ from portal.core.exports import csv_download, xlsx_download
 from portal.core.permissions import permission_required
 
 from . import services
-from .detect import match_columns
+from .detect import match_columns, suggest_columns
 from .fields import FIELDS, Kind
 from .filters import ClaimRowFilter, ImportJobFilter, RiskRowFilter, RowErrorFilter
 from .forms import MappingForm, ProfileForm, UploadForm
@@ -146,7 +146,8 @@ def job_mapping(request, pk):
     if job.status != ImportJob.Status.MAPPING:
         return redirect("ingestion:job_detail", pk=job.pk)
     headers = job.layout.get("headers", [])
-    found, _duplicates, suggestions = match_columns(headers, job.kind)
+    found, _duplicates = match_columns(headers, job.kind)
+    suggestions = suggest_columns(headers, job.kind, found)
     initial = {name: headers[index] for name, index in found.items()} | suggestions
     form = MappingForm(request.POST or None, kind=job.kind, headers=headers, initial_map=initial)
     if request.method == "POST" and form.is_valid():
