@@ -95,7 +95,13 @@ def suggest_columns(headers, kind, columns):
 
 
 def _sample_rows(sample_text, delimiter):
-    return list(islice(csv.reader(io.StringIO(sample_text), delimiter=delimiter, strict=False), SAMPLE_ROWS))
+    reader = csv.reader(io.StringIO(sample_text), delimiter=delimiter, strict=False)
+    try:
+        return list(islice(reader, SAMPLE_ROWS))
+    except csv.Error as exc:
+        raise UnreadableFile(
+            _("Line %(line)d cannot be read as CSV: %(error)s") % {"line": reader.line_num, "error": exc}
+        ) from exc
 
 
 def _find_header(rows, kind, column_map):

@@ -18,7 +18,7 @@ never from file contents; every value travels as a query parameter or through CO
 import time
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -28,7 +28,7 @@ from . import parsing
 from .detect import detect_layout, missing_required
 from .fields import FIELDS, NATURAL_KEYS, Kind
 from .models import ClaimRow, ImportJob, RiskRow
-from .readers import CsvRows, UnreadableFile, XlsxRows
+from .readers import CsvRows, UnreadableFile, XlsxRows, binary_data_error
 
 CHUNK_ROWS = 50_000
 NET_TOLERANCE = Decimal("0.01")
@@ -37,7 +37,8 @@ TOTALS_WORDS = frozenset({"total", "totals", "grand total", "sub total", "subtot
 TOTALS_INITIALS = frozenset(word[0] for word in TOTALS_WORDS) | frozenset(word[0].upper() for word in TOTALS_WORDS)
 ROW_MODELS = {Kind.RISK: RiskRow, Kind.CLAIMS: ClaimRow}
 LOOKUP_TYPES = frozenset({"date", "currency", "country", "choice", "percent"})
-AMOUNT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+DECIMAL_DOT_PATTERN = r"^-?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]+)?$"
+DECIMAL_COMMA_PATTERN = r"^-?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)(,[0-9]+)?$"
 CLAIM_AMOUNTS = ("paid_indemnity", "paid_fees", "previously_paid", "reserve_indemnity", "reserve_fees")
 
 
@@ -101,6 +102,13 @@ class Batch:
         self.typed = f"ingestion_typed_{job_id}"
         self.columns = ["row_number", "extra_cells", *(spec.name for spec in self.fields)]
         self.temporary = [self.raw, self.typed, *(self._lookup(spec) for spec in self.fields)]
+
+    def label(self, name):
+        """A field as the sender's file heads it, so that errors point at their own column."""
+        position = self.layout.columns.get(name)
+        if position is not None and position < len(self.layout.headers) and self.layout.headers[position]:
+            return self.layout.headers[position][:120]
+        return next(spec.label for spec in self.fields if spec.name == name)
 
     def _lookup(self, spec):
         return f"ingestion_lookup_{self.job_id}_{spec.name}"
@@ -186,7 +194,7 @@ class Batch:
                 normalised, amount = _amount_sql(f"r.{name}", f"{name}__n", self.layout.decimal_style)
                 inner.append(f"{normalised} AS {name}__n")
                 middle.append(f"{amount} AS {name}__a")
-                value = f"CASE WHEN {name}__a BETWEEN 0 AND {parsing.MAX_AMOUNT} THEN {name}__a END"
+                value = f"CASE WHEN {name}__a >= 0 AND {name}__a <= {parsing.MAX_AMOUNT} THEN {name}__a END"
                 error = (
                     f"CASE WHEN TRIM({name}__raw) = '' THEN NULL "
                     f"WHEN {name}__a IS NULL THEN {_quote(parsing.MSG_NUMBER)} "
@@ -222,7 +230,7 @@ class Batch:
         ]
         for position, spec in enumerate(self.fields, start=1):
             parts.append(
-                f"SELECT row_number, {position}, {_quote(spec.label)}, {spec.name}__raw, {spec.name}__error "
+                f"SELECT row_number, {position}, {_quote(self.label(spec.name))}, {spec.name}__raw, {spec.name}__error "
                 f"FROM bad WHERE {spec.name}__error IS NOT NULL"
             )
         self.execute(
@@ -239,9 +247,9 @@ class Batch:
         """Rules across fields, for the rows whose fields are each fine."""
         rules = _risk_rules() if self.kind == Kind.RISK else _claim_rules(today)
         parts = [
-            f"SELECT row_number, {position} AS position, {_quote(label)} AS label, {value} AS raw, "
+            f"SELECT row_number, {position} AS position, {_quote(self.label(field))} AS label, {value} AS raw, "
             f"{message} AS message FROM {self.typed} WHERE {condition}"
-            for position, (label, value, message, condition) in enumerate(rules)
+            for position, (field, value, message, condition) in enumerate(rules)
         ]
         self.execute(
             f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
@@ -255,14 +263,16 @@ class Batch:
     def reject_duplicates(self):
         """Keep the first row of each natural key in the file; reject the others, naming that row."""
         key = ", ".join(NATURAL_KEYS[self.kind])
-        labels = " + ".join(spec.label for spec in self.fields if spec.name in NATURAL_KEYS[self.kind])
+        labels = " + ".join(self.label(name) for name in NATURAL_KEYS[self.kind])
+        shown = " || ' / ' || ".join(NATURAL_KEYS[self.kind])
         later = (
-            f"SELECT row_number, first_row FROM (SELECT row_number, MIN(row_number) OVER (PARTITION BY {key}) "
-            f"AS first_row FROM {self.typed}) ranked WHERE row_number <> first_row"
+            f"SELECT row_number, first_row, shown FROM (SELECT row_number, {shown} AS shown, "
+            f"MIN(row_number) OVER (PARTITION BY {key}) AS first_row FROM {self.typed}) ranked "
+            "WHERE row_number <> first_row"
         )
         duplicates = self.execute(
             f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
-            SELECT %s, row_number, %s, '', %s || CAST(first_row AS TEXT) FROM ({later}) later
+            SELECT %s, row_number, %s, SUBSTR(shown, 1, 255), %s || CAST(first_row AS TEXT) FROM ({later}) later
             ORDER BY row_number""",
             [self.job_id, labels[:120], _("Same key as row") + " "],
         )
@@ -324,25 +334,28 @@ def _money_text(expression):
     return f"printf('%%.2f', {expression})"
 
 
-def _tolerance(amount):
+def _beyond_tolerance(actual, expected, base):
+    """|actual - expected| > max(0.01, base x 0.05 %), compared in whole cents so that SQLite's
+    floating point and PostgreSQL's numeric agree on the edge."""
     rate, floor = NET_TOLERANCE_RATE, NET_TOLERANCE
-    return f"(CASE WHEN {amount} * {rate} > {floor} THEN {amount} * {rate} ELSE {floor} END)"
+    tolerance = f"(CASE WHEN {base} * {rate} > {floor} THEN {base} * {rate} ELSE {floor} END)"
+    return f"ROUND(ABS({actual} - {expected}) * 100) > ROUND({tolerance} * 100)"
 
 
 def _risk_rules():
     expected = "(gross_premium - gross_premium * commission_pct / 100 - COALESCE(total_taxes, 0))"
     return [
         (
-            "Risk Expiry Date",
+            "expiry_date",
             "CAST(expiry_date AS TEXT)",
             _quote(_("Must be after the inception date")),
             "expiry_date <= inception_date",
         ),
         (
-            "Net Premium",
+            "net_premium",
             _money_text("net_premium"),
             f"{_quote(_('Should be gross - commission - taxes = '))} || {_money_text(expected)}",
-            f"ABS(net_premium - {expected}) > {_tolerance('gross_premium')}",
+            _beyond_tolerance("net_premium", expected, "gross_premium"),
         ),
     ]
 
@@ -350,18 +363,18 @@ def _risk_rules():
 def _claim_rules(today):
     parts = " + ".join(f"COALESCE({name}, 0)" for name in CLAIM_AMOUNTS)
     return [
-        ("Date of Loss", "CAST(date_of_loss AS TEXT)", _quote(_("Is in the future")), f"date_of_loss > '{today}'"),
+        ("date_of_loss", "CAST(date_of_loss AS TEXT)", _quote(_("Is in the future")), f"date_of_loss > '{today}'"),
         (
-            "Date Claim First Advised",
+            "date_first_advised",
             "CAST(date_first_advised AS TEXT)",
             _quote(_("Is before the date of loss")),
             "date_first_advised IS NOT NULL AND date_first_advised < date_of_loss",
         ),
         (
-            "Total Incurred",
+            "total_incurred",
             _money_text("total_incurred"),
             f"{_quote(_('Should be paid + previously paid + reserves = '))} || {_money_text(f'({parts})')}",
-            f"ABS(total_incurred - ({parts})) > {_tolerance(f'({parts})')}",
+            _beyond_tolerance("total_incurred", f"({parts})", f"({parts})"),
         ),
     ]
 
@@ -371,38 +384,26 @@ def _fence():
 
 
 def _amount_sql(raw, normalised, decimal_style):
-    """Two expressions: the cell normalised to plain digits, and that text as a number rounded to
-    cents (negative and huge ones included), NULL if it is not a number.
-
-    Mirrors `parsing.parse_amount`: spaces and the thousands separator are dropped, then at most
-    16 integer digits and any decimals must remain. SQLite calls the Python parser instead."""
+    """Two expressions: the cell without spaces, and that text as a number rounded to cents (of any
+    sign and size), NULL if it is not a number. Mirrors `parsing.amount_number`; SQLite calls it."""
     if connection.vendor != "postgresql":
         return f"CAST(amparo_amount({raw}, '{decimal_style}') AS NUMERIC)", normalised
-    trimmed = f"TRIM({raw})"
     if decimal_style == "comma":
-        number = f"REPLACE(REPLACE(REPLACE({trimmed}, '.', ''), ' ', ''), ',', '.')"
+        pattern, plain = DECIMAL_COMMA_PATTERN, f"REPLACE(REPLACE({normalised}, '.', ''), ',', '.')"
     else:
-        number = f"REPLACE(REPLACE({trimmed}, ',', ''), ' ', '')"
-    # Unbounded repetition plus a length check: PostgreSQL's regex engine is much slower on {1,16}.
-    amount = (
-        f"CASE WHEN {normalised} ~ '{AMOUNT_PATTERN}' AND LENGTH(SPLIT_PART(LTRIM({normalised}, '-'), '.', 1)) <= 16 "
-        f"THEN ROUND(CAST({normalised} AS numeric), 2) END"
-    )
-    return number, amount
+        pattern, plain = DECIMAL_DOT_PATTERN, f"REPLACE({normalised}, ',', '')"
+    amount = f"CASE WHEN {normalised} ~ '{pattern}' THEN ROUND(CAST({plain} AS numeric), 2) END"
+    return f"REPLACE(TRIM({raw}), ' ', '')", amount
 
 
 def _register_sqlite_functions():
     """SQLite has no regular expressions: it checks amounts with the Python parser instead."""
 
     def amount(raw, style):
-        text = (raw or "").strip()
-        if style == "comma":
-            text = text.replace(".", "").replace(" ", "").replace(",", ".")
-        else:
-            text = text.replace(",", "").replace(" ", "")
-        if not parsing.PLAIN_NUMBER.fullmatch(text):
+        value = parsing.amount_number(raw or "", style)
+        if value is None:
             return None
-        return str(Decimal(text).quantize(parsing.CENT, rounding=ROUND_HALF_UP))
+        return "1e30" if value.is_infinite() else str(value)  # too many digits: "Too large" downstream
 
     connection.connection.create_function("amparo_amount", 2, amount, deterministic=True)
 
@@ -430,8 +431,13 @@ def run_import(job, *, profile, on_progress):
         pending = []
         for line_number, cells in enumerate(rows, start=1):
             # The hot loop: keep it to plain indexing; all checks happen in SQL afterwards.
-            if line_number <= layout.header_row or not "".join(cells).strip() or _is_totals(cells):
+            if line_number <= layout.header_row:
                 continue
+            joined = "".join(cells)
+            if not joined.strip() or _is_totals(cells):
+                continue
+            if "\x00" in joined:
+                raise binary_data_error(line_number)
             rows_total += 1
             count = len(cells)
             extra = 1 if count > width and "".join(cells[width:]).strip() else 0

@@ -74,6 +74,8 @@ class ImportJob(models.Model):
         CANCELLED = "CANCELLED", _("Cancelled")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    # A file in one of these states counts as imported (or about to be) for its source and kind.
+    HOLDS_FILE = (Status.MAPPING, Status.QUEUED, Status.RUNNING, Status.SUCCEEDED)
 
     source = models.ForeignKey(Source, verbose_name=_("source"), on_delete=models.PROTECT, related_name="jobs")
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.CHOICES)
@@ -105,7 +107,7 @@ class ImportJob(models.Model):
             # The same file is loaded once per source and kind; a failed or cancelled run may be retried.
             models.UniqueConstraint(
                 fields=["source", "kind", "sha256"],
-                condition=Q(status__in=["QUEUED", "RUNNING", "SUCCEEDED"]),
+                condition=Q(status__in=["MAPPING", "QUEUED", "RUNNING", "SUCCEEDED"]),
                 name="import_job_file_once_per_source_kind",
                 violation_error_message=_("This file has already been imported for this source."),
             ),

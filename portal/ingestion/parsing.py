@@ -16,7 +16,7 @@ COUNTRIES = {country.alpha_2: country.alpha_2 for country in pycountry.countries
 COUNTRIES.update({country.alpha_3: country.alpha_2 for country in pycountry.countries})
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-PLAIN_NUMBER = re.compile(r"-?\d{1,16}(\.\d+)?")
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999999999.99")
 
@@ -56,19 +56,33 @@ def parse_date(raw, date_format):
         return None, MSG_DATE % {"format": DATE_FORMAT_LABELS.get(date_format, date_format)}
 
 
-def parse_amount(raw, decimal_style):
-    text = raw.strip()
-    if not text:
-        return None, None
+# Thousands separators only between groups of three digits: "1,5" is not fifteen.
+DOT_NUMBER = re.compile(r"-?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?")
+COMMA_NUMBER = re.compile(r"-?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?")
+
+
+def amount_number(raw, decimal_style):
+    """The cell as a Decimal rounded to cents, whatever its sign and size; None if not a number."""
+    text = raw.strip().replace(" ", "")
     if decimal_style == "comma":
-        text = text.replace(".", "").replace(" ", "").replace(",", ".")
+        if not COMMA_NUMBER.fullmatch(text):
+            return None
+        text = text.replace(".", "").replace(",", ".")
     else:
-        text = text.replace(",", "").replace(" ", "")
-    if not PLAIN_NUMBER.fullmatch(text):
-        return None, MSG_NUMBER
+        if not DOT_NUMBER.fullmatch(text):
+            return None
+        text = text.replace(",", "")
     try:
-        value = Decimal(text).quantize(CENT, rounding=ROUND_HALF_UP)
+        return Decimal(text).quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation:
+        return Decimal("Infinity")  # more digits than any amount we store
+
+
+def parse_amount(raw, decimal_style):
+    if not raw.strip():
+        return None, None
+    value = amount_number(raw, decimal_style)
+    if value is None:
         return None, MSG_NUMBER
     if value < 0:
         return None, MSG_NEGATIVE

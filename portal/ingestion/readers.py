@@ -42,12 +42,12 @@ def read_sample(path):
 def detect_encoding(sample):
     if not sample.strip():
         raise UnreadableFile(_("The file is empty."))
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in sample:
         raise UnreadableFile(_("This does not look like a text (CSV) file: it contains binary data."))
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
@@ -91,18 +91,44 @@ class CsvRows:
         with open(self.path, "rb") as raw:
             self._counter = CountingReader(raw)
             text = io.TextIOWrapper(io.BufferedReader(self._counter, 1 << 20), encoding=self.encoding, newline="")
-            reader = csv.reader(text, delimiter=self.delimiter, strict=False)
+            reader = csv.reader(text, delimiter=self.delimiter, strict=True)
+            record_start = 1
             try:
-                yield from reader
+                for row in reader:
+                    yield row
+                    record_start = reader.line_num + 1
             except UnicodeDecodeError as exc:
                 raise UnreadableFile(
-                    _("The file is not valid %(encoding)s near line %(line)d. Check the encoding in the profile.")
-                    % {"encoding": self.encoding, "line": reader.line_num + 1}
+                    _("The file is not valid %(encoding)s at line %(line)d. Check the encoding in the profile.")
+                    % {"encoding": self.encoding, "line": first_undecodable_line(self.path, self.encoding)}
                 ) from exc
             except csv.Error as exc:
-                raise UnreadableFile(
-                    _("Line %(line)d cannot be read as CSV: %(error)s") % {"line": reader.line_num, "error": exc}
-                ) from exc
+                if "unexpected end of data" in str(exc):
+                    message = _("Line %(line)d opens a quote that is never closed.") % {"line": record_start}
+                else:
+                    message = _("Line %(line)d cannot be read as CSV: %(error)s") % {
+                        "line": reader.line_num,
+                        "error": exc,
+                    }
+                raise UnreadableFile(message) from exc
+
+
+def first_undecodable_line(path, encoding):
+    """The decoder reads ahead of the CSV parser, so find the offending line in the bytes."""
+    decoder = codecs.getincrementaldecoder(encoding.replace("-sig", ""))()
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError:
+                return number
+    return 1
+
+
+def binary_data_error(line):
+    return UnreadableFile(
+        _("This does not look like a text (CSV) file: it contains binary data at line %(line)d.") % {"line": line}
+    )
 
 
 def check_xlsx_is_safe(path):
@@ -110,17 +136,18 @@ def check_xlsx_is_safe(path):
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
+            names = {member.filename for member in members}
+            if "[Content_Types].xml" not in names or not any(name.startswith("xl/worksheets/") for name in names):
+                raise UnreadableFile(_("This zip file is not an Excel workbook."))
+            # Sizes from the directory first: nothing is expanded before they look sane.
+            expanded = sum(member.file_size for member in members)
+            packed = max(1, sum(member.compress_size for member in members))
+            if expanded > MAX_XLSX_UNCOMPRESSED or expanded / packed > MAX_XLSX_RATIO:
+                raise UnreadableFile(_("The Excel file expands to an unreasonable size and was refused as unsafe."))
             if archive.testzip() is not None:
                 raise UnreadableFile(_("The Excel file is damaged (a part of it fails its checksum)."))
     except zipfile.BadZipFile as exc:
         raise UnreadableFile(_("The Excel file is damaged or truncated; save it again and re-upload.")) from exc
-    names = {member.filename for member in members}
-    if "[Content_Types].xml" not in names or not any(name.startswith("xl/worksheets/") for name in names):
-        raise UnreadableFile(_("This zip file is not an Excel workbook."))
-    expanded = sum(member.file_size for member in members)
-    packed = max(1, sum(member.compress_size for member in members))
-    if expanded > MAX_XLSX_UNCOMPRESSED or expanded / packed > MAX_XLSX_RATIO:
-        raise UnreadableFile(_("The Excel file expands to an unreasonable size and was refused as unsafe."))
 
 
 class XlsxRows:

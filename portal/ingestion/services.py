@@ -86,9 +86,7 @@ def import_job_create(*, actor, source, kind, period, upload, original_name, enq
     if size > MAX_UPLOAD_BYTES:
         raise ValidationError({"file": _("The file is larger than 1 GB.")})
     sha256 = _sha256(upload)
-    earlier = ImportJob.objects.filter(
-        source=source, kind=kind, sha256=sha256, status__in=[*ImportJob.ACTIVE, ImportJob.Status.SUCCEEDED]
-    ).first()
+    earlier = ImportJob.objects.filter(source=source, kind=kind, sha256=sha256, status__in=ImportJob.HOLDS_FILE).first()
     if earlier is not None:
         raise ValidationError(
             {
@@ -194,9 +192,24 @@ def import_job_cancel(*, job, actor):
 @transaction.atomic
 def import_job_retry(*, job, actor):
     """Queue a failed, cancelled or interrupted import again; it starts from the beginning."""
-    updated = ImportJob.objects.filter(
-        pk=job.pk, status__in=[ImportJob.Status.FAILED, ImportJob.Status.CANCELLED, ImportJob.Status.RUNNING]
-    ).update(status=ImportJob.Status.QUEUED, cancel_requested=False, error="", progress=0)
+    other = (
+        ImportJob.objects.filter(
+            source=job.source_id, kind=job.kind, sha256=job.sha256, status__in=ImportJob.HOLDS_FILE
+        )
+        .exclude(pk=job.pk)
+        .first()
+    )
+    if other is not None:
+        raise ValidationError(
+            _("This file has since been imported again as job #%(job)d; open that one instead.") % {"job": other.pk}
+        )
+    try:
+        with transaction.atomic():
+            updated = ImportJob.objects.filter(
+                pk=job.pk, status__in=[ImportJob.Status.FAILED, ImportJob.Status.CANCELLED, ImportJob.Status.RUNNING]
+            ).update(status=ImportJob.Status.QUEUED, cancel_requested=False, error="", progress=0)
+    except IntegrityError as exc:
+        raise ValidationError(_("This file is being imported by another job for this source.")) from exc
     if not updated:
         raise ValidationError(_("Only a failed, cancelled or interrupted import can be run again."))
     job.row_errors.all().delete()

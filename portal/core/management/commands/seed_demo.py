@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from portal.core.demo import DEMO_PASSWORD, seed_demo_base, seed_demo_scale
+from portal.core.demo import DEMO_PASSWORD, seed_demo_base, seed_demo_bordereaux, seed_demo_scale
 
 
 class Command(BaseCommand):
@@ -14,6 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, scale, quiet_logins, **options):
         logins = seed_demo_base()
+        seed_demo_bordereaux()
         if scale:
             started = time.perf_counter()
             results = seed_demo_scale(scale)
