@@ -10,16 +10,18 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import timezone
 
 from portal.ingestion.models import ImportJob, RiskRow, Source
-from portal.ingestion.services import import_job_retry, import_job_run
+from portal.ingestion.services import WORKER_SILENCE, import_job_retry, import_job_run
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 300_000
@@ -161,6 +163,12 @@ def test_an_import_killed_half_way_leaves_nothing_and_its_rerun_matches_a_clean_
 
     # Meanwhile, a clean import of the same file into another source, by another worker process.
     clean_worker = start_worker("Clean cedant")
+
+    # While its heartbeat is fresh the job may still be alive: running it again is refused.
+    with pytest.raises(ValidationError):
+        import_job_retry(job=job, actor=None)
+    # Once the worker has been silent for longer than WORKER_SILENCE, the job can be run again.
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - WORKER_SILENCE - timedelta(seconds=1))
 
     # Run the killed job again. In the test settings huey runs tasks at once, so the retry may
     # already have run the job; running it by id is then a no-op.

@@ -202,11 +202,13 @@ class Batch:
                     f"WHEN {name}__a > {parsing.MAX_AMOUNT} THEN {_quote(parsing.MSG_TOO_BIG)} END"
                 )
             else:
+                inner.append(f"NULLIF(TRIM(r.{name}), '') AS {name}__t")
+                middle.append(f"{name}__t")
                 too_long = _quote(parsing.MSG_TOO_LONG % {"max": spec.max_length})
-                value = f"NULLIF(TRIM({name}__raw), '')"
+                value = f"{name}__t"
                 error = (
-                    f"CASE WHEN LENGTH(TRIM({name}__raw)) > {spec.max_length} THEN {too_long} "
-                    f"WHEN SUBSTR(TRIM({name}__raw), 1, 1) IN ('=', '+', '-', '@') THEN {formula} END"
+                    f"CASE WHEN LENGTH({name}__t) > {spec.max_length} THEN {too_long} "
+                    f"WHEN SUBSTR({name}__t, 1, 1) IN ('=', '+', '-', '@') THEN {formula} END"
                 )
             if spec.required:
                 error = f"COALESCE({error}, CASE WHEN {value} IS NULL THEN {required} END)"
@@ -343,7 +345,7 @@ def _beyond_tolerance(actual, expected, base):
 
 
 def _risk_rules():
-    expected = "(gross_premium - gross_premium * commission_pct / 100 - COALESCE(total_taxes, 0))"
+    expected = "(gross_premium - gross_premium * commission_pct / 100.0 - COALESCE(total_taxes, 0))"
     return [
         (
             "expiry_date",

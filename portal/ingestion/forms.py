@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +26,14 @@ class UploadForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["period"].initial = timezone.localdate().strftime("%Y-%m")
+
+    def clean_period(self):
+        from .services import period_from_text
+
+        try:
+            return period_from_text(self.cleaned_data["period"])
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["period"]) from error
 
     def clean(self):
         cleaned = super().clean()

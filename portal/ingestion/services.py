@@ -1,10 +1,11 @@
 import hashlib
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,6 +20,8 @@ from .readers import UnreadableFile
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
+# A running import reports progress every few seconds; this long without a sign, its worker died.
+WORKER_SILENCE = timedelta(minutes=5)
 
 
 def _sha256(handle):
@@ -45,6 +48,14 @@ def source_create(*, actor, name):
 @transaction.atomic
 def profile_save(*, actor, source, kind, **settings):
     """Create or update the source's profile for `kind` with the given settings."""
+    column_map = settings.get("column_map") or {}
+    known = {spec.name for spec in FIELDS.get(kind, ())}
+    unknown = sorted(set(column_map) - known)
+    if unknown:
+        raise ValidationError(_("Unknown fields in the mapping: %(fields)s") % {"fields": ", ".join(unknown)})
+    headers = [header for header in column_map.values() if header]
+    if len(headers) != len(set(headers)):
+        raise ValidationError(_("Each column of the file can feed one field only."))
     profile, created = MappingProfile.objects.select_for_update().get_or_create(source=source, kind=kind)
     changed = {}
     for name, value in settings.items():
@@ -134,11 +145,27 @@ def _queue_or_ask_for_mapping(job):
         job.refresh_from_db()
         return
     ImportJob.objects.filter(pk=job.pk).update(layout=layout.as_dict())
+    _remember_layout(job, profile, layout)
     if missing_required(layout, job.kind):
         ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.MAPPING)
         job.refresh_from_db()
         return
     _enqueue(job)
+
+
+def _remember_layout(job, profile, layout):
+    """Keep the last detected layout on the source's profile (creating it on the first upload),
+    so that the profile page can offer the file's own column names."""
+    if profile is None:
+        profile_save(
+            actor=job.created_by,
+            source=job.source,
+            kind=job.kind,
+            column_map={name: layout.headers[index] for name, index in layout.columns.items()},
+            detected=layout.as_dict(),
+        )
+    else:
+        MappingProfile.objects.filter(pk=profile.pk).update(detected=layout.as_dict())
 
 
 def _enqueue(job):
@@ -169,6 +196,16 @@ def import_job_map_columns(*, job, actor, column_map):
     audit_record(actor=actor, action="ingestion.columns_mapped", target=job, metadata={"column_map": column_map})
     _enqueue(job)
     return job
+
+
+@transaction.atomic
+def bordereau_upload(*, actor, source, new_source_name, kind, period, upload, original_name):
+    """An upload from the portal: the new source (if one is named) and the job, or neither."""
+    if source is None:
+        source = source_create(actor=actor, name=new_source_name)
+    return import_job_create(
+        actor=actor, source=source, kind=kind, period=period, upload=upload, original_name=original_name
+    )
 
 
 def _storage_name(original_name):
@@ -203,15 +240,20 @@ def import_job_retry(*, job, actor):
         raise ValidationError(
             _("This file has since been imported again as job #%(job)d; open that one instead.") % {"job": other.pk}
         )
+    retryable = Q(status__in=[ImportJob.Status.FAILED, ImportJob.Status.CANCELLED]) | Q(
+        status=ImportJob.Status.RUNNING, heartbeat_at__lt=timezone.now() - WORKER_SILENCE
+    )
     try:
         with transaction.atomic():
-            updated = ImportJob.objects.filter(
-                pk=job.pk, status__in=[ImportJob.Status.FAILED, ImportJob.Status.CANCELLED, ImportJob.Status.RUNNING]
-            ).update(status=ImportJob.Status.QUEUED, cancel_requested=False, error="", progress=0)
+            updated = ImportJob.objects.filter(retryable, pk=job.pk).update(
+                status=ImportJob.Status.QUEUED, cancel_requested=False, error="", progress=0
+            )
     except IntegrityError as exc:
         raise ValidationError(_("This file is being imported by another job for this source.")) from exc
     if not updated:
-        raise ValidationError(_("Only a failed, cancelled or interrupted import can be run again."))
+        raise ValidationError(
+            _("Only a failed or cancelled import, or one whose worker stopped answering, can be run again.")
+        )
     job.row_errors.all().delete()
     audit_record(actor=actor, action="ingestion.import_retried", target=job)
     _enqueue(job)
@@ -224,8 +266,8 @@ def _claim(job_id):
         if job.status != ImportJob.Status.QUEUED:
             return None
         job.status = ImportJob.Status.RUNNING
-        job.started_at = timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.save(update_fields=["status", "started_at", "heartbeat_at"])
         return job
 
 
@@ -239,7 +281,10 @@ def import_job_run(*, job_id):
 
     def on_progress(rows_read, rows_rejected, fraction):
         ImportJob.objects.filter(pk=job.pk).update(
-            rows_total=rows_read, rows_rejected=rows_rejected, progress=min(95, int(fraction * 95))
+            rows_total=rows_read,
+            rows_rejected=rows_rejected,
+            progress=min(95, int(fraction * 95)),
+            heartbeat_at=timezone.now(),
         )
         if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
             raise JobCancelled

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -50,12 +51,12 @@ def upload(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            source = data["source"] or services.source_create(actor=request.user, name=data["new_source"])
-            job = services.import_job_create(
+            job = services.bordereau_upload(
                 actor=request.user,
-                source=source,
+                source=data["source"],
+                new_source_name=data["new_source"],
                 kind=data["kind"],
-                period=services.period_from_text(data["period"]),
+                period=data["period"],
                 upload=data["file"],
                 original_name=data["file"].name,
             )
@@ -66,7 +67,10 @@ def upload(request):
             if job.status == ImportJob.Status.MAPPING:
                 messages.info(request, _("This file's columns need a mapping before it can be imported."))
                 return redirect("ingestion:job_mapping", pk=job.pk)
-            messages.success(request, _("File received. The import runs in the background."))
+            if job.status == ImportJob.Status.FAILED:
+                messages.error(request, job.error)
+            else:
+                messages.success(request, _("File received. The import runs in the background."))
             return redirect("ingestion:job_detail", pk=job.pk)
     return render(request, "ingestion/upload.html", {"form": form}, status=_form_errors_422(form))
 
@@ -108,6 +112,8 @@ ERROR_HEADER = ["row", "column", "value", "message"]
 
 @permission_required("ingestion.view_importjob", READ_REASON)
 def job_errors_export(request, pk, fmt):
+    if fmt not in {"csv", "xlsx"}:
+        raise Http404
     job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
     errors = RowErrorFilter(request.GET, queryset=row_errors_of(job)).qs
     rows = errors.values_list("row_number", "column", "value", "message").iterator(chunk_size=5000)
