@@ -17,11 +17,11 @@ from portal.core.context_processors import navigation
 from .factories import UserFactory
 
 EXPECTED_NAV = {
-    Role.ADMIN: ["core:dashboard", "accounts:user_list", "audit:log", "admin:index"],
+    Role.ADMIN: ["core:dashboard", "accounts:user_list", "ingestion:job_list", "audit:log", "admin:index"],
     Role.SUPERVISOR: ["core:dashboard", "accounts:user_list"],
     Role.AGENT: ["core:dashboard"],
-    Role.FINANCE: ["core:dashboard"],
-    Role.INTERVENTORIA: ["core:dashboard", "accounts:user_list", "audit:log"],
+    Role.FINANCE: ["core:dashboard", "ingestion:job_list"],
+    Role.INTERVENTORIA: ["core:dashboard", "accounts:user_list", "ingestion:job_list", "audit:log"],
 }
 
 
@@ -77,9 +77,18 @@ def test_admin_user_has_every_permission_through_the_group_without_being_superus
 
 
 @pytest.mark.django_db
-def test_client_and_agent_and_finance_hold_no_portal_permission_yet():
-    for role in (Role.CLIENT, Role.AGENT, Role.FINANCE):
+def test_client_and_agent_hold_no_portal_permission_yet():
+    for role in (Role.CLIENT, Role.AGENT):
         assert UserFactory(role=role).get_all_permissions() == set()
+
+
+@pytest.mark.django_db
+def test_finance_uploads_and_reads_bordereaux_but_configures_nothing():
+    finance = UserFactory(role=Role.FINANCE)
+    assert finance.has_perm("ingestion.add_importjob")
+    assert finance.has_perm("ingestion.view_riskrow")
+    assert not finance.has_perm("ingestion.change_mappingprofile")
+    assert not finance.has_perm("accounts.view_user")
 
 
 @pytest.mark.django_db

@@ -16,15 +16,15 @@ ROLES = {
     "ADMIN": (
         "admin@amparo.demo",
         "Administrator",
-        ["core:dashboard", "accounts:user_list", "audit:log", "admin:index"],
+        ["core:dashboard", "accounts:user_list", "ingestion:job_list", "audit:log", "admin:index"],
     ),
     "SUPERVISOR": ("supervisor@amparo.demo", "Supervisor", ["core:dashboard", "accounts:user_list"]),
     "AGENT": ("agent@amparo.demo", "Agent", ["core:dashboard"]),
-    "FINANCE": ("finance@amparo.demo", "Finance", ["core:dashboard"]),
+    "FINANCE": ("finance@amparo.demo", "Finance", ["core:dashboard", "ingestion:job_list"]),
     "INTERVENTORIA": (
         "auditor@amparo.demo",
         "Interventoría (audit)",
-        ["core:dashboard", "accounts:user_list", "audit:log"],
+        ["core:dashboard", "accounts:user_list", "ingestion:job_list", "audit:log"],
     ),
 }
 
