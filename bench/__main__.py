@@ -3,7 +3,10 @@ import importlib
 import os
 import sys
 
-BENCHMARKS = {"audit": "bench.audit"}
+BENCHMARKS = {
+    "audit": "bench.audit",
+    "ingestion": "bench.ingestion",
+}
 
 
 def main():

@@ -194,6 +194,13 @@ def cp1252_byte_after_the_sample(tmp_path):
     return _long_file(tmp_path, "cp1252_late.csv", 2501, "Café Müller".encode("cp1252"), "utf-8")
 
 
+def mixed_encodings_after_the_sample(tmp_path):
+    path = _long_file(tmp_path, "mixed_late.csv", 2501, "Café Müller".encode("cp1252"), "utf-8")
+    data = path.read_bytes().replace(b"Insured 2 SAS", "Compañía 2 SAS".encode(), 1)
+    path.write_bytes(data)
+    return path
+
+
 def nul_byte_after_the_sample(tmp_path):
     return _long_file(tmp_path, "nul_late.csv", 2501, b"Nul\x00byte", "utf-8")
 
@@ -217,6 +224,7 @@ ten_mb_header_line.__name__ = "ten_mb_header_line (built at run time)"
 ten_mb_line_of_tiny_cells.__name__ = "ten_mb_line_of_five_million_cells (built at run time)"
 cp1252_byte_after_the_sample.__name__ = "windows_1252_byte_at_line_2501_of_a_utf8_file (built at run time)"
 nul_byte_after_the_sample.__name__ = "nul_byte_at_line_2501 (built at run time)"
+mixed_encodings_after_the_sample.__name__ = "utf8_then_windows_1252_at_line_2501 (built at run time)"
 zip_bomb.__name__ = "zip_bomb.xlsx (built at run time)"
 
 
@@ -261,6 +269,13 @@ def field_values(name, *values):
     return check
 
 
+def name_on_line(line, name):
+    def check(job, rows):
+        assert [row.insured_name for row in rows if row.row_number == line] == [name]
+
+    return check
+
+
 def sql_text_stored_verbatim(job, rows):
     assert "Robert'); DROP TABLE ingestion_riskrow;--" in [row.insured_name for row in rows]
     assert RiskRow.objects.count() == len(rows)
@@ -295,7 +310,13 @@ CASES = [
     ),
     Case("encoding_utf16_no_bom.csv", failed(r"binary data")),
     Case("nul_byte_after_bom.csv", failed(r"binary")),
-    Case(cp1252_byte_after_the_sample, failed(r"not valid utf-8", r"\bline 2501\b")),
+    # Plain ASCII up to a Windows-1252 accent far down: the whole file is Windows-1252.
+    Case(
+        cp1252_byte_after_the_sample,
+        loaded(3000, check=all_of(layout_note("Windows-1252"), name_on_line(2501, "Café Müller 2500 SAS"))),
+    ),
+    # UTF-8 accents in the sample and a Windows-1252 byte later: two encodings, refused.
+    Case(mixed_encodings_after_the_sample, failed(r"not valid utf-8", r"\bline 2501\b")),
     Case(nul_byte_after_the_sample, failed(r"binary")),
     # Headers
     Case("no_header.csv", failed(r"No header row found")),

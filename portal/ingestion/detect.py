@@ -113,7 +113,7 @@ def _find_header(rows, kind, column_map):
     return best
 
 
-def detect_layout(path, kind, *, profile=None, original_name=""):
+def detect_layout(path, kind, *, profile=None, original_name="", whole_file_is_utf8=None):
     """Return the Layout of the file, applying the profile's explicit settings."""
     settings = _profile_settings(profile)
     layout = Layout(format=file_format(path, original_name))
@@ -125,6 +125,11 @@ def detect_layout(path, kind, *, profile=None, original_name=""):
     else:
         sample = read_sample(path)
         layout.encoding = settings["encoding"] if settings["encoding"] != AUTO else detect_encoding(sample)
+        # Plain ASCII at the start and not UTF-8 further down: Windows-1252 (ASCII is part of it).
+        # With UTF-8 accents at the start, the file mixes two encodings and is refused when read.
+        if layout.encoding == "utf-8" and whole_file_is_utf8 is False and sample.isascii():
+            layout.encoding = "cp1252"
+            layout.notes.append(_("Read as Windows-1252: the file is not valid UTF-8 further down."))
         try:
             text = sample.decode(layout.encoding.replace("-sig", ""), errors="ignore").lstrip("\ufeff")
         except LookupError as exc:
@@ -156,6 +161,8 @@ def detect_layout(path, kind, *, profile=None, original_name=""):
         )
     layout.header_row = header_index + 1
     layout.headers = [cell.strip() for cell in rows[header_index]]
+    while layout.headers and not layout.headers[-1]:
+        layout.headers.pop()  # spreadsheets pad rows to the sheet's width
     layout.columns, duplicates = match_columns(layout.headers, kind, settings["column_map"])
     if duplicates:
         name, first, second = duplicates[0]

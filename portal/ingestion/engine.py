@@ -414,7 +414,9 @@ def run_import(job, *, profile, on_progress):
     """Import `job`'s file. `on_progress(rows_read, rows_rejected, fraction)` may raise JobCancelled."""
     started = time.perf_counter()
     path = job.file.path
-    layout = detect_layout(path, job.kind, profile=profile, original_name=job.original_name)
+    layout = detect_layout(
+        path, job.kind, profile=profile, original_name=job.original_name, whole_file_is_utf8=job.layout.get("utf8")
+    )
     missing = missing_required(layout, job.kind)
     if missing:
         raise UnreadableFile(
@@ -458,6 +460,7 @@ def run_import(job, *, profile, on_progress):
 
 @transaction.atomic
 def _validate_and_load(job, batch, profile):
+    ImportJob.objects.select_for_update().filter(pk=job.pk).exists()
     batch.build_lookups()
     batch.build_typed()
     batch.write_field_errors()

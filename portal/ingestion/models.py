@@ -142,10 +142,12 @@ class RowError(models.Model):
 class BordereauRow(models.Model):
     # Millions of rows arrive per import: every index costs on each upsert, so the natural key
     # (source, period, ...) is the only one besides the primary key, and it serves browsing too.
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, db_index=False)
+    # No database constraint on these two: every row of an import carries the same source and
+    # job, and PostgreSQL would check each of a million rows at commit (7 s of a 60 s import).
+    # The job row (with its own constraint to the source) is written and locked in the same
+    # transaction, and sources and jobs are never deleted (PROTECT, no delete in the admin).
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, db_index=False, db_constraint=False)
     period = models.DateField(_("period"))
-    # Provenance only (the last import that wrote the row). Checking it is the same job for every
-    # one of a million rows, once per row at commit, is why it has no database constraint.
     job = models.ForeignKey(ImportJob, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     row_number = models.PositiveIntegerField(_("row in file"))
     currency = models.CharField(_("currency"), max_length=3)

@@ -1,3 +1,4 @@
+import codecs
 import hashlib
 import logging
 from datetime import date, timedelta
@@ -24,13 +25,22 @@ MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
 WORKER_SILENCE = timedelta(minutes=5)
 
 
-def _sha256(handle):
+def _fingerprint(handle):
+    """The file's SHA-256, and whether all of it is valid UTF-8 (the layout detector only sees
+    the beginning, and a Windows-1252 accent may first appear a million rows down)."""
     digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
     handle.seek(0)
     for chunk in iter(lambda: handle.read(1 << 20), b""):
         digest.update(chunk)
+        if utf8:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                utf8 = False
     handle.seek(0)
-    return digest.hexdigest()
+    return digest.hexdigest(), utf8
 
 
 @transaction.atomic
@@ -96,7 +106,7 @@ def import_job_create(*, actor, source, kind, period, upload, original_name, enq
         raise ValidationError({"file": _("The file is empty.")})
     if size > MAX_UPLOAD_BYTES:
         raise ValidationError({"file": _("The file is larger than 1 GB.")})
-    sha256 = _sha256(upload)
+    sha256, utf8 = _fingerprint(upload)
     earlier = ImportJob.objects.filter(source=source, kind=kind, sha256=sha256, status__in=ImportJob.HOLDS_FILE).first()
     if earlier is not None:
         raise ValidationError(
@@ -112,6 +122,7 @@ def import_job_create(*, actor, source, kind, period, upload, original_name, enq
         original_name=original_name[:255],
         sha256=sha256,
         size_bytes=size,
+        layout={"utf8": utf8},
         created_by=actor if actor is not None and actor.pk else None,
     )
     job.file.save(_storage_name(original_name), File(upload), save=False)
@@ -136,7 +147,13 @@ def _queue_or_ask_for_mapping(job):
     """Look at the file's layout now, so the uploader learns at once when it needs a mapping."""
     profile = MappingProfile.objects.filter(source=job.source, kind=job.kind).first()
     try:
-        layout = detect_layout(job.file.path, job.kind, profile=profile, original_name=job.original_name)
+        layout = detect_layout(
+            job.file.path,
+            job.kind,
+            profile=profile,
+            original_name=job.original_name,
+            whole_file_is_utf8=job.layout.get("utf8"),
+        )
     except UnreadableFile as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED, error=str(exc), finished_at=timezone.now()
