@@ -41,6 +41,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """A request in Spanish leaves Spanish active in the thread; the next test must not inherit it."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     """Rate-limit counters live in the cache; one test's sign-ins must not count against the next."""
     from django.core.cache import cache

@@ -743,7 +743,7 @@ def test_the_error_csv_holds_every_error_with_formula_cells_neutralised(client, 
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="amparo-import-{imported.pk}-errors.csv"'
     rows = read_csv(response)
-    assert rows[0] == ["row", "column", "value", "message"]
+    assert rows[0] == ["Row", "Column", "Value", "Message"]
     assert rows[1:] == expected_errors()
     values = [row[2] for row in rows[1:]]
     assert "'" + HYPERLINK in values
@@ -762,7 +762,7 @@ def test_the_error_exports_hold_exactly_the_filtered_errors(client, auditor, imp
     xlsx_rows = read_xlsx(
         client.get(reverse("ingestion:job_errors_export", args=[imported.pk, "xlsx"]), {"message": "ISO 4217"})
     )
-    assert xlsx_rows[0] == ["row", "column", "value", "message"]
+    assert xlsx_rows[0] == ["Row", "Column", "Value", "Message"]
     assert [[str(cell) for cell in row] for row in xlsx_rows[1:]] == expected_errors(message="ISO 4217")
 
 

@@ -17,6 +17,15 @@ ACTION_LABELS = {
     "user.reactivated": _("User reactivated"),
     "team.created": _("Team created"),
     "demo.scaled": _("Volume demo data added"),
+    "ingestion.source_created": _("Bordereau source created"),
+    "ingestion.profile_saved": _("Mapping profile saved"),
+    "ingestion.import_queued": _("Bordereau uploaded"),
+    "ingestion.columns_mapped": _("Bordereau columns mapped"),
+    "ingestion.import_cancel_requested": _("Bordereau import cancellation asked"),
+    "ingestion.import_retried": _("Bordereau import run again"),
+    "ingestion.import_cancelled": _("Bordereau import cancelled"),
+    "ingestion.import_failed": _("Bordereau import failed"),
+    "ingestion.import_finished": _("Bordereau import finished"),
 }
 
 

@@ -346,6 +346,7 @@ def _beyond_tolerance(actual, expected, base):
 
 def _risk_rules():
     expected = "(gross_premium - gross_premium * commission_pct / 100.0 - COALESCE(total_taxes, 0))"
+    net_message = _("Should be gross - commission - taxes = ")
     return [
         (
             "expiry_date",
@@ -356,7 +357,7 @@ def _risk_rules():
         (
             "net_premium",
             _money_text("net_premium"),
-            f"{_quote(_('Should be gross - commission - taxes = '))} || {_money_text(expected)}",
+            f"{_quote(net_message)} || {_money_text(expected)}",
             _beyond_tolerance("net_premium", expected, "gross_premium"),
         ),
     ]
@@ -364,6 +365,7 @@ def _risk_rules():
 
 def _claim_rules(today):
     parts = " + ".join(f"COALESCE({name}, 0)" for name in CLAIM_AMOUNTS)
+    incurred_message = _("Should be paid + previously paid + reserves = ")
     return [
         ("date_of_loss", "CAST(date_of_loss AS TEXT)", _quote(_("Is in the future")), f"date_of_loss > '{today}'"),
         (
@@ -375,7 +377,7 @@ def _claim_rules(today):
         (
             "total_incurred",
             _money_text("total_incurred"),
-            f"{_quote(_('Should be paid + previously paid + reserves = '))} || {_money_text(f'({parts})')}",
+            f"{_quote(incurred_message)} || {_money_text(f'({parts})')}",
             _beyond_tolerance("total_incurred", f"({parts})", f"({parts})"),
         ),
     ]

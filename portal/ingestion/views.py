@@ -18,6 +18,7 @@ from .fields import FIELDS, Kind
 from .filters import ClaimRowFilter, ImportJobFilter, RiskRowFilter, RowErrorFilter
 from .forms import MappingForm, ProfileForm, UploadForm
 from .models import ImportJob, MappingProfile, Source
+from .parsing import DATE_FORMAT_LABELS
 from .selectors import (
     bordereau_rows_visible_to,
     bordereau_totals,
@@ -100,6 +101,8 @@ def job_detail(request, pk):
         return render(request, "ingestion/job_detail.html#results", {"job": job, "table": errors_table})
     context = {
         **_progress_figures(job),
+        "date_format_label": DATE_FORMAT_LABELS.get(job.layout.get("date_format"), ""),
+        "decimal_style_label": dict(MappingProfile.DECIMAL_STYLES).get(job.layout.get("decimal_style"), ""),
         "filter": error_filter,
         "table": errors_table,
         "can_manage": request.user.has_perm("ingestion.change_importjob"),
@@ -107,7 +110,7 @@ def job_detail(request, pk):
     return render(request, "ingestion/job_detail.html", context)
 
 
-ERROR_HEADER = ["row", "column", "value", "message"]
+ERROR_HEADER = [gettext_lazy("Row"), gettext_lazy("Column"), gettext_lazy("Value"), gettext_lazy("Message")]
 
 
 @permission_required("ingestion.view_importjob", READ_REASON)
@@ -118,7 +121,8 @@ def job_errors_export(request, pk, fmt):
     errors = RowErrorFilter(request.GET, queryset=row_errors_of(job)).qs
     rows = errors.values_list("row_number", "column", "value", "message").iterator(chunk_size=5000)
     name = f"amparo-import-{job.pk}-errors"
-    return xlsx_download(name, ERROR_HEADER, rows) if fmt == "xlsx" else csv_download(name, ERROR_HEADER, rows)
+    header = [str(label) for label in ERROR_HEADER]
+    return xlsx_download(name, header, rows) if fmt == "xlsx" else csv_download(name, header, rows)
 
 
 def _job_action(request, pk, action, success_message):

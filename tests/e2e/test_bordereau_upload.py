@@ -298,11 +298,11 @@ def test_a_finance_user_uploads_a_bordereau_watches_the_bar_reach_100_percent_an
     # Both downloads hold the whole report.
     name, rows = read_csv_download(page, "errors-csv")
     assert name == f"amparo-import-{job.pk}-errors.csv"
-    assert rows[0] == ["row", "column", "value", "message"]
+    assert rows[0] == ["Row", "Column", "Value", "Message"]
     assert_report(rows[1:], sorted(BAD))
     name, rows = read_xlsx_download(page, "errors-xlsx")
     assert name == f"amparo-import-{job.pk}-errors.xlsx"
-    assert rows[0] == ["row", "column", "value", "message"]
+    assert rows[0] == ["Row", "Column", "Value", "Message"]
     assert_report(rows[1:], sorted(BAD))
 
     # Filtering by message narrows the report in place and keeps the filter in the address...
