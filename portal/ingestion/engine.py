@@ -212,7 +212,8 @@ class Batch:
                 )
             if spec.required:
                 error = f"COALESCE({error}, CASE WHEN {value} IS NULL THEN {required} END)"
-            outer += [f"{value} AS {name}", f"{error} AS {name}__error", f"{name}__raw"]
+            outer += [f"{value} AS {name}", f"{error} AS {name}__error"]
+        # The raw text is not carried along: the few bad rows fetch it from the raw table.
         # OFFSET 0 keeps PostgreSQL from folding the layers back into repeated expressions.
         self.execute(
             f"""CREATE TEMPORARY TABLE {self.typed} AS SELECT {", ".join(outer)} FROM (
@@ -225,6 +226,8 @@ class Batch:
     def write_field_errors(self):
         """One error row per bad cell (and per ragged row), in field order within each row."""
         any_error = " OR ".join(f"{spec.name}__error IS NOT NULL" for spec in self.fields)
+        any_error_of_t = " OR ".join(f"t.{spec.name}__error IS NOT NULL" for spec in self.fields)
+        raw_columns = ", ".join(f"r.{spec.name} AS {spec.name}__raw" for spec in self.fields)
         ragged = _quote(_("This row has more cells than the header"))
         parts = [
             f"SELECT row_number, 0 AS position, '' AS label, '' AS raw, {ragged} AS message "
@@ -238,7 +241,10 @@ class Batch:
         self.execute(
             f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
             SELECT %s, row_number, label, SUBSTR(raw, 1, 255), SUBSTR(message, 1, 255) FROM (
-                WITH bad AS (SELECT * FROM {self.typed} WHERE extra_cells > 0 OR {any_error})
+                WITH bad AS (
+                    SELECT t.*, {raw_columns} FROM {self.typed} t JOIN {self.raw} r ON r.row_number = t.row_number
+                    WHERE t.extra_cells > 0 OR {any_error_of_t}
+                )
                 {" UNION ALL ".join(parts)}
             ) errors ORDER BY row_number, position""",
             [self.job_id],
@@ -264,13 +270,20 @@ class Batch:
 
     def reject_duplicates(self):
         """Keep the first row of each natural key in the file; reject the others, naming that row."""
-        key = ", ".join(NATURAL_KEYS[self.kind])
-        labels = " + ".join(self.label(name) for name in NATURAL_KEYS[self.kind])
-        shown = " || ' / ' || ".join(NATURAL_KEYS[self.kind])
+        natural = NATURAL_KEYS[self.kind]
+        labels = " + ".join(self.label(name) for name in natural)
+        shown = " || ' / ' || ".join(f"t.{name}" for name in natural)
+        repeated = f"ingestion_repeated_{self.job_id}"
+        self.temporary.append(repeated)
+        # One aggregate finds the (usually few) repeated keys; only their rows are looked at again.
+        self.execute(
+            f"CREATE TEMPORARY TABLE {repeated} AS SELECT {', '.join(natural)}, MIN(row_number) AS first_row "
+            f"FROM {self.typed} GROUP BY {', '.join(natural)} HAVING COUNT(*) > 1"
+        )
+        same_key = " AND ".join(f"k.{name} = t.{name}" for name in natural)
         later = (
-            f"SELECT row_number, first_row, shown FROM (SELECT row_number, {shown} AS shown, "
-            f"MIN(row_number) OVER (PARTITION BY {key}) AS first_row FROM {self.typed}) ranked "
-            "WHERE row_number <> first_row"
+            f"SELECT t.row_number, k.first_row, {shown} AS shown FROM {self.typed} t "
+            f"JOIN {repeated} k ON {same_key} WHERE t.row_number <> k.first_row"
         )
         duplicates = self.execute(
             f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
