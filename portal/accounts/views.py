@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_otp import devices_for_user, match_token, user_has_device
 from django_otp import login as otp_login
-from django_tables2 import RequestConfig
 
 from portal.audit.selectors import recent_events_about
+from portal.core.listing import render_filtered_table
 from portal.core.permissions import permission_required, staff_required
 
 from . import services
@@ -114,10 +114,9 @@ def _seconds_until_verify_allowed(user):
 @permission_required("accounts.view_user", USERS_REASON)
 def user_list(request):
     user_filter = UserFilter(request.GET, queryset=users_visible_to(request.user))
-    table = UserTable(user_filter.qs)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    template = "accounts/user_list.html#results" if request.htmx else "accounts/user_list.html"
-    return render(request, template, {"filter": user_filter, "table": table})
+    return render_filtered_table(
+        request, "accounts/user_list.html", filterset=user_filter, table_class=UserTable, per_page=25
+    )
 
 
 # The user page shows several small forms at once; each gets its own HTML ids.

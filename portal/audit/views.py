@@ -1,10 +1,9 @@
-from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from portal.core.exports import csv_download
+from portal.core.listing import render_filtered_table
 from portal.core.permissions import permission_required
 
 from .filters import AuditEventFilter
@@ -21,8 +20,12 @@ def audit_log(request):
     if request.GET.get("export") == "csv" and event_filter.is_valid():
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         return csv_download(f"amparo-audit-{stamp}", CSV_HEADER, audit_events_csv_rows(event_filter.qs))
-    table = AuditEventTable(event_filter.qs)
     # LazyPaginator avoids an exact COUNT(*) over what will be a very large table.
-    RequestConfig(request, paginate={"per_page": 50, "paginator_class": LazyPaginator}).configure(table)
-    template = "audit/audit_log.html#results" if request.htmx else "audit/audit_log.html"
-    return render(request, template, {"filter": event_filter, "table": table})
+    return render_filtered_table(
+        request,
+        "audit/audit_log.html",
+        filterset=event_filter,
+        table_class=AuditEventTable,
+        per_page=50,
+        paginator_class=LazyPaginator,
+    )

@@ -10,6 +10,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from django_tables2 import RequestConfig
 
 from portal.core.exports import csv_download, xlsx_download
+from portal.core.listing import render_filtered_table
 from portal.core.permissions import permission_required
 
 from . import services
@@ -40,10 +41,9 @@ def _form_errors_422(form):
 @permission_required("ingestion.view_importjob", READ_REASON)
 def job_list(request):
     job_filter = ImportJobFilter(request.GET, queryset=import_jobs_visible_to(request.user))
-    table = ImportJobTable(job_filter.qs)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    template = "ingestion/job_list.html#results" if request.htmx else "ingestion/job_list.html"
-    return render(request, template, {"filter": job_filter, "table": table})
+    return render_filtered_table(
+        request, "ingestion/job_list.html", filterset=job_filter, table_class=ImportJobTable, per_page=25
+    )
 
 
 @permission_required("ingestion.add_importjob", UPLOAD_REASON)
@@ -192,17 +192,14 @@ def rows(request, kind):
         name = f"amparo-{kind}-bordereau-rows"
         download = xlsx_download if fmt == "xlsx" else csv_download
         return download(name, header, values.iterator(chunk_size=5000))
-    table = table_class(row_filter.qs)
-    RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    context = {
-        "kind": kind,
-        "kinds": Kind.CHOICES,
-        "filter": row_filter,
-        "table": table,
-        "totals": bordereau_totals(row_filter.qs, kind),
-    }
-    template = "ingestion/rows.html#results" if request.htmx else "ingestion/rows.html"
-    return render(request, template, context)
+    return render_filtered_table(
+        request,
+        "ingestion/rows.html",
+        filterset=row_filter,
+        table_class=table_class,
+        per_page=50,
+        extra={"kind": kind, "kinds": Kind.CHOICES, "totals": bordereau_totals(row_filter.qs, kind)},
+    )
 
 
 @permission_required("ingestion.view_source", READ_REASON)
