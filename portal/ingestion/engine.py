@@ -28,7 +28,7 @@ from . import parsing
 from .detect import detect_layout, missing_required
 from .fields import FIELDS, NATURAL_KEYS, Kind
 from .models import ClaimRow, ImportJob, RiskRow
-from .readers import CsvRows, UnreadableFile, XlsxRows, binary_data_error
+from .readers import CsvRows, UnreadableFile, XlsxRows, binary_data_error, first_sheet
 
 CHUNK_ROWS = 50_000
 NET_TOLERANCE = Decimal("0.01")
@@ -470,6 +470,7 @@ def run_import(job, *, profile, on_progress):
         rows_loaded, rows_rejected = _validate_and_load(job, batch, profile)
     finally:
         batch.drop()
+        first_sheet.cache_clear()
     return Outcome(rows_total, rows_loaded, rows_rejected, round(time.perf_counter() - started, 3))
 
 

@@ -4,7 +4,9 @@
 import codecs
 import csv
 import io
+import os
 import zipfile
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 
@@ -150,6 +152,20 @@ def check_xlsx_is_safe(path):
         raise UnreadableFile(_("The Excel file is damaged or truncated; save it again and re-upload.")) from exc
 
 
+@lru_cache(maxsize=1)
+def first_sheet(path, mtime_ns, size):
+    """The workbook's first sheet, checked and loaded once for detection and reading alike (the
+    file's time and size are part of the key, so a changed file is loaded again). The engine
+    clears it when an import ends: a worker should not hold a whole sheet in memory between jobs."""
+    from python_calamine import CalamineWorkbook
+
+    check_xlsx_is_safe(path)
+    try:
+        return CalamineWorkbook.from_path(path).get_sheet_by_index(0)
+    except Exception as exc:
+        raise UnreadableFile(_("The Excel file cannot be opened: %(error)s") % {"error": exc}) from exc
+
+
 class XlsxRows:
     """Rows of the first worksheet, as text, read with calamine (much faster than openpyxl)."""
 
@@ -163,14 +179,8 @@ class XlsxRows:
         return min(1.0, self._done / self._height)
 
     def __iter__(self):
-        from python_calamine import CalamineWorkbook
-
-        check_xlsx_is_safe(self.path)
-        try:
-            workbook = CalamineWorkbook.from_path(str(self.path))
-            sheet = workbook.get_sheet_by_index(0)
-        except Exception as exc:
-            raise UnreadableFile(_("The Excel file cannot be opened: %(error)s") % {"error": exc}) from exc
+        stat = os.stat(self.path)
+        sheet = first_sheet(str(self.path), stat.st_mtime_ns, stat.st_size)
         self._height = max(1, sheet.height)
         for cells in sheet.iter_rows():
             self._done += 1

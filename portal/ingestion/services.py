@@ -16,7 +16,7 @@ from .detect import detect_layout, missing_required
 from .engine import JobCancelled, run_import
 from .fields import FIELDS, Kind
 from .models import ImportJob, MappingProfile, Source
-from .readers import UnreadableFile
+from .readers import UnreadableFile, first_sheet
 
 logger = logging.getLogger(__name__)
 
@@ -158,9 +158,11 @@ def _queue_or_ask_for_mapping(job):
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED, error=str(exc), finished_at=timezone.now()
         )
+        first_sheet.cache_clear()
         audit_record(actor=job.created_by, action="ingestion.import_failed", target=job, metadata={"error": str(exc)})
         job.refresh_from_db()
         return
+    first_sheet.cache_clear()  # the web process must not keep a workbook in memory
     ImportJob.objects.filter(pk=job.pk).update(layout=layout.as_dict())
     _remember_layout(job, profile, layout)
     if missing_required(layout, job.kind):
