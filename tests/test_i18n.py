@@ -154,9 +154,11 @@ def _catalogue_entries():
         text = {"msgid": "", "msgstr": ""}
         current = None
         for line in lines:
-            if line.startswith(("msgid ", "msgstr ")):
-                current, _, rest = line.partition(" ")
-                text[current] = rest.strip().strip('"')
+            if line.startswith(("msgid ", "msgstr ", "msgstr[")):
+                # A plural entry counts as translated when its forms are ("msgstr[0]", "msgstr[1]").
+                key, _, rest = line.partition(" ")
+                current = "msgstr" if key.startswith("msgstr") else key
+                text[current] += rest.strip().strip('"')
             elif line.startswith('"') and current:
                 text[current] += line.strip().strip('"')
         if text["msgid"]:

@@ -146,7 +146,9 @@ class BordereauRow(models.Model):
     # job, and PostgreSQL would check each of a million rows at commit (7 s of a 60 s import).
     # The job row (with its own constraint to the source) is written and locked in the same
     # transaction, and sources and jobs are never deleted (PROTECT, no delete in the admin).
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, db_index=False, db_constraint=False)
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
     period = models.DateField(_("period"))
     job = models.ForeignKey(ImportJob, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     row_number = models.PositiveIntegerField(_("row in file"))

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from portal.audit.services import audit_record
 
@@ -330,7 +331,11 @@ def import_job_run(*, job_id):
         job,
         status=ImportJob.Status.FAILED if all_or_nothing_refused else ImportJob.Status.SUCCEEDED,
         action="ingestion.import_finished",
-        error=_("Nothing loaded: the profile is all-or-nothing and %(count)d rows were rejected.")
+        error=ngettext(
+            "Nothing loaded: the profile is all-or-nothing and %(count)d row was rejected.",
+            "Nothing loaded: the profile is all-or-nothing and %(count)d rows were rejected.",
+            outcome.rows_rejected,
+        )
         % {"count": outcome.rows_rejected}
         if all_or_nothing_refused
         else "",
