@@ -20,25 +20,11 @@ from django.core.exceptions import ValidationError
 from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RowError
 from portal.ingestion.services import import_job_create, import_job_run, profile_save, source_create
 
+from .ingestion_rows import RISK_HEADER, risk_values
+
 CORPUS = Path(__file__).parent / "ingestion_corpus"
 PERIOD = date(2026, 10, 1)
 
-RISK_HEADER = [
-    "UMR",
-    "Certificate Ref",
-    "Insured Full Name or Company Name",
-    "Risk Inception Date",
-    "Risk Expiry Date",
-    "Location of Risk Country",
-    "Original Currency",
-    "Sum Insured",
-    "Gross Premium",
-    "Commission %",
-    "Total Taxes",
-    "Net Premium",
-    "Class of Business",
-    "Transaction Type",
-]
 INSURED = "Insured Full Name or Company Name"
 NOT_A_DATE = "Not a date in the format dd/mm/yyyy"
 TXN_CHOICES = "Not one of: Adjustment, Cancellation, Endorsement, New, Renewal"
@@ -46,24 +32,7 @@ TEN_MB = 10 * 1024 * 1024
 
 
 def risk_line(number, **changes):
-    values = {
-        "umr": "B0999ABC2026",
-        "cert": f"CERT-{number:04d}",
-        "insured": f"Insured {number} SAS",
-        "inception": "01/10/2026",
-        "expiry": "30/09/2027",
-        "country": "CO",
-        "currency": "USD",
-        "sum": "1000000.00",
-        "gross": "1000.00",
-        "comm": "20",
-        "taxes": "50.00",
-        "net": "750.00",
-        "cob": "Property",
-        "txn": "New",
-    }
-    values.update(changes)
-    return ",".join(values.values())
+    return ",".join(risk_values(number, **changes).values())
 
 
 def header_line():

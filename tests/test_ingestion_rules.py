@@ -23,6 +23,8 @@ from portal.ingestion.services import (
     source_create,
 )
 
+from .ingestion_rows import risk_values as risk
+
 PERIOD = date(2026, 10, 1)
 NOT_A_DATE = "Not a date in the format dd/mm/yyyy"
 
@@ -58,27 +60,6 @@ CLAIM_COLUMNS = {
     "res_fees": "Reserve - Fees",
     "incurred": "Total Incurred",
 }
-
-
-def risk(number, **changes):
-    values = {
-        "umr": "B0999ABC2026",
-        "cert": f"CERT-{number:04d}",
-        "insured": f"Insured {number} SAS",
-        "inception": "01/10/2026",
-        "expiry": "30/09/2027",
-        "country": "CO",
-        "currency": "USD",
-        "sum": "1000000.00",
-        "gross": "1000.00",
-        "comm": "20",
-        "taxes": "50.00",
-        "net": "750.00",
-        "cob": "Property",
-        "txn": "New",
-    }
-    values.update(changes)
-    return values
 
 
 def claim(number, **changes):

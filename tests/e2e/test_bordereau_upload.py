@@ -21,6 +21,7 @@ from playwright.sync_api import Page, expect
 from portal.core.demo import DEMO_PASSWORD
 from portal.ingestion.models import ImportJob, RiskRow
 
+from ..ingestion_rows import RISK_HEADER
 from .helpers import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -29,22 +30,7 @@ FINANCE = "finance@amparo.demo"
 IMPORT_TIMEOUT_S = 120
 FINAL_STATUSES = {"Succeeded", "Failed", "Cancelled"}
 
-HEADERS = [
-    "UMR",
-    "Certificate Ref",
-    "Insured Full Name or Company Name",
-    "Risk Inception Date",
-    "Risk Expiry Date",
-    "Location of Risk Country",
-    "Original Currency",
-    "Sum Insured",
-    "Gross Premium",
-    "Commission %",
-    "Total Taxes",
-    "Net Premium",
-    "Class of Business",
-    "Transaction Type",
-]
+HEADERS = RISK_HEADER
 UNUSUAL_HEADERS = ["UMR", "Nro. Cert.", "Cliente", "Desde", "Hasta", *HEADERS[5:]]
 CURRENCIES = ("COP", "USD", "EUR")
 CLASSES = ("Property", "Marine", "Casualty")
