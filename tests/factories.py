@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import factory
 from factory.django import DjangoModelFactory
 
@@ -36,3 +38,74 @@ class TeamFactory(DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Team {n}")
     supervisor = factory.SubFactory(UserFactory, role=Role.SUPERVISOR)
+
+
+class CustomerFactory(DjangoModelFactory):
+    class Meta:
+        model = "customers.Customer"
+
+    full_name = factory.Faker("name", locale="es_CO")
+    id_type = IdType.CC
+    id_number = factory.Sequence(lambda n: f"{52000000 + n}")
+    email_primary = factory.Sequence(lambda n: f"cliente{n}@correo.test")
+    phone = "+57 310 555 0000"
+    address = "Calle 100 # 10-20"
+    city = "Bogotá"
+    birth_date = factory.Faker("date_of_birth", minimum_age=25, maximum_age=60)
+    agent = factory.SubFactory(UserFactory, role=Role.AGENT, team=factory.SubFactory(TeamFactory))
+    created_by = factory.SelfAttribute("agent")
+
+
+class ProductFactory(DjangoModelFactory):
+    """An auto product: two coverages (one mandatory), a sum-insured band discount, IVA 19 %."""
+
+    class Meta:
+        model = "policies.Product"
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"PRD{n}")
+    name = factory.Sequence(lambda n: f"Producto {n}")
+    line = "AUTO"
+    currency = "COP"
+    term_months = 12
+    min_sum_insured = Decimal("10000000")
+    max_sum_insured = Decimal("500000000")
+    requires_age = False
+    expense_loading_pct = Decimal("20")
+    tax_pct = Decimal("19")
+    min_premium = Decimal("300000")
+    quote_validity_days = 30
+
+    @factory.post_generation
+    def standard_cover(self, create, extracted, **kwargs):
+        if not create or extracted is False:
+            return
+        from portal.policies.models import Coverage, RatingRule
+
+        Coverage.objects.create(
+            product=self,
+            code="RC",
+            name="Responsabilidad civil",
+            limit_pct=100,
+            rate_per_mille=Decimal("12"),
+            is_mandatory=True,
+            position=1,
+        )
+        Coverage.objects.create(
+            product=self,
+            code="PT",
+            name="Pérdida total",
+            limit_pct=100,
+            deductible_pct=10,
+            deductible_min=Decimal("1000000"),
+            rate_per_mille=Decimal("20"),
+            position=2,
+        )
+        RatingRule.objects.create(
+            product=self,
+            factor="SUM_INSURED",
+            low=Decimal("200000000"),
+            high=Decimal("500000000"),
+            multiplier=Decimal("0.9"),
+            label="Suma asegurada alta",
+        )

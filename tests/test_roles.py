@@ -77,9 +77,36 @@ def test_admin_user_has_every_permission_through_the_group_without_being_superus
 
 
 @pytest.mark.django_db
-def test_client_and_agent_hold_no_portal_permission_yet():
-    for role in (Role.CLIENT, Role.AGENT):
-        assert UserFactory(role=role).get_all_permissions() == set()
+def test_client_holds_no_portal_permission():
+    assert UserFactory(role=Role.CLIENT).get_all_permissions() == set()
+
+
+@pytest.mark.django_db
+def test_agent_manages_customers_quotes_and_policies_and_nothing_else():
+    assert UserFactory(role=Role.AGENT).get_all_permissions() == {
+        "customers.view_customer",
+        "customers.add_customer",
+        "customers.change_customer",
+        "policies.view_product",
+        "policies.view_quote",
+        "policies.add_quote",
+        "policies.change_quote",
+        "policies.view_policy",
+        "policies.add_policy",
+        "policies.change_policy",
+        "policies.view_policyversion",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.FINANCE, Role.INTERVENTORIA])
+def test_finance_and_interventoria_read_the_book_but_change_nothing_in_it(role):
+    user = UserFactory(role=role)
+    assert user.has_perm("customers.view_customer")
+    assert user.has_perm("policies.view_policy")
+    assert not user.has_perm("customers.change_customer")
+    assert not user.has_perm("policies.add_quote")
+    assert not user.has_perm("policies.change_policy")
 
 
 @pytest.mark.django_db

@@ -18,17 +18,36 @@ BORDEREAU_READ = [
     "ingestion.view_claimrow",
 ]
 
+BOOK_READ = [
+    "customers.view_customer",
+    "policies.view_product",
+    "policies.view_quote",
+    "policies.view_policy",
+    "policies.view_policyversion",
+]
+# Agents and supervisors manage the book in their scope (their own, their teams').
+BOOK_WRITE = [
+    *BOOK_READ,
+    "customers.add_customer",
+    "customers.change_customer",
+    "policies.add_quote",
+    "policies.change_quote",
+    "policies.add_policy",
+    "policies.change_policy",
+]
+
 ROLE_PERMISSIONS = {
     Role.ADMIN: ALL_PERMISSIONS,
-    Role.SUPERVISOR: ["accounts.view_user", "accounts.view_team"],
-    Role.AGENT: [],
-    Role.FINANCE: [*BORDEREAU_READ, "ingestion.add_importjob", "ingestion.change_importjob"],
+    Role.SUPERVISOR: ["accounts.view_user", "accounts.view_team", *BOOK_WRITE],
+    Role.AGENT: [*BOOK_WRITE],
+    Role.FINANCE: [*BORDEREAU_READ, "ingestion.add_importjob", "ingestion.change_importjob", *BOOK_READ],
     Role.INTERVENTORIA: [
         "accounts.view_user",
         "accounts.view_team",
         "audit.view_auditevent",
         *BORDEREAU_READ,
         "ingestion.view_mappingprofile",
+        *BOOK_READ,
     ],
     Role.CLIENT: [],
 }

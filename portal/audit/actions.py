@@ -26,6 +26,22 @@ ACTION_LABELS = {
     "ingestion.import_cancelled": _("Bordereau import cancelled"),
     "ingestion.import_failed": _("Bordereau import failed"),
     "ingestion.import_finished": _("Bordereau import finished"),
+    "customer.created": _("Customer created"),
+    "customer.updated": _("Customer changed"),
+    "product.created": _("Product created"),
+    "product.changed": _("Product changed"),
+    "quote.created": _("Quote created"),
+    "quote.presented": _("Quote presented"),
+    "quote.accepted": _("Quote accepted"),
+    "quote.declined": _("Quote declined"),
+    "quote.expired": _("Quote expired"),
+    "policy.issued": _("Policy issued"),
+    "policy.endorsed": _("Policy endorsed"),
+    "policy.cancelled": _("Policy cancelled"),
+    "policy.suspended": _("Policy suspended"),
+    "policy.reinstated": _("Policy reinstated"),
+    "policy.status_changed": _("Policy status followed its dates"),
+    "policy.renewal_reminder_sent": _("Renewal reminder sent"),
 }
 
 

@@ -106,6 +106,8 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.notifications",
     "portal.ingestion",
+    "portal.customers",
+    "portal.policies",
     "tasks",
 ]
 

@@ -1,0 +1,34 @@
+from django.db import connection, models
+from django.utils.translation import gettext_lazy as _
+
+
+class NumberSequence(models.Model):
+    """Gap-free counters for human document numbers (policies, quotes, claims...), one per key and year."""
+
+    key = models.CharField(_("key"), max_length=40)
+    year = models.PositiveSmallIntegerField(_("year"))
+    last_value = models.PositiveIntegerField(_("last value"), default=0)
+
+    class Meta:
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
+        constraints = [models.UniqueConstraint(fields=["key", "year"], name="number_sequence_key_year_unique")]
+
+    def __str__(self):
+        return f"{self.key} {self.year}: {self.last_value}"
+
+
+def next_sequence_value(*, key, year):
+    """The next value of (key, year), safe under concurrent callers.
+
+    One upsert statement: the row lock it takes is held until the caller's transaction ends, so
+    a second caller waits and then sees the incremented value; a rolled-back caller leaves no gap.
+    """
+    table = connection.ops.quote_name(NumberSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, year, last_value) VALUES (%s, %s, 1) "  # noqa: S608 - table name is ours
+            f"ON CONFLICT (key, year) DO UPDATE SET last_value = {table}.last_value + 1 RETURNING last_value",
+            [key, year],
+        )
+        return cursor.fetchone()[0]

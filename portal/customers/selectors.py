@@ -1,0 +1,40 @@
+from django.db.models import Count, Q
+
+from portal.accounts.models import Role, User
+from portal.accounts.selectors import book_scope_q
+
+from .models import Customer
+
+
+def customers_visible_to(user):
+    """Customers in `user`'s book: their own (agent), their teams' (supervisor), all (admin, finance, interventoría)."""
+    return Customer.objects.filter(book_scope_q(user)).select_related("agent", "agent__team")
+
+
+def customers_with_policy_counts(user):
+    return customers_visible_to(user).annotate(policy_count=Count("policies", distinct=True))
+
+
+def assignable_agents(user):
+    """The agents `user` may put a customer's book under."""
+    agents = User.objects.filter(role=Role.AGENT, status="ACTIVE").select_related("team")
+    if not user.is_authenticated or not user.is_active:
+        return agents.none()
+    if user.role == Role.ADMIN:
+        return agents
+    if user.role == Role.SUPERVISOR:
+        return agents.filter(team__supervisor=user)
+    if user.role == Role.AGENT:
+        return agents.filter(pk=user.pk)
+    return agents.none()
+
+
+def customer_duplicates(*, id_type, id_number, email, exclude_pk=None):
+    """Customers (anyone's book) that already hold this ID or this email: duplicates are company-wide."""
+    match = Q(id_type=id_type, id_number=id_number.strip())
+    if email:
+        match |= Q(email_primary__iexact=email.strip())
+    duplicates = Customer.objects.filter(match)
+    if exclude_pk is not None:
+        duplicates = duplicates.exclude(pk=exclude_pk)
+    return duplicates.select_related("agent")

@@ -1,0 +1,72 @@
+from django.contrib import admin
+
+from portal.core.admin import ReadOnlyAdmin
+
+from . import services
+from .models import Coverage, Policy, PolicyVersion, Product, Quote, RatingRule
+
+
+class CoverageInline(admin.TabularInline):
+    model = Coverage
+    extra = 0
+    fields = [
+        "position",
+        "code",
+        "name",
+        "limit_pct",
+        "deductible_pct",
+        "deductible_min",
+        "rate_per_mille",
+        "is_mandatory",
+        "description",
+    ]
+
+
+class RatingRuleInline(admin.TabularInline):
+    model = RatingRule
+    extra = 0
+    fields = ["factor", "low", "high", "multiplier", "label"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "line", "currency", "term_months", "is_active"]
+    list_filter = ["line", "is_active"]
+    search_fields = ["name", "code"]
+    inlines = [CoverageInline, RatingRuleInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The admin's own transaction is still open: the audit event commits with the change.
+        services.product_configuration_record(actor=request.user, product=form.instance, created=not change)
+
+    def has_delete_permission(self, request, obj=None):
+        # Quotes and policies keep pointing at their product; take it off sale instead.
+        return False
+
+
+@admin.register(Quote)
+class QuoteAdmin(ReadOnlyAdmin):
+    list_display = ["number", "customer", "product", "status", "premium", "currency", "valid_until"]
+    list_filter = ["status", "product"]
+    search_fields = ["number", "customer__full_name", "customer__id_number"]
+    list_select_related = ["customer", "product"]
+    show_full_result_count = False
+
+
+@admin.register(Policy)
+class PolicyAdmin(ReadOnlyAdmin):
+    list_display = ["number", "customer", "product", "status", "created_at"]
+    list_filter = ["status", "product"]
+    search_fields = ["number", "customer__full_name", "customer__id_number"]
+    list_select_related = ["customer", "product"]
+    show_full_result_count = False
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(ReadOnlyAdmin):
+    list_display = ["policy", "number", "kind", "effective_date", "premium", "premium_change", "created_by"]
+    list_filter = ["kind"]
+    search_fields = ["policy__number"]
+    list_select_related = ["policy", "created_by"]
+    show_full_result_count = False

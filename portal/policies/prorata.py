@@ -1,0 +1,49 @@
+"""Pro-rata premium arithmetic over a policy's versions (daily, exclusive end dates).
+
+A version's annual premium runs from its effective date until the next version's; a
+cancellation stops it. What the customer has been charged is the sum of the versions'
+`premium_change`; a refund is what was charged minus what was earned.
+"""
+
+from decimal import Decimal
+
+from portal.core.money import ZERO, round_money
+
+
+def remaining_share(*, start_date, end_date, on):
+    """The part of the term [start_date, end_date) still ahead on day `on`."""
+    term_days = (end_date - start_date).days
+    remaining = max(0, min(term_days, (end_date - on).days))
+    return Decimal(remaining) / Decimal(term_days)
+
+
+def earned_premium(versions, *, until):
+    """Premium earned by cover from the term's start up to (not including) `until`."""
+    versions = sorted(versions, key=lambda version: version.number)
+    if not versions:
+        return ZERO
+    term_start, term_end = versions[0].start_date, versions[0].end_date
+    term_days = Decimal((term_end - term_start).days)
+    earned = Decimal(0)
+    for current, following in zip(versions, [*versions[1:], None], strict=True):
+        if current.ends_cover:
+            continue
+        segment_start = max(current.effective_date, term_start)
+        segment_end = min(following.effective_date if following else term_end, until, term_end)
+        if segment_end > segment_start:
+            earned += current.premium * Decimal((segment_end - segment_start).days) / term_days
+    return round_money(earned)
+
+
+def charged_premium(versions):
+    return sum((version.premium_change for version in versions), ZERO)
+
+
+def refund_on_cancellation(versions, *, effective_date):
+    return max(ZERO, charged_premium(versions) - earned_premium(versions, until=effective_date))
+
+
+def endorsement_change(*, old_premium, new_premium, start_date, end_date, effective_date):
+    """What an endorsement charges (+) or returns (-) for the rest of the term."""
+    share = remaining_share(start_date=start_date, end_date=end_date, on=effective_date)
+    return round_money((new_premium - old_premium) * share)

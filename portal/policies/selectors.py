@@ -1,0 +1,74 @@
+from datetime import timedelta
+
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from portal.accounts.selectors import book_scope_q
+
+from .models import Coverage, Policy, PolicyVersion, Product, Quote
+
+CUSTOMER_AGENT = "customer__agent"
+
+
+def products_on_sale():
+    return Product.objects.filter(is_active=True).prefetch_related(
+        Prefetch("coverages", queryset=Coverage.objects.order_by("position", "id")), "rating_rules"
+    )
+
+
+def policies_visible_to(user):
+    """Policies of the customers in `user`'s book (the customer's agent owns the policy)."""
+    return Policy.objects.filter(book_scope_q(user, agent_field=CUSTOMER_AGENT)).select_related(
+        "product", "customer", "customer__agent", "current_version"
+    )
+
+
+def quotes_visible_to(user):
+    return Quote.objects.filter(book_scope_q(user, agent_field=CUSTOMER_AGENT)).select_related(
+        "product", "customer", "customer__agent"
+    )
+
+
+def policy_versions_of(policy):
+    return PolicyVersion.objects.filter(policy=policy).select_related("created_by").order_by("number")
+
+
+def version_in_force_on(policy, day):
+    """The version whose terms cover `day`, or None when the policy gave no cover that day."""
+    version = (
+        PolicyVersion.objects.filter(policy=policy, effective_date__lte=day)
+        .order_by("-effective_date", "-number")
+        .first()
+    )
+    if version is None or version.ends_cover or not version.start_date <= day < version.end_date:
+        return None
+    return version
+
+
+def renewal_queue(user, *, days=30, today=None):
+    """Policies in `user`'s book whose cover ends within `days` days and that nobody has renewed yet."""
+    today = today or timezone.localdate()
+    return (
+        policies_visible_to(user)
+        .filter(
+            status__in=[Policy.Status.ACTIVE, Policy.Status.PENDING],
+            current_version__end_date__gt=today,
+            current_version__end_date__lte=today + timedelta(days=days),
+            renewed_by__isnull=True,
+        )
+        .exclude(current_version__kind=PolicyVersion.Kind.CANCELLATION)
+        .annotate(reminders_sent=Count("reminders"))
+        .order_by("current_version__end_date", "number")
+    )
+
+
+def policy_figures(user):
+    counts = policies_visible_to(user).aggregate(
+        active=Count("id", filter=Q(status=Policy.Status.ACTIVE)),
+        pending=Count("id", filter=Q(status=Policy.Status.PENDING)),
+        suspended=Count("id", filter=Q(status=Policy.Status.SUSPENDED)),
+        cancelled=Count("id", filter=Q(status=Policy.Status.CANCELLED)),
+        expired=Count("id", filter=Q(status=Policy.Status.EXPIRED)),
+    )
+    open_quotes = quotes_visible_to(user).filter(status__in=Quote.OPEN).count()
+    return {**counts, "open_quotes": open_quotes, "renewals_due": renewal_queue(user).count()}

@@ -1,0 +1,726 @@
+"""Every write to quotes and policies: keyword-only, one transaction each, audited inside it."""
+
+import calendar
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.audit.services import audit_record
+from portal.core.models import next_sequence_value
+
+from . import prorata
+from .models import Policy, PolicyVersion, Product, Quote, RenewalReminder
+from .rating import price
+
+MAX_START_AHEAD_DAYS = 365
+RENEWAL_WINDOW_DAYS = 90
+
+
+def _today():
+    return timezone.localdate()
+
+
+def add_months(day, months):
+    """The same day `months` later, or the month's last day when it has fewer days (31 Jan + 1 → 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _check_customer_product(*, customer, product):
+    if not isinstance(product, Product) or not product.is_active:
+        raise ValidationError({"product": _("Choose a product that is on sale.")})
+
+
+def _check_start_date(start_date, *, field="start_date"):
+    today = _today()
+    if start_date is None:
+        raise ValidationError({field: _("Enter the date cover starts.")})
+    if start_date < today:
+        raise ValidationError({field: _("Cover cannot start in the past; the earliest start is today.")})
+    if start_date > today + timedelta(days=MAX_START_AHEAD_DAYS):
+        raise ValidationError({field: _("Cover can start at most one year ahead.")})
+
+
+def _insured_age(*, customer, product, insured_age, on):
+    """The age the price uses: the declared one, else the customer's age on the start date."""
+    if not product.requires_age:
+        return None
+    if insured_age is not None:
+        return insured_age
+    return customer.age_on(on)
+
+
+def _quote_number(today):
+    return f"COT-{today.year}-{next_sequence_value(key='quote', year=today.year):06d}"
+
+
+def _policy_number(product, today):
+    value = next_sequence_value(key=f"policy:{product.code}", year=today.year)
+    return f"{product.code.upper()}-{today.year}-{value:06d}"
+
+
+def _lock_quote(quote):
+    return Quote.objects.select_for_update().select_related("product", "customer").get(pk=quote.pk)
+
+
+def _lock_policy(policy):
+    return (
+        Policy.objects.select_for_update(of=("self",))
+        .select_related("product", "customer", "current_version")
+        .get(pk=policy.pk)
+    )
+
+
+def _refuse_stale(quote, *, expected, action):
+    if quote.status not in expected:
+        raise ValidationError(
+            _("This quote is %(status)s, so it cannot be %(action)s. Reload the page to see its current state.")
+            % {"status": quote.get_status_display().lower(), "action": action}
+        )
+
+
+# --- quotes ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def quote_create(
+    *,
+    actor,
+    customer,
+    product,
+    start_date,
+    sum_insured,
+    coverage_codes,
+    insured_age=None,
+    present=True,
+    renewal_of=None,
+):
+    """Price the inputs and save a quote: presented to the customer (QUOTED, price frozen) or a DRAFT."""
+    _check_customer_product(customer=customer, product=product)
+    if renewal_of is None:
+        _check_start_date(start_date)
+    age = _insured_age(customer=customer, product=product, insured_age=insured_age, on=start_date)
+    pricing = price(product=product, sum_insured=sum_insured, coverage_codes=coverage_codes, insured_age=age)
+    today = _today()
+    quote = Quote.objects.create(
+        number=_quote_number(today),
+        customer=customer,
+        product=product,
+        status=Quote.Status.DRAFT,
+        start_date=start_date,
+        end_date=add_months(start_date, product.term_months),
+        sum_insured=Decimal(sum_insured),
+        coverage_codes=[line["code"] for line in pricing.coverages],
+        insured_age=age,
+        currency=pricing.currency,
+        premium=pricing.total,
+        breakdown=pricing.as_breakdown(),
+        renewal_of=renewal_of,
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="quote.created",
+        target=quote,
+        metadata={"product": product.code, "premium": str(quote.premium), "currency": quote.currency},
+    )
+    if present:
+        quote = quote_present(quote=quote, actor=actor)
+    return quote
+
+
+@transaction.atomic
+def quote_present(*, quote, actor):
+    """DRAFT → QUOTED: price again with today's rates, then freeze that price until `valid_until`."""
+    quote = _lock_quote(quote)
+    _refuse_stale(quote, expected=[Quote.Status.DRAFT], action=_("presented"))
+    pricing = price(
+        product=quote.product,
+        sum_insured=quote.sum_insured,
+        coverage_codes=quote.coverage_codes,
+        insured_age=quote.insured_age,
+    )
+    quote.premium = pricing.total
+    quote.breakdown = pricing.as_breakdown()
+    quote.status = Quote.Status.QUOTED
+    quote.valid_until = _today() + timedelta(days=quote.product.quote_validity_days)
+    quote.save(update_fields=["premium", "breakdown", "status", "valid_until"])
+    audit_record(
+        actor=actor,
+        action="quote.presented",
+        target=quote,
+        metadata={"premium": str(quote.premium), "valid_until": quote.valid_until.isoformat()},
+    )
+    return quote
+
+
+def _expire_if_overdue(quote, *, actor):
+    if quote.valid_until is not None and quote.valid_until < _today():
+        quote.status = Quote.Status.EXPIRED
+        quote.decided_at = timezone.now()
+        quote.save(update_fields=["status", "decided_at"])
+        audit_record(
+            actor=actor, action="quote.expired", target=quote, metadata={"valid_until": str(quote.valid_until)}
+        )
+        return True
+    return False
+
+
+@transaction.atomic
+def quote_accept(*, quote, actor):
+    """QUOTED → ACCEPTED by the customer, at the frozen price, while the quote is still valid."""
+    quote = _lock_quote(quote)
+    _refuse_stale(quote, expected=[Quote.Status.QUOTED], action=_("accepted"))
+    if _expire_if_overdue(quote, actor=actor):
+        return quote
+    quote.status = Quote.Status.ACCEPTED
+    quote.decided_at = timezone.now()
+    quote.save(update_fields=["status", "decided_at"])
+    audit_record(actor=actor, action="quote.accepted", target=quote, metadata={"premium": str(quote.premium)})
+    return quote
+
+
+@transaction.atomic
+def quote_decline(*, quote, actor, reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the quote is declined.")})
+    quote = _lock_quote(quote)
+    _refuse_stale(quote, expected=Quote.OPEN, action=_("declined"))
+    quote.status = Quote.Status.DECLINED
+    quote.decided_at = timezone.now()
+    quote.decline_reason = reason[:255]
+    quote.save(update_fields=["status", "decided_at", "decline_reason"])
+    audit_record(actor=actor, action="quote.declined", target=quote, metadata={"reason": quote.decline_reason})
+    return quote
+
+
+@transaction.atomic
+def quotes_expire_overdue(*, today=None):
+    """Quotes past their validity become EXPIRED (daily task). Returns how many expired."""
+    today = today or _today()
+    overdue = (
+        Quote.objects.select_for_update(skip_locked=True)
+        .filter(status__in=[Quote.Status.QUOTED, Quote.Status.ACCEPTED], valid_until__lt=today)
+        .order_by("pk")
+    )
+    expired = 0
+    for quote in overdue:
+        quote.status = Quote.Status.EXPIRED
+        quote.decided_at = timezone.now()
+        quote.save(update_fields=["status", "decided_at"])
+        audit_record(actor=None, actor_label="scheduler", action="quote.expired", target=quote)
+        expired += 1
+    return expired
+
+
+# --- issuance ----------------------------------------------------------------------------------------
+
+
+def _status_for(version, *, today):
+    if version.ends_cover and version.effective_date <= today:
+        return Policy.Status.CANCELLED
+    if today < version.start_date:
+        return Policy.Status.PENDING
+    if today >= version.end_date:
+        return Policy.Status.EXPIRED
+    return Policy.Status.ACTIVE
+
+
+@transaction.atomic
+def policy_issue(*, quote, actor):
+    """ACCEPTED quote → policy with its number and version 1 (new business, or renewal of another policy)."""
+    quote = _lock_quote(quote)
+    _refuse_stale(quote, expected=[Quote.Status.ACCEPTED], action=_("issued"))
+    today = _today()
+    if quote.valid_until is not None and quote.valid_until < today:
+        _expire_if_overdue(quote, actor=actor)
+        raise ValidationError(_("This quote expired on %(day)s; make a new quote.") % {"day": quote.valid_until})
+    if quote.renewal_of is None and quote.start_date < today:
+        raise ValidationError(_("The cover start date of this quote has passed; make a new quote with a new start."))
+    renewed = None
+    if quote.renewal_of is not None:
+        renewed = Policy.objects.select_for_update().get(pk=quote.renewal_of_id)
+        if Policy.objects.filter(renewal_of=renewed).exists():
+            raise ValidationError(_("Policy %(number)s has already been renewed.") % {"number": renewed.number})
+    policy = Policy.objects.create(
+        number=_policy_number(quote.product, today),
+        product=quote.product,
+        customer=quote.customer,
+        quote=quote,
+        renewal_of=renewed,
+    )
+    kind = PolicyVersion.Kind.RENEWAL if renewed else PolicyVersion.Kind.NEW_BUSINESS
+    version = PolicyVersion.objects.create(
+        policy=policy,
+        number=1,
+        kind=kind,
+        effective_date=quote.start_date,
+        start_date=quote.start_date,
+        end_date=quote.end_date,
+        sum_insured=quote.sum_insured,
+        insured_age=quote.insured_age,
+        currency=quote.currency,
+        coverages=quote.breakdown.get("coverages", []),
+        premium=quote.premium,
+        breakdown=quote.breakdown,
+        premium_change=quote.premium,
+        reason=_("Renewal of %(number)s") % {"number": renewed.number} if renewed else _("New business"),
+        created_by=actor,
+    )
+    policy.current_version = version
+    policy.status = _status_for(version, today=today)
+    policy.save(update_fields=["current_version", "status"])
+    quote.status = Quote.Status.ISSUED
+    quote.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action="policy.issued",
+        target=policy,
+        metadata={
+            "quote": quote.number,
+            "kind": kind,
+            "premium": str(version.premium),
+            "currency": version.currency,
+            "renews": renewed.number if renewed else None,
+        },
+    )
+    return policy
+
+
+# --- changes to a policy ---------------------------------------------------------------------------------
+
+
+def _next_version(policy, *, actor, kind, reason, effective_date, premium_change, **terms):
+    current = policy.current_version
+    values = {
+        "start_date": current.start_date,
+        "end_date": current.end_date,
+        "sum_insured": current.sum_insured,
+        "insured_age": current.insured_age,
+        "currency": current.currency,
+        "coverages": current.coverages,
+        "premium": current.premium,
+        "breakdown": current.breakdown,
+        **terms,
+    }
+    version = PolicyVersion.objects.create(
+        policy=policy,
+        number=current.number + 1,
+        kind=kind,
+        effective_date=effective_date,
+        premium_change=premium_change,
+        reason=reason,
+        created_by=actor,
+        **values,
+    )
+    policy.current_version = version
+    return version
+
+
+def _require_reason(reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why: it is kept with the version.")})
+    return reason[:255]
+
+
+def _check_effective_date(policy, effective_date):
+    current = policy.current_version
+    if effective_date is None:
+        raise ValidationError({"effective_date": _("Enter the date the change takes effect.")})
+    if not current.start_date <= effective_date < current.end_date:
+        raise ValidationError(
+            {
+                "effective_date": _("The date must fall within the cover period, %(start)s to %(end)s.")
+                % {"start": current.start_date, "end": current.end_date}
+            }
+        )
+    if effective_date < current.effective_date:
+        raise ValidationError(
+            {
+                "effective_date": _("The last change took effect on %(day)s; a new one cannot take effect before it.")
+                % {"day": current.effective_date}
+            }
+        )
+
+
+def _require_status(policy, allowed, action):
+    if policy.status not in allowed:
+        raise ValidationError(
+            _("Policy %(number)s is %(status)s, so it cannot be %(action)s.")
+            % {"number": policy.number, "status": policy.get_status_display().lower(), "action": action}
+        )
+
+
+def _refuse_if_cancellation_scheduled(policy):
+    current = policy.current_version
+    if current.ends_cover:
+        raise ValidationError(
+            _("Policy %(number)s is cancelled from %(day)s; reinstate it first.")
+            % {"number": policy.number, "day": current.effective_date}
+        )
+
+
+def _versions(policy):
+    return list(PolicyVersion.objects.filter(policy=policy).order_by("number"))
+
+
+def endorsement_preview(*, policy, effective_date, sum_insured=None, coverage_codes=None, insured_age=None):
+    """What an endorsement would do (nothing is written): (new terms, pricing, pro-rata premium change).
+
+    Raises ValidationError exactly as `policy_endorse` would, so a form can show the reason live.
+    """
+    _require_status(policy, [Policy.Status.ACTIVE, Policy.Status.PENDING], _("endorsed"))
+    _refuse_if_cancellation_scheduled(policy)
+    _check_effective_date(policy, effective_date)
+    current = policy.current_version
+    terms = {
+        "sum_insured": Decimal(sum_insured) if sum_insured not in (None, "") else current.sum_insured,
+        "coverage_codes": list(coverage_codes)
+        if coverage_codes is not None
+        else [c["code"] for c in current.coverages],
+        "insured_age": insured_age if insured_age is not None else current.insured_age,
+    }
+    pricing = price(product=policy.product, **terms)
+    if (
+        terms["sum_insured"] == current.sum_insured
+        and terms["insured_age"] == current.insured_age
+        and [line["code"] for line in pricing.coverages] == [line["code"] for line in current.coverages]
+    ):
+        raise ValidationError(_("Nothing changes: change the sum insured, the coverages or the insured's age."))
+    change = prorata.endorsement_change(
+        old_premium=current.premium,
+        new_premium=pricing.total,
+        start_date=current.start_date,
+        end_date=current.end_date,
+        effective_date=effective_date,
+    )
+    return terms, pricing, change
+
+
+@transaction.atomic
+def policy_endorse(*, policy, actor, effective_date, reason, sum_insured=None, coverage_codes=None, insured_age=None):
+    """A change of cover mid-term: a new version priced at today's rates, charged or returned pro rata."""
+    policy = _lock_policy(policy)
+    reason = _require_reason(reason)
+    current = policy.current_version
+    terms, pricing, change = endorsement_preview(
+        policy=policy,
+        effective_date=effective_date,
+        sum_insured=sum_insured,
+        coverage_codes=coverage_codes,
+        insured_age=insured_age,
+    )
+    version = _next_version(
+        policy,
+        actor=actor,
+        kind=PolicyVersion.Kind.ENDORSEMENT,
+        reason=reason,
+        effective_date=effective_date,
+        premium_change=change,
+        sum_insured=terms["sum_insured"],
+        insured_age=terms["insured_age"],
+        coverages=pricing.coverage_snapshot(),
+        premium=pricing.total,
+        breakdown=pricing.as_breakdown(),
+    )
+    policy.save(update_fields=["current_version"])
+    audit_record(
+        actor=actor,
+        action="policy.endorsed",
+        target=policy,
+        metadata={
+            "version": version.number,
+            "effective_date": effective_date.isoformat(),
+            "sum_insured": {"from": str(current.sum_insured), "to": str(terms["sum_insured"])},
+            "premium": {"from": str(current.premium), "to": str(pricing.total)},
+            "premium_change": str(change),
+            "reason": reason,
+        },
+    )
+    return policy
+
+
+def cancellation_refund(*, policy, effective_date):
+    """The pro-rata premium returned if `policy` is cancelled on `effective_date` (a preview; nothing is written)."""
+    return prorata.refund_on_cancellation(_versions(policy), effective_date=effective_date)
+
+
+@transaction.atomic
+def policy_cancel(*, policy, actor, effective_date, reason):
+    """Cancel from `effective_date` (cover stops at its start); the unearned premium is returned pro rata."""
+    policy = _lock_policy(policy)
+    _require_status(policy, [Policy.Status.ACTIVE, Policy.Status.PENDING, Policy.Status.SUSPENDED], _("cancelled"))
+    _refuse_if_cancellation_scheduled(policy)
+    reason = _require_reason(reason)
+    _check_effective_date(policy, effective_date)
+    refund = prorata.refund_on_cancellation(_versions(policy), effective_date=effective_date)
+    version = _next_version(
+        policy,
+        actor=actor,
+        kind=PolicyVersion.Kind.CANCELLATION,
+        reason=reason,
+        effective_date=effective_date,
+        premium_change=-refund,
+    )
+    previous = policy.status
+    policy.status = _status_for(version, today=_today())
+    if policy.status != previous:
+        policy.status_changed_at = timezone.now()
+    policy.save(update_fields=["current_version", "status", "status_changed_at"])
+    audit_record(
+        actor=actor,
+        action="policy.cancelled",
+        target=policy,
+        metadata={
+            "version": version.number,
+            "effective_date": effective_date.isoformat(),
+            "refund": str(refund),
+            "currency": version.currency,
+            "reason": reason,
+        },
+    )
+    return policy
+
+
+@transaction.atomic
+def policy_suspend(*, policy, actor, reason):
+    """Cover on hold (e.g. non-payment); the terms do not change, so there is no new version."""
+    policy = _lock_policy(policy)
+    _require_status(policy, [Policy.Status.ACTIVE], _("suspended"))
+    reason = _require_reason(reason)
+    policy.status = Policy.Status.SUSPENDED
+    policy.status_changed_at = timezone.now()
+    policy.save(update_fields=["status", "status_changed_at"])
+    audit_record(actor=actor, action="policy.suspended", target=policy, metadata={"reason": reason})
+    return policy
+
+
+@transaction.atomic
+def policy_reinstate(*, policy, actor, reason):
+    """Back in force: a suspended policy resumes; a cancelled one gets a reinstatement version that
+    restores its terms from the cancellation date and charges back the premium that was returned."""
+    policy = _lock_policy(policy)
+    current = policy.current_version
+    if not current.ends_cover:
+        _require_status(policy, [Policy.Status.SUSPENDED, Policy.Status.CANCELLED], _("reinstated"))
+    reason = _require_reason(reason)
+    today = _today()
+    if current.end_date <= today:
+        raise ValidationError(
+            _("The cover period of %(number)s has ended; renew it instead.") % {"number": policy.number}
+        )
+    metadata = {"from": policy.status, "reason": reason}
+    if current.ends_cover:
+        restored = PolicyVersion.objects.filter(policy=policy, number__lt=current.number).order_by("-number").first()
+        version = _next_version(
+            policy,
+            actor=actor,
+            kind=PolicyVersion.Kind.REINSTATEMENT,
+            reason=reason,
+            effective_date=current.effective_date,
+            premium_change=-current.premium_change,
+            sum_insured=restored.sum_insured,
+            insured_age=restored.insured_age,
+            coverages=restored.coverages,
+            premium=restored.premium,
+            breakdown=restored.breakdown,
+        )
+        metadata.update(version=version.number, premium_change=str(version.premium_change))
+    policy.status = _status_for(policy.current_version, today=today)
+    policy.status_changed_at = timezone.now()
+    policy.save(update_fields=["current_version", "status", "status_changed_at"])
+    audit_record(actor=actor, action="policy.reinstated", target=policy, metadata=metadata)
+    return policy
+
+
+# --- renewals ----------------------------------------------------------------------------------------
+
+
+def _check_renewable(policy, today):
+    current = policy.current_version
+    if current.ends_cover or policy.status in (Policy.Status.CANCELLED, Policy.Status.SUSPENDED):
+        raise ValidationError(
+            _("Policy %(number)s is %(status)s; only policies in force are renewed.")
+            % {"number": policy.number, "status": policy.get_status_display().lower()}
+        )
+    if Policy.objects.filter(renewal_of=policy).exists():
+        raise ValidationError(_("Policy %(number)s has already been renewed.") % {"number": policy.number})
+    if current.end_date > today + timedelta(days=RENEWAL_WINDOW_DAYS):
+        raise ValidationError(
+            _("Policy %(number)s ends on %(day)s; it can be renewed from %(days)s days before that.")
+            % {"number": policy.number, "day": current.end_date, "days": RENEWAL_WINDOW_DAYS}
+        )
+    if current.end_date < today - timedelta(days=30):
+        raise ValidationError(
+            _("Policy %(number)s ended more than 30 days ago; issue a new policy instead.") % {"number": policy.number}
+        )
+
+
+@transaction.atomic
+def policy_renew(*, policy, actor):
+    """Renew for the next term at today's rates: a renewal quote, accepted and issued as a new policy
+    that starts the day this one ends and is linked to it."""
+    policy = _lock_policy(policy)
+    today = _today()
+    _check_renewable(policy, today)
+    current = policy.current_version
+    if not policy.product.is_active:
+        raise ValidationError(
+            _("%(product)s is no longer on sale; offer the customer another product.")
+            % {"product": policy.product.name}
+        )
+    start = max(current.end_date, today)
+    age = policy.customer.age_on(start) if policy.product.requires_age else None
+    quote = quote_create(
+        actor=actor,
+        customer=policy.customer,
+        product=policy.product,
+        start_date=start,
+        sum_insured=current.sum_insured,
+        coverage_codes=[line["code"] for line in current.coverages],
+        insured_age=age if age is not None else current.insured_age,
+        renewal_of=policy,
+    )
+    quote = quote_accept(quote=quote, actor=actor)
+    return policy_issue(quote=quote, actor=actor)
+
+
+# --- what follows the calendar ------------------------------------------------------------------------
+
+
+def policies_follow_dates(*, today=None):
+    """Daily: pending policies start, finished ones expire, scheduled cancellations take effect.
+
+    Each policy changes in its own short transaction (a lock on that row only), so a long run
+    never blocks the portal; returns {status: count} of the changes made.
+    """
+    today = today or _today()
+    live = [Policy.Status.PENDING, Policy.Status.ACTIVE, Policy.Status.SUSPENDED]
+    due = (
+        Policy.objects.filter(
+            Q(status=Policy.Status.PENDING, current_version__start_date__lte=today)
+            | Q(status__in=live, current_version__end_date__lte=today)
+            | Q(
+                status__in=live,
+                current_version__kind=PolicyVersion.Kind.CANCELLATION,
+                current_version__effective_date__lte=today,
+            )
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    changes = {}
+    for pk in due.iterator(chunk_size=2000):
+        with transaction.atomic():
+            policy = Policy.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=pk)
+            status = _status_for(policy.current_version, today=today)
+            if policy.status == Policy.Status.SUSPENDED and status == Policy.Status.ACTIVE:
+                continue
+            if status == policy.status:
+                continue
+            previous = policy.status
+            policy.status = status
+            policy.status_changed_at = timezone.now()
+            policy.save(update_fields=["status", "status_changed_at"])
+            audit_record(
+                actor=None,
+                actor_label="scheduler",
+                action="policy.status_changed",
+                target=policy,
+                metadata={"from": previous, "to": status, "on": today.isoformat()},
+            )
+            changes[status] = changes.get(status, 0) + 1
+    return changes
+
+
+def renewal_reminder_stage(*, end_date, today):
+    """Which reminder is due: 30 days out, then 7 days out; None outside those windows."""
+    days_left = (end_date - today).days
+    if 7 < days_left <= 30:
+        return RenewalReminder.Stage.DAYS_30
+    if 0 < days_left <= 7:
+        return RenewalReminder.Stage.DAYS_7
+    return None
+
+
+def renewal_reminders_due(*, today):
+    return (
+        Policy.objects.filter(
+            status__in=[Policy.Status.ACTIVE, Policy.Status.PENDING],
+            current_version__end_date__gt=today,
+            current_version__end_date__lte=today + timedelta(days=30),
+            renewed_by__isnull=True,
+        )
+        .exclude(current_version__kind=PolicyVersion.Kind.CANCELLATION)
+        .exclude(customer__email_primary="")
+        .select_related("customer", "product", "current_version")
+        .order_by("pk")
+    )
+
+
+def renewal_reminder_record(*, policy, stage):
+    """Claim the right to send `stage` for `policy`: True once, False every later time (a unique row)."""
+    try:
+        with transaction.atomic():
+            reminder = RenewalReminder.objects.create(policy=policy, stage=stage, email=policy.customer.email_primary)
+            audit_record(
+                actor=None,
+                actor_label="scheduler",
+                action="policy.renewal_reminder_sent",
+                target=policy,
+                metadata={"stage": stage, "to": reminder.email, "ends": policy.current_version.end_date.isoformat()},
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+# --- configuration ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def product_configuration_record(*, actor, product, created):
+    """Audit a product saved by an administrator, with the coverages and rules it now has.
+
+    Quotes keep the price they showed and versions are immutable, so a change here only prices
+    what is quoted or endorsed from now on.
+    """
+    audit_record(
+        actor=actor,
+        action="product.created" if created else "product.changed",
+        target=product,
+        metadata={
+            "on_sale": product.is_active,
+            "coverages": {c.code: str(c.rate_per_mille) for c in product.coverages.all()},
+            "rules": [f"{r.factor} {r.low}-{r.high} x{r.multiplier}" for r in product.rating_rules.all()],
+        },
+    )
+
+
+def renewal_reminders_send(*, today=None):
+    """Daily: email each customer whose policy ends in 30 or 7 days, once per policy and stage.
+
+    The reminder row is written first and the email is queued only when that row's transaction
+    commits, so two schedulers running at once still send one email.
+    """
+    from portal.policies.documents import renewal_reminder_email
+    from tasks.notifications import email_message_send
+
+    today = today or _today()
+    sent = 0
+    for policy in renewal_reminders_due(today=today).iterator(chunk_size=500):
+        stage = renewal_reminder_stage(end_date=policy.current_version.end_date, today=today)
+        if stage is None or not renewal_reminder_record(policy=policy, stage=stage):
+            continue
+        message = renewal_reminder_email(policy=policy, stage=stage)
+        transaction.on_commit(lambda message=message: email_message_send(**message))
+        sent += 1
+    return sent
