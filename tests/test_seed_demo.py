@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from portal.accounts.models import Role, Team, User, UserStatus
 from portal.audit.models import AuditEvent
@@ -132,3 +133,52 @@ def test_scale_of_zero_adds_no_volume_data():
     seed("--scale", "0")
     assert not User.objects.filter(email_primary__endswith=SCALE_EMAILS).exists()
     assert not AuditEvent.objects.filter(action="demo.scaled").exists()
+
+
+def test_seed_demo_creates_a_book_with_a_policy_in_every_status_and_a_quote_in_every_status():
+    from portal.policies.models import Policy, PolicyVersion, Quote
+
+    seed()
+    assert set(Policy.objects.values_list("status", flat=True)) == set(Policy.Status.values)
+    assert set(Quote.objects.values_list("status", flat=True)) == set(Quote.Status.values)
+    kinds = set(PolicyVersion.objects.values_list("kind", flat=True))
+    assert kinds == {"NEW_BUSINESS", "ENDORSEMENT", "RENEWAL", "CANCELLATION"}
+    assert Policy.objects.filter(renewal_of__isnull=False).exists()
+    assert all(policy.current_version_id for policy in Policy.objects.all())
+
+
+def test_seed_demo_gives_every_agent_customers_and_the_client_login_its_customer_record():
+    from portal.customers.models import Customer
+
+    seed()
+    for email in ("agent@amparo.demo", "agent2@amparo.demo", "agent3@amparo.demo"):
+        assert Customer.objects.filter(agent__email_primary=email).exists()
+    assert Customer.objects.get(user__email_primary="client@amparo.demo").full_name == "Camila Cliente Torres"
+
+
+def test_seed_demo_book_is_created_once():
+    from portal.policies.models import Policy, Product
+
+    seed()
+    policies, products = Policy.objects.count(), Product.objects.count()
+    seed()
+    assert (Policy.objects.count(), Product.objects.count()) == (policies, products) == (11, 3)
+
+
+def test_scale_adds_that_many_policies_each_with_its_customer_and_version_one(django_assert_max_num_queries):
+    from portal.policies.models import Policy
+    from portal.policies.services import status_on
+
+    seed()
+    before = Policy.objects.count()
+    with django_assert_max_num_queries(60):
+        output = seed("--scale", "40")
+    assert "scale: 40 new policies with their customers" in output
+    scaled = Policy.objects.filter(customer__email_primary__endswith="@scale.policies.demo").select_related(
+        "current_version"
+    )
+    assert Policy.objects.count() == before + 40 == before + scaled.count()
+    assert len({policy.number for policy in scaled}) == 40
+    today = timezone.localdate()
+    assert all(policy.status == status_on(policy.current_version, today=today) for policy in scaled)
+    assert {policy.current_version.number for policy in scaled} == {1}

@@ -12,6 +12,7 @@ from django.db import transaction
 from portal.accounts import services as account_services
 from portal.accounts.models import IdType, Role, Team, User, UserStatus
 from portal.audit.services import audit_record
+from portal.policies.demo import seed_scale_policies
 
 DEMO_PASSWORD = "Amparo-demo-2026!"  # noqa: S105 - printed on purpose by `make run`
 
@@ -137,7 +138,7 @@ def seed_scale_clients(count, *, batch_size=5000):
     return created
 
 
-SCALE_SEEDERS = [("client app accounts", seed_scale_clients)]
+SCALE_SEEDERS = [("client app accounts", seed_scale_clients), ("policies with their customers", seed_scale_policies)]
 
 
 @transaction.atomic

@@ -18,8 +18,8 @@ class NumberSequence(models.Model):
         return f"{self.key} {self.year}: {self.last_value}"
 
 
-def next_sequence_value(*, key, year):
-    """The next value of (key, year), safe under concurrent callers.
+def next_sequence_value(*, key, year, count=1):
+    """The next value of (key, year), or the last of the next `count` values; safe under concurrent callers.
 
     One upsert statement: the row lock it takes is held until the caller's transaction ends, so
     a second caller waits and then sees the incremented value; a rolled-back caller leaves no gap.
@@ -27,8 +27,8 @@ def next_sequence_value(*, key, year):
     table = connection.ops.quote_name(NumberSequence._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (key, year, last_value) VALUES (%s, %s, 1) "  # noqa: S608 - table name is ours
-            f"ON CONFLICT (key, year) DO UPDATE SET last_value = {table}.last_value + 1 RETURNING last_value",
-            [key, year],
+            f"INSERT INTO {table} (key, year, last_value) VALUES (%s, %s, %s) "  # noqa: S608 - table name is ours
+            f"ON CONFLICT (key, year) DO UPDATE SET last_value = {table}.last_value + %s RETURNING last_value",
+            [key, year, count, count],
         )
         return cursor.fetchone()[0]

@@ -21,8 +21,10 @@ MAX_START_AHEAD_DAYS = 365
 RENEWAL_WINDOW_DAYS = 90
 
 
-def _today():
-    return timezone.localdate()
+def _today(as_of=None):
+    """The business date of an operation: today, or `as_of` when an existing book is being loaded
+    (the demo data and migrations from another system record past operations on their dates)."""
+    return as_of or timezone.localdate()
 
 
 def add_months(day, months):
@@ -37,8 +39,7 @@ def _check_customer_product(*, customer, product):
         raise ValidationError({"product": _("Choose a product that is on sale.")})
 
 
-def _check_start_date(start_date, *, field="start_date"):
-    today = _today()
+def _check_start_date(start_date, *, today, field="start_date"):
     if start_date is None:
         raise ValidationError({field: _("Enter the date cover starts.")})
     if start_date < today:
@@ -100,14 +101,15 @@ def quote_create(
     insured_age=None,
     present=True,
     renewal_of=None,
+    as_of=None,
 ):
     """Price the inputs and save a quote: presented to the customer (QUOTED, price frozen) or a DRAFT."""
     _check_customer_product(customer=customer, product=product)
+    today = _today(as_of)
     if renewal_of is None:
-        _check_start_date(start_date)
+        _check_start_date(start_date, today=today)
     age = _insured_age(customer=customer, product=product, insured_age=insured_age, on=start_date)
     pricing = price(product=product, sum_insured=sum_insured, coverage_codes=coverage_codes, insured_age=age)
-    today = _today()
     quote = Quote.objects.create(
         number=_quote_number(today),
         customer=customer,
@@ -131,12 +133,12 @@ def quote_create(
         metadata={"product": product.code, "premium": str(quote.premium), "currency": quote.currency},
     )
     if present:
-        quote = quote_present(quote=quote, actor=actor)
+        quote = quote_present(quote=quote, actor=actor, as_of=as_of)
     return quote
 
 
 @transaction.atomic
-def quote_present(*, quote, actor):
+def quote_present(*, quote, actor, as_of=None):
     """DRAFT → QUOTED: price again with today's rates, then freeze that price until `valid_until`."""
     quote = _lock_quote(quote)
     _refuse_stale(quote, expected=[Quote.Status.DRAFT], action=_("presented"))
@@ -149,7 +151,7 @@ def quote_present(*, quote, actor):
     quote.premium = pricing.total
     quote.breakdown = pricing.as_breakdown()
     quote.status = Quote.Status.QUOTED
-    quote.valid_until = _today() + timedelta(days=quote.product.quote_validity_days)
+    quote.valid_until = _today(as_of) + timedelta(days=quote.product.quote_validity_days)
     quote.save(update_fields=["premium", "breakdown", "status", "valid_until"])
     audit_record(
         actor=actor,
@@ -160,8 +162,8 @@ def quote_present(*, quote, actor):
     return quote
 
 
-def _expire_if_overdue(quote, *, actor):
-    if quote.valid_until is not None and quote.valid_until < _today():
+def _expire_if_overdue(quote, *, actor, today):
+    if quote.valid_until is not None and quote.valid_until < today:
         quote.status = Quote.Status.EXPIRED
         quote.decided_at = timezone.now()
         quote.save(update_fields=["status", "decided_at"])
@@ -173,11 +175,11 @@ def _expire_if_overdue(quote, *, actor):
 
 
 @transaction.atomic
-def quote_accept(*, quote, actor):
+def quote_accept(*, quote, actor, as_of=None):
     """QUOTED → ACCEPTED by the customer, at the frozen price, while the quote is still valid."""
     quote = _lock_quote(quote)
     _refuse_stale(quote, expected=[Quote.Status.QUOTED], action=_("accepted"))
-    if _expire_if_overdue(quote, actor=actor):
+    if _expire_if_overdue(quote, actor=actor, today=_today(as_of)):
         return quote
     quote.status = Quote.Status.ACCEPTED
     quote.decided_at = timezone.now()
@@ -223,7 +225,8 @@ def quotes_expire_overdue(*, today=None):
 # --- issuance ----------------------------------------------------------------------------------------
 
 
-def _status_for(version, *, today):
+def status_on(version, *, today):
+    """The status a policy whose current version is `version` has on `today`, by its dates alone."""
     if version.ends_cover and version.effective_date <= today:
         return Policy.Status.CANCELLED
     if today < version.start_date:
@@ -234,13 +237,13 @@ def _status_for(version, *, today):
 
 
 @transaction.atomic
-def policy_issue(*, quote, actor):
+def policy_issue(*, quote, actor, as_of=None):
     """ACCEPTED quote → policy with its number and version 1 (new business, or renewal of another policy)."""
     quote = _lock_quote(quote)
     _refuse_stale(quote, expected=[Quote.Status.ACCEPTED], action=_("issued"))
-    today = _today()
+    today = _today(as_of)
     if quote.valid_until is not None and quote.valid_until < today:
-        _expire_if_overdue(quote, actor=actor)
+        _expire_if_overdue(quote, actor=actor, today=today)
         raise ValidationError(_("This quote expired on %(day)s; make a new quote.") % {"day": quote.valid_until})
     if quote.renewal_of is None and quote.start_date < today:
         raise ValidationError(_("The cover start date of this quote has passed; make a new quote with a new start."))
@@ -275,7 +278,7 @@ def policy_issue(*, quote, actor):
         created_by=actor,
     )
     policy.current_version = version
-    policy.status = _status_for(version, today=today)
+    policy.status = status_on(version, today=today)
     policy.save(update_fields=["current_version", "status"])
     quote.status = Quote.Status.ISSUED
     quote.save(update_fields=["status"])
@@ -454,7 +457,7 @@ def cancellation_refund(*, policy, effective_date):
 
 
 @transaction.atomic
-def policy_cancel(*, policy, actor, effective_date, reason):
+def policy_cancel(*, policy, actor, effective_date, reason, as_of=None):
     """Cancel from `effective_date` (cover stops at its start); the unearned premium is returned pro rata."""
     policy = _lock_policy(policy)
     _require_status(policy, [Policy.Status.ACTIVE, Policy.Status.PENDING, Policy.Status.SUSPENDED], _("cancelled"))
@@ -471,7 +474,7 @@ def policy_cancel(*, policy, actor, effective_date, reason):
         premium_change=-refund,
     )
     previous = policy.status
-    policy.status = _status_for(version, today=_today())
+    policy.status = status_on(version, today=_today(as_of))
     if policy.status != previous:
         policy.status_changed_at = timezone.now()
     policy.save(update_fields=["current_version", "status", "status_changed_at"])
@@ -504,7 +507,7 @@ def policy_suspend(*, policy, actor, reason):
 
 
 @transaction.atomic
-def policy_reinstate(*, policy, actor, reason):
+def policy_reinstate(*, policy, actor, reason, as_of=None):
     """Back in force: a suspended policy resumes; a cancelled one gets a reinstatement version that
     restores its terms from the cancellation date and charges back the premium that was returned."""
     policy = _lock_policy(policy)
@@ -512,7 +515,7 @@ def policy_reinstate(*, policy, actor, reason):
     if not current.ends_cover:
         _require_status(policy, [Policy.Status.SUSPENDED, Policy.Status.CANCELLED], _("reinstated"))
     reason = _require_reason(reason)
-    today = _today()
+    today = _today(as_of)
     if current.end_date <= today:
         raise ValidationError(
             _("The cover period of %(number)s has ended; renew it instead.") % {"number": policy.number}
@@ -534,7 +537,7 @@ def policy_reinstate(*, policy, actor, reason):
             breakdown=restored.breakdown,
         )
         metadata.update(version=version.number, premium_change=str(version.premium_change))
-    policy.status = _status_for(policy.current_version, today=today)
+    policy.status = status_on(policy.current_version, today=today)
     policy.status_changed_at = timezone.now()
     policy.save(update_fields=["current_version", "status", "status_changed_at"])
     audit_record(actor=actor, action="policy.reinstated", target=policy, metadata=metadata)
@@ -565,11 +568,11 @@ def _check_renewable(policy, today):
 
 
 @transaction.atomic
-def policy_renew(*, policy, actor):
+def policy_renew(*, policy, actor, as_of=None):
     """Renew for the next term at today's rates: a renewal quote, accepted and issued as a new policy
     that starts the day this one ends and is linked to it."""
     policy = _lock_policy(policy)
-    today = _today()
+    today = _today(as_of)
     _check_renewable(policy, today)
     current = policy.current_version
     if not policy.product.is_active:
@@ -588,9 +591,10 @@ def policy_renew(*, policy, actor):
         coverage_codes=[line["code"] for line in current.coverages],
         insured_age=age if age is not None else current.insured_age,
         renewal_of=policy,
+        as_of=as_of,
     )
-    quote = quote_accept(quote=quote, actor=actor)
-    return policy_issue(quote=quote, actor=actor)
+    quote = quote_accept(quote=quote, actor=actor, as_of=as_of)
+    return policy_issue(quote=quote, actor=actor, as_of=as_of)
 
 
 # --- what follows the calendar ------------------------------------------------------------------------
@@ -621,7 +625,7 @@ def policies_follow_dates(*, today=None):
     for pk in due.iterator(chunk_size=2000):
         with transaction.atomic():
             policy = Policy.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=pk)
-            status = _status_for(policy.current_version, today=today)
+            status = status_on(policy.current_version, today=today)
             if policy.status == Policy.Status.SUSPENDED and status == Policy.Status.ACTIVE:
                 continue
             if status == policy.status:

@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from portal.core.demo import DEMO_PASSWORD, seed_demo_base, seed_demo_bordereaux, seed_demo_scale
+from portal.policies.demo import seed_demo_policies
 
 
 class Command(BaseCommand):
@@ -15,6 +16,7 @@ class Command(BaseCommand):
     def handle(self, *args, scale, quiet_logins, **options):
         logins = seed_demo_base()
         seed_demo_bordereaux()
+        seed_demo_policies()
         if scale:
             started = time.perf_counter()
             results = seed_demo_scale(scale)
