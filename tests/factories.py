@@ -62,6 +62,7 @@ class ProductFactory(DjangoModelFactory):
     class Meta:
         model = "policies.Product"
         django_get_or_create = ["code"]
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"PRD{n}")
     name = factory.Sequence(lambda n: f"Producto {n}")

@@ -29,9 +29,19 @@ def assignable_agents(user):
     return agents.none()
 
 
+def normalized_id_number(id_number):
+    """ID numbers are stored without spaces and upper-case: '52 000 001' and '52000001' are one person."""
+    return "".join(id_number.split()).upper()
+
+
+def agents_with_customers_visible_to(user):
+    """The agents whose customers `user` sees: a filter choice that never reveals another book."""
+    return User.objects.filter(role=Role.AGENT, pk__in=customers_visible_to(user).values("agent")).order_by("full_name")
+
+
 def customer_duplicates(*, id_type, id_number, email, exclude_pk=None):
     """Customers (anyone's book) that already hold this ID or this email: duplicates are company-wide."""
-    match = Q(id_type=id_type, id_number=id_number.strip())
+    match = Q(id_type=id_type, id_number=normalized_id_number(id_number))
     if email:
         match |= Q(email_primary__iexact=email.strip())
     duplicates = Customer.objects.filter(match)

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from portal.audit.services import audit_record
 
 from .models import Customer
-from .selectors import assignable_agents, customer_duplicates
+from .selectors import assignable_agents, customer_duplicates, customers_visible_to, normalized_id_number
 
 EDITABLE_FIELDS = (
     "full_name",
@@ -30,7 +30,7 @@ def _cleaned(values):
     if "email_primary" in cleaned:
         cleaned["email_primary"] = (cleaned["email_primary"] or "").strip().lower()
     if "id_number" in cleaned:
-        cleaned["id_number"] = cleaned["id_number"].replace(" ", "").upper()
+        cleaned["id_number"] = normalized_id_number(cleaned["id_number"])
     return cleaned
 
 
@@ -49,24 +49,40 @@ def _check(values, *, actor, exclude_pk=None):
     if agent is None or not assignable_agents(actor).filter(pk=agent.pk).exists():
         errors["agent"] = _("Choose an active agent from your own book or team.")
     if values.get("id_number"):
-        for duplicate in customer_duplicates(
-            id_type=values["id_type"],
-            id_number=values["id_number"],
-            email=values.get("email_primary"),
-            exclude_pk=exclude_pk,
-        ):
-            if duplicate.id_type == values["id_type"] and duplicate.id_number == values["id_number"]:
+        duplicates = list(
+            customer_duplicates(
+                id_type=values["id_type"],
+                id_number=values["id_number"],
+                email=values.get("email_primary"),
+                exclude_pk=exclude_pk,
+            )
+        )
+        # Name the existing customer only to someone who may see them; others learn only that it exists.
+        visible = set(
+            customers_visible_to(actor).filter(pk__in=[d.pk for d in duplicates]).values_list("pk", flat=True)
+        )
+        for duplicate in duplicates:
+            same_id = duplicate.id_type == values["id_type"] and duplicate.id_number == values["id_number"]
+            if same_id and duplicate.pk in visible:
                 errors["id_number"] = _("%(type)s %(number)s is already a customer: %(name)s (agent %(agent)s).") % {
                     "type": duplicate.id_type,
                     "number": duplicate.id_number,
                     "name": duplicate.full_name,
                     "agent": duplicate.agent.full_name,
                 }
-            else:
+            elif same_id:
+                errors["id_number"] = _(
+                    "%(type)s %(number)s is already registered with another agent — ask your supervisor."
+                ) % {"type": duplicate.id_type, "number": duplicate.id_number}
+            elif duplicate.pk in visible:
                 errors["email_primary"] = _("%(email)s is already the email of customer %(name)s.") % {
                     "email": duplicate.email_primary,
                     "name": duplicate.full_name,
                 }
+            else:
+                errors["email_primary"] = _(
+                    "This email is already registered with another agent — ask your supervisor."
+                )
     if errors:
         raise ValidationError(errors)
 

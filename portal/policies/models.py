@@ -1,7 +1,8 @@
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,8 +21,16 @@ class LineOfBusiness(models.TextChoices):
 class Product(models.Model):
     """An insurance product: its coverages (amparos) and the rules that price them."""
 
-    code = models.SlugField(
-        _("code"), max_length=12, unique=True, help_text=_("Upper-case letters; it prefixes the policy numbers.")
+    code = models.CharField(
+        _("code"),
+        max_length=12,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Z][A-Z0-9]{1,11}$", _("Two to twelve capital letters or digits, starting with a letter.")
+            )
+        ],
+        help_text=_("Capital letters and digits; it prefixes the policy numbers (AUTO-2026-000123)."),
     )
     name = models.CharField(_("name"), max_length=120)
     line = models.CharField(_("line of business"), max_length=12, choices=LineOfBusiness.choices)
@@ -54,10 +63,15 @@ class Product(models.Model):
                 condition=Q(expense_loading_pct__gte=0, tax_pct__gte=0, min_premium__gte=0),
                 name="product_factors_not_negative",
             ),
+            # One code, one prefix: "moto" and "MOTO" would otherwise number policies alike.
+            models.CheckConstraint(condition=Q(code=Upper("code")), name="product_code_upper_case"),
         ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        self.code = (self.code or "").strip().upper()
 
 
 class Coverage(models.Model):

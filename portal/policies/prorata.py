@@ -10,11 +10,9 @@ from decimal import Decimal
 from portal.core.money import ZERO, round_money
 
 
-def remaining_share(*, start_date, end_date, on):
-    """The part of the term [start_date, end_date) still ahead on day `on`."""
-    term_days = (end_date - start_date).days
-    remaining = max(0, min(term_days, (end_date - on).days))
-    return Decimal(remaining) / Decimal(term_days)
+def remaining_days(*, start_date, end_date, on):
+    """Days of the term [start_date, end_date) still ahead on day `on`."""
+    return max(0, min((end_date - start_date).days, (end_date - on).days))
 
 
 def earned_premium(versions, *, until):
@@ -23,16 +21,16 @@ def earned_premium(versions, *, until):
     if not versions:
         return ZERO
     term_start, term_end = versions[0].start_date, versions[0].end_date
-    term_days = Decimal((term_end - term_start).days)
-    earned = Decimal(0)
+    premium_days = Decimal(0)
     for current, following in zip(versions, [*versions[1:], None], strict=True):
         if current.ends_cover:
             continue
         segment_start = max(current.effective_date, term_start)
         segment_end = min(following.effective_date if following else term_end, until, term_end)
         if segment_end > segment_start:
-            earned += current.premium * Decimal((segment_end - segment_start).days) / term_days
-    return round_money(earned)
+            premium_days += current.premium * (segment_end - segment_start).days
+    # Sum first and divide once, so an exact half cent rounds up.
+    return round_money(premium_days / (term_end - term_start).days)
 
 
 def charged_premium(versions):
@@ -44,6 +42,6 @@ def refund_on_cancellation(versions, *, effective_date):
 
 
 def endorsement_change(*, old_premium, new_premium, start_date, end_date, effective_date):
-    """What an endorsement charges (+) or returns (-) for the rest of the term."""
-    share = remaining_share(start_date=start_date, end_date=end_date, on=effective_date)
-    return round_money((new_premium - old_premium) * share)
+    """What an endorsement charges (+) or returns (-) for the rest of the term (multiply, then divide once)."""
+    remaining = remaining_days(start_date=start_date, end_date=end_date, on=effective_date)
+    return round_money((new_premium - old_premium) * remaining / (end_date - start_date).days)

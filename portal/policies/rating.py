@@ -118,7 +118,8 @@ def price(*, product, sum_insured, coverage_codes, insured_age=None, coverages=N
     if errors:
         raise ValidationError(errors)
 
-    term = Decimal(product.term_months) / MONTHS_PER_YEAR
+    # Multiply first and divide once, so an exact half cent rounds up as promised.
+    per_term = PER_MILLE * MONTHS_PER_YEAR
     lines = []
     for coverage in coverages:
         if coverage.code not in chosen:
@@ -132,7 +133,7 @@ def price(*, product, sum_insured, coverage_codes, insured_age=None, coverages=N
                 "deductible_pct": str(coverage.deductible_pct),
                 "deductible_min": str(coverage.deductible_min),
                 "rate_per_mille": str(coverage.rate_per_mille),
-                "premium": round_money(limit * coverage.rate_per_mille / PER_MILLE * term),
+                "premium": round_money(limit * coverage.rate_per_mille * product.term_months / per_term),
             }
         )
     risk_premium = sum((line["premium"] for line in lines), ZERO)

@@ -63,7 +63,7 @@ def _quote_number(today):
 
 def _policy_number(product, today):
     value = next_sequence_value(key=f"policy:{product.code}", year=today.year)
-    return f"{product.code.upper()}-{today.year}-{value:06d}"
+    return f"{product.code}-{today.year}-{value:06d}"
 
 
 def _lock_quote(quote):
@@ -236,15 +236,24 @@ def status_on(version, *, today):
     return Policy.Status.ACTIVE
 
 
-@transaction.atomic
 def policy_issue(*, quote, actor, as_of=None):
-    """ACCEPTED quote → policy with its number and version 1 (new business, or renewal of another policy)."""
+    """ACCEPTED quote → policy with its number and version 1 (new business, or renewal of another policy).
+
+    A quote found past its validity is marked EXPIRED (committed on its own) before the refusal.
+    """
+    today = _today(as_of)
+    with transaction.atomic():
+        locked = _lock_quote(quote)
+        expired = locked.status == Quote.Status.ACCEPTED and _expire_if_overdue(locked, actor=actor, today=today)
+    if expired:
+        raise ValidationError(_("This quote expired on %(day)s; make a new quote.") % {"day": locked.valid_until})
+    return _policy_issue(quote=quote, actor=actor, today=today)
+
+
+@transaction.atomic
+def _policy_issue(*, quote, actor, today):
     quote = _lock_quote(quote)
     _refuse_stale(quote, expected=[Quote.Status.ACCEPTED], action=_("issued"))
-    today = _today(as_of)
-    if quote.valid_until is not None and quote.valid_until < today:
-        _expire_if_overdue(quote, actor=actor, today=today)
-        raise ValidationError(_("This quote expired on %(day)s; make a new quote.") % {"day": quote.valid_until})
     if quote.renewal_of is None and quote.start_date < today:
         raise ValidationError(_("The cover start date of this quote has passed; make a new quote with a new start."))
     renewed = None
@@ -385,13 +394,14 @@ def endorsement_preview(*, policy, effective_date, sum_insured=None, coverage_co
     _check_effective_date(policy, effective_date)
     current = policy.current_version
     terms = {
-        "sum_insured": Decimal(sum_insured) if sum_insured not in (None, "") else current.sum_insured,
+        "sum_insured": current.sum_insured if sum_insured in (None, "") else sum_insured,
         "coverage_codes": list(coverage_codes)
         if coverage_codes is not None
         else [c["code"] for c in current.coverages],
         "insured_age": insured_age if insured_age is not None else current.insured_age,
     }
     pricing = price(product=policy.product, **terms)
+    terms["sum_insured"] = Decimal(terms["sum_insured"])
     if (
         terms["sum_insured"] == current.sum_insured
         and terms["insured_age"] == current.insured_age
@@ -474,7 +484,10 @@ def policy_cancel(*, policy, actor, effective_date, reason, as_of=None):
         premium_change=-refund,
     )
     previous = policy.status
-    policy.status = status_on(version, today=_today(as_of))
+    status = status_on(version, today=_today(as_of))
+    # A suspended policy stays on hold until the cancellation takes effect.
+    if previous != Policy.Status.SUSPENDED or status == Policy.Status.CANCELLED:
+        policy.status = status
     if policy.status != previous:
         policy.status_changed_at = timezone.now()
     policy.save(update_fields=["current_version", "status", "status_changed_at"])
@@ -722,9 +735,13 @@ def renewal_reminders_send(*, today=None):
     sent = 0
     for policy in renewal_reminders_due(today=today).iterator(chunk_size=500):
         stage = renewal_reminder_stage(end_date=policy.current_version.end_date, today=today)
-        if stage is None or not renewal_reminder_record(policy=policy, stage=stage):
+        if stage is None:
             continue
-        message = renewal_reminder_email(policy=policy, stage=stage)
-        transaction.on_commit(lambda message=message: email_message_send(**message))
+        # The row, the rendered email and its queueing stand or fall together.
+        with transaction.atomic():
+            if not renewal_reminder_record(policy=policy, stage=stage):
+                continue
+            message = renewal_reminder_email(policy=policy, stage=stage, today=today)
+            transaction.on_commit(lambda message=message: email_message_send(**message))
         sent += 1
     return sent

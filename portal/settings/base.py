@@ -285,5 +285,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "huey": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django_guid": {"level": "WARNING"},
+        # WeasyPrint and fontTools narrate every rendering step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
