@@ -70,8 +70,10 @@ class Product(models.Model):
     def __str__(self):
         return self.name
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
+        # "moto" typed in the admin is read as MOTO before the capitals-only check.
         self.code = (self.code or "").strip().upper()
+        super().clean_fields(exclude=exclude)
 
 
 class Coverage(models.Model):
@@ -288,7 +290,7 @@ class PolicyVersion(models.Model):
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES)
     # [{code, name, limit, deductible_pct, deductible_min, rate_per_mille, premium}] as priced for this version
     coverages = models.JSONField(_("coverages"), default=list)
-    premium = models.DecimalField(_("annual premium"), max_digits=16, decimal_places=2)
+    premium = models.DecimalField(_("premium for the term"), max_digits=16, decimal_places=2)
     breakdown = models.JSONField(_("premium breakdown"), default=dict)
     premium_change = models.DecimalField(
         _("premium charged (+) or returned (-)"),

@@ -8,10 +8,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
 from portal.core.models import next_sequence_value
+from portal.customers.models import Customer
 
 from . import prorata
 from .models import Policy, PolicyVersion, Product, Quote, RenewalReminder
@@ -35,6 +37,8 @@ def add_months(day, months):
 
 
 def _check_customer_product(*, customer, product):
+    if not isinstance(customer, Customer) or customer.pk is None:
+        raise ValidationError({"customer": _("Choose the customer the quote is for.")})
     if not isinstance(product, Product) or not product.is_active:
         raise ValidationError({"product": _("Choose a product that is on sale.")})
 
@@ -142,6 +146,10 @@ def quote_present(*, quote, actor, as_of=None):
     """DRAFT → QUOTED: price again with today's rates, then freeze that price until `valid_until`."""
     quote = _lock_quote(quote)
     _refuse_stale(quote, expected=[Quote.Status.DRAFT], action=_("presented"))
+    # A draft may have waited: offer it only as a new quote would be offered today.
+    _check_customer_product(customer=quote.customer, product=quote.product)
+    if quote.renewal_of_id is None:
+        _check_start_date(quote.start_date, today=_today(as_of))
     pricing = price(
         product=quote.product,
         sum_insured=quote.sum_insured,
@@ -246,7 +254,9 @@ def policy_issue(*, quote, actor, as_of=None):
         locked = _lock_quote(quote)
         expired = locked.status == Quote.Status.ACCEPTED and _expire_if_overdue(locked, actor=actor, today=today)
     if expired:
-        raise ValidationError(_("This quote expired on %(day)s; make a new quote.") % {"day": locked.valid_until})
+        raise ValidationError(
+            _("This quote expired on %(day)s; make a new quote.") % {"day": date_format(locked.valid_until)}
+        )
     return _policy_issue(quote=quote, actor=actor, today=today)
 
 
@@ -351,14 +361,14 @@ def _check_effective_date(policy, effective_date):
         raise ValidationError(
             {
                 "effective_date": _("The date must fall within the cover period, %(start)s to %(end)s.")
-                % {"start": current.start_date, "end": current.end_date}
+                % {"start": date_format(current.start_date), "end": date_format(current.end_date)}
             }
         )
     if effective_date < current.effective_date:
         raise ValidationError(
             {
                 "effective_date": _("The last change took effect on %(day)s; a new one cannot take effect before it.")
-                % {"day": current.effective_date}
+                % {"day": date_format(current.effective_date)}
             }
         )
 
@@ -376,7 +386,7 @@ def _refuse_if_cancellation_scheduled(policy):
     if current.ends_cover:
         raise ValidationError(
             _("Policy %(number)s is cancelled from %(day)s; reinstate it first.")
-            % {"number": policy.number, "day": current.effective_date}
+            % {"number": policy.number, "day": date_format(current.effective_date)}
         )
 
 
@@ -398,7 +408,9 @@ def endorsement_preview(*, policy, effective_date, sum_insured=None, coverage_co
         "coverage_codes": list(coverage_codes)
         if coverage_codes is not None
         else [c["code"] for c in current.coverages],
-        "insured_age": insured_age if insured_age is not None else current.insured_age,
+        "insured_age": (insured_age if insured_age is not None else current.insured_age)
+        if policy.product.requires_age
+        else None,
     }
     pricing = price(product=policy.product, **terms)
     terms["sum_insured"] = Decimal(terms["sum_insured"])
@@ -562,7 +574,8 @@ def policy_reinstate(*, policy, actor, reason, as_of=None):
 
 def _check_renewable(policy, today):
     current = policy.current_version
-    if current.ends_cover or policy.status in (Policy.Status.CANCELLED, Policy.Status.SUSPENDED):
+    _refuse_if_cancellation_scheduled(policy)
+    if policy.status in (Policy.Status.CANCELLED, Policy.Status.SUSPENDED):
         raise ValidationError(
             _("Policy %(number)s is %(status)s; only policies in force are renewed.")
             % {"number": policy.number, "status": policy.get_status_display().lower()}
@@ -572,7 +585,7 @@ def _check_renewable(policy, today):
     if current.end_date > today + timedelta(days=RENEWAL_WINDOW_DAYS):
         raise ValidationError(
             _("Policy %(number)s ends on %(day)s; it can be renewed from %(days)s days before that.")
-            % {"number": policy.number, "day": current.end_date, "days": RENEWAL_WINDOW_DAYS}
+            % {"number": policy.number, "day": date_format(current.end_date), "days": RENEWAL_WINDOW_DAYS}
         )
     if current.end_date < today - timedelta(days=30):
         raise ValidationError(
