@@ -110,3 +110,42 @@ class ProductFactory(DjangoModelFactory):
             multiplier=Decimal("0.9"),
             label="Suma asegurada alta",
         )
+
+
+def make_quote(
+    *,
+    customer=None,
+    product=None,
+    actor=None,
+    start_date=None,
+    sum_insured="100000000",
+    coverage_codes=("RC", "PT"),
+    present=True,
+    as_of=None,
+    **customer_fields,
+):
+    """A quote made through the real service; a new customer (with `customer_fields`) unless given one."""
+    from django.utils import timezone
+
+    from portal.policies.services import quote_create
+
+    customer = customer or CustomerFactory(**customer_fields)
+    return quote_create(
+        actor=actor or customer.agent,
+        customer=customer,
+        product=product or ProductFactory(),
+        start_date=start_date or as_of or timezone.localdate(),
+        sum_insured=sum_insured,
+        coverage_codes=list(coverage_codes),
+        present=present,
+        as_of=as_of,
+    )
+
+
+def issue_policy(*, actor=None, as_of=None, **quote_fields):
+    """A policy issued through the real services: quoted, accepted, issued (version 1)."""
+    from portal.policies.services import policy_issue, quote_accept
+
+    quote = make_quote(actor=actor, as_of=as_of, **quote_fields)
+    actor = actor or quote.customer.agent
+    return policy_issue(quote=quote_accept(quote=quote, actor=actor, as_of=as_of), actor=actor, as_of=as_of)

@@ -19,9 +19,9 @@ from portal.accounts.models import IdType, Role
 from portal.audit.models import AuditEvent
 from portal.customers.models import Customer
 from portal.customers.views import ADD_REASON, CHANGE_REASON, VIEW_REASON
-from portal.policies.services import policy_issue, quote_accept, quote_create
+from portal.policies.services import quote_create
 
-from .factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory
+from .factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory, issue_policy
 
 HTMX = {"HX-Request": "true"}
 STAFF_ONLY = "The portal is for Amparo staff. Customers use the Amparo mobile app."
@@ -55,19 +55,6 @@ def foreign_customer(outsider_agent):
     return CustomerFactory(
         agent=outsider_agent, full_name="Fernando Ajeno", id_number="2002", email_primary="fernando@correo.test"
     )
-
-
-def issue_policy(customer, actor, *, sum_insured="50000000"):
-    product = ProductFactory()
-    quote = quote_create(
-        actor=actor,
-        customer=customer,
-        product=product,
-        start_date=timezone.localdate(),
-        sum_insured=Decimal(sum_insured),
-        coverage_codes=["RC", "PT"],
-    )
-    return policy_issue(quote=quote_accept(quote=quote, actor=actor), actor=actor)
 
 
 def body_of(response):
@@ -222,8 +209,8 @@ def test_oversight_roles_list_every_customer(client, request, own_customer, fore
 
 
 def test_the_list_shows_each_customers_columns_and_policy_count(client, agent, own_customer):
-    issue_policy(own_customer, agent)
-    issue_policy(own_customer, agent)
+    issue_policy(customer=own_customer, actor=agent)
+    issue_policy(customer=own_customer, actor=agent)
     client.force_login(agent)
 
     body = body_of(client.get(reverse("customers:customer_list")))
@@ -305,7 +292,7 @@ def test_the_list_filters_by_agent(client, admin_user, own_customer, foreign_cus
 def test_the_list_sorts_by_policy_count_and_by_agent(client, admin_user, agent, own_customer, foreign_customer):
     agent.full_name = "Alba Agente"
     agent.save(update_fields=["full_name"])
-    issue_policy(foreign_customer, admin_user)
+    issue_policy(customer=foreign_customer, actor=admin_user)
     client.force_login(admin_user)
     url = reverse("customers:customer_list")
 
@@ -387,7 +374,7 @@ def test_the_list_makes_the_same_number_of_queries_for_5_and_50_customers(client
 
     def queries_for(count):
         CustomerFactory.create_batch(count - Customer.objects.count(), agent=agent)
-        issue_policy(Customer.objects.order_by("-pk").first(), agent)
+        issue_policy(customer=Customer.objects.order_by("-pk").first(), actor=agent)
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url, {"sort": "-policy_count"}).status_code == 200
         return len(queries)
@@ -417,7 +404,7 @@ EXPORT_HEADER = [
 @pytest.fixture
 def export_book(agent, own_customer):
     """Lucía (Bogotá, one policy), 29 more in Bogotá and one in Cali whose name a spreadsheet would run."""
-    issue_policy(own_customer, agent)
+    issue_policy(customer=own_customer, actor=agent)
     CustomerFactory.create_batch(29, agent=agent, city="Bogotá")
     return CustomerFactory(agent=agent, full_name="=HYPERLINK(1)", city="Cali", id_number="3003")
 
@@ -805,7 +792,7 @@ def test_the_customer_page_shows_the_profile(client, supervisor, agent, team, ow
 
 
 def test_the_customer_page_lists_policies_and_quotes_with_links(client, agent, own_customer):
-    policy = issue_policy(own_customer, agent)
+    policy = issue_policy(customer=own_customer, actor=agent)
     open_quote = quote_create(
         actor=agent,
         customer=own_customer,
@@ -864,7 +851,7 @@ def test_the_customer_page_makes_the_same_number_of_queries_for_1_and_4_policies
 
     def queries_with(policies):
         while own_customer.policies.count() < policies:
-            issue_policy(own_customer, agent)
+            issue_policy(customer=own_customer, actor=agent)
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         return len(queries)

@@ -19,14 +19,11 @@ from portal.policies.services import (
     policies_follow_dates,
     policy_cancel,
     policy_endorse,
-    policy_issue,
     policy_reinstate,
     policy_suspend,
-    quote_accept,
-    quote_create,
 )
 
-from .factories import CustomerFactory, ProductFactory
+from .factories import CustomerFactory, ProductFactory, issue_policy
 
 # The factory product (RC 12 per mille mandatory, PT 20 per mille, loading 20 %, IVA 19 %) at 100M:
 RC_ONLY = Decimal("1713600.00")
@@ -51,18 +48,16 @@ def product(db):
 
 @pytest.fixture
 def issue(agent, customer, product, today):
-    def issue_policy(*, coverage_codes=("PT",), start_date=None):
-        quote = quote_create(
+    def issue(*, coverage_codes=("PT",), start_date=None):
+        return issue_policy(
             actor=agent,
             customer=customer,
             product=product,
             start_date=start_date or today,
-            sum_insured="100000000",
-            coverage_codes=list(coverage_codes),
+            coverage_codes=coverage_codes,
         )
-        return policy_issue(quote=quote_accept(quote=quote, actor=agent), actor=agent)
 
-    return issue_policy
+    return issue
 
 
 def term_days(policy):

@@ -26,8 +26,7 @@ from portal.policies.documents import (
 )
 from portal.policies.services import policy_cancel, policy_endorse
 
-from .factories import CustomerFactory
-from .test_policy_lifecycle import issue_policy
+from .factories import CustomerFactory, issue_policy
 
 # --- reading a PDF back --------------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@ expire after their validity, and the daily huey tasks run those services on Bogo
 
 import logging
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -18,36 +17,14 @@ from portal.policies.services import (
     add_months,
     policies_follow_dates,
     policy_cancel,
-    policy_issue,
     policy_suspend,
     quote_accept,
-    quote_create,
     quote_decline,
     quotes_expire_overdue,
 )
 from tasks.policies import policies_follow_dates_daily, quotes_expire_overdue_daily, renewal_reminders_send_daily
 
-from .factories import CustomerFactory, ProductFactory
-
-
-def make_quote(*, customer=None, product=None, start_date=None, present=True, **customer_fields):
-    customer = customer or CustomerFactory(**customer_fields)
-    return quote_create(
-        actor=customer.agent,
-        customer=customer,
-        product=product or ProductFactory(),
-        start_date=start_date or timezone.localdate(),
-        sum_insured=Decimal("100000000"),
-        coverage_codes=["RC", "PT"],
-        present=present,
-    )
-
-
-def issue_policy(*, customer=None, product=None, start_date=None, **customer_fields):
-    """A policy issued through the real services: quoted, accepted, issued (version 1)."""
-    quote = make_quote(customer=customer, product=product, start_date=start_date, **customer_fields)
-    quote = quote_accept(quote=quote, actor=quote.customer.agent)
-    return policy_issue(quote=quote, actor=quote.customer.agent)
+from .factories import issue_policy, make_quote
 
 
 def status_of(policy):

@@ -26,7 +26,7 @@ from portal.policies.services import (
     quote_create,
 )
 
-from .factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory
+from .factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory, issue_policy
 
 # A one-month term of the factory product at 300M with RC + PT (SI band x0.9):
 # RC 300,000 + PT 500,000 = 800,000 x 0.9 = 720,000; loading 144,000; IVA 164,160.
@@ -50,18 +50,6 @@ def customer(agent):
     return CustomerFactory(agent=agent)
 
 
-def issue_policy(*, actor, customer, product, start_date, sum_insured="300000000"):
-    quote = quote_create(
-        actor=actor,
-        customer=customer,
-        product=product,
-        start_date=start_date,
-        sum_insured=sum_insured,
-        coverage_codes=["PT"],
-    )
-    return policy_issue(quote=quote_accept(quote=quote, actor=actor), actor=actor)
-
-
 @pytest.fixture
 def issue(agent, customer, monthly, today):
     def issue_one(*, product=None, start_date=None, owner=None, holder=None):
@@ -70,6 +58,8 @@ def issue(agent, customer, monthly, today):
             customer=holder or customer,
             product=product or monthly,
             start_date=start_date or today,
+            sum_insured="300000000",
+            coverage_codes=("PT",),
         )
 
     return issue_one
@@ -127,7 +117,9 @@ def test_an_age_rated_renewal_is_priced_at_the_insureds_age_on_the_new_start(age
     if (birthday.month, birthday.day) == (2, 29):
         birthday += timedelta(days=1)
     turns_31_during_the_term = CustomerFactory(agent=agent, birth_date=birthday.replace(year=birthday.year - 31))
-    old = issue_policy(actor=agent, customer=turns_31_during_the_term, product=life, start_date=today)
+    old = issue_policy(
+        actor=agent, customer=turns_31_during_the_term, product=life, start_date=today, sum_insured="300000000"
+    )
 
     new = policy_renew(policy=old, actor=agent)
 

@@ -17,8 +17,7 @@ from portal.policies.documents import renewal_reminder_email
 from portal.policies.models import RenewalReminder
 from portal.policies.services import policy_cancel, policy_renew, renewal_reminders_send
 
-from .factories import CustomerFactory, ProductFactory
-from .test_policy_lifecycle import issue_policy
+from .factories import CustomerFactory, ProductFactory, issue_policy
 
 
 def ends(policy):
