@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("portal.accounts.urls")),
     path("audit/", include("portal.audit.urls")),
     path("bordereaux/", include("portal.ingestion.urls")),
+    path("customers/", include("portal.customers.urls")),
+    path("", include("portal.policies.urls")),
     path("admin/", admin.site.urls),
 ]
 

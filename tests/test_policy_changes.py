@@ -15,7 +15,7 @@ from portal.audit.models import AuditEvent
 from portal.policies import prorata
 from portal.policies.models import Policy, PolicyVersion
 from portal.policies.services import (
-    cancellation_refund,
+    cancellation_preview,
     policies_follow_dates,
     policy_cancel,
     policy_endorse,
@@ -196,7 +196,7 @@ def test_a_cancellation_returns_the_unearned_premium(issue, agent, when, expecte
     effective = day_of_term(policy, when)
     refund = Decimal(expected[term_days(policy) - 365])
 
-    preview = cancellation_refund(policy=policy, effective_date=effective)
+    preview = cancellation_preview(policy=policy, effective_date=effective)
     policy_cancel(policy=policy, actor=agent, effective_date=effective, reason="Sold the car")
 
     assert preview == refund
@@ -212,7 +212,7 @@ def test_the_refund_preview_writes_nothing(issue):
     policy = issue()
     before = footprint(policy)
 
-    cancellation_refund(policy=policy, effective_date=day_of_term(policy, 100))
+    cancellation_preview(policy=policy, effective_date=day_of_term(policy, 100))
 
     assert footprint(policy) == before
 
@@ -323,7 +323,7 @@ def test_reinstating_a_scheduled_cancellation_withdraws_it(issue, agent):
     assert reloaded(policy).status == Policy.Status.ACTIVE
     assert policies_follow_dates(today=day_of_term(policy, 100)) == {}
     assert reloaded(policy).status == Policy.Status.ACTIVE
-    assert cancellation_refund(policy=policy, effective_date=day_of_term(policy, "start")) == RC_PT
+    assert cancellation_preview(policy=policy, effective_date=day_of_term(policy, "start")) == RC_PT
 
 
 def test_suspension_and_reinstatement_change_the_status_but_write_no_version(issue, agent):

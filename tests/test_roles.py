@@ -16,12 +16,13 @@ from portal.core.context_processors import navigation
 
 from .factories import UserFactory
 
+BOOK_NAV = ["customers:customer_list", "policies:quote_list", "policies:policy_list", "policies:renewal_queue"]
 EXPECTED_NAV = {
-    Role.ADMIN: ["core:dashboard", "accounts:user_list", "ingestion:job_list", "audit:log", "admin:index"],
-    Role.SUPERVISOR: ["core:dashboard", "accounts:user_list"],
-    Role.AGENT: ["core:dashboard"],
-    Role.FINANCE: ["core:dashboard", "ingestion:job_list"],
-    Role.INTERVENTORIA: ["core:dashboard", "accounts:user_list", "ingestion:job_list", "audit:log"],
+    Role.ADMIN: ["core:dashboard", *BOOK_NAV, "accounts:user_list", "ingestion:job_list", "audit:log", "admin:index"],
+    Role.SUPERVISOR: ["core:dashboard", *BOOK_NAV, "accounts:user_list"],
+    Role.AGENT: ["core:dashboard", *BOOK_NAV],
+    Role.FINANCE: ["core:dashboard", *BOOK_NAV, "ingestion:job_list"],
+    Role.INTERVENTORIA: ["core:dashboard", *BOOK_NAV, "accounts:user_list", "ingestion:job_list", "audit:log"],
 }
 
 

@@ -6,6 +6,10 @@ from portal.accounts.middleware import second_factor_pending
 # (label, url name, icon, permission or None for every staff user)
 NAVIGATION = [
     (_("Dashboard"), "core:dashboard", "speedometer2", None),
+    (_("Customers"), "customers:customer_list", "person-vcard", "customers.view_customer"),
+    (_("Quotes"), "policies:quote_list", "calculator", "policies.view_quote"),
+    (_("Policies"), "policies:policy_list", "file-earmark-text", "policies.view_policy"),
+    (_("Renewals"), "policies:renewal_queue", "arrow-repeat", "policies.view_policy"),
     (_("Users"), "accounts:user_list", "people", "accounts.view_user"),
     (_("Bordereaux"), "ingestion:job_list", "file-earmark-spreadsheet", "ingestion.view_importjob"),
     (_("Audit log"), "audit:log", "journal-text", "audit.view_auditevent"),

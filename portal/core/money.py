@@ -16,6 +16,6 @@ def round_money(amount):
 
 def format_money(amount, currency):
     """'COP 1.234.567,89' in Spanish, 'COP 1,234,567.89' in English (the active locale decides)."""
-    if amount is None:
+    if amount in (None, ""):
         return ""
     return f"{currency} {number_format(round_money(amount), decimal_pos=2, force_grouping=True)}"

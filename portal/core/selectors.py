@@ -11,6 +11,7 @@ from portal.accounts.selectors import agents_supervised_by, teams_led_by
 from portal.audit.models import AuditEvent
 from portal.audit.selectors import audit_activity_by_day, audit_counts_since, audit_top_actions_since
 from portal.ingestion.selectors import import_figures, import_jobs_visible_to
+from portal.policies.selectors import policy_figures
 
 
 def _start_of_today():
@@ -124,6 +125,8 @@ DASHBOARDS = {
 def dashboard_for(user):
     template, figures = DASHBOARDS[user.role]
     context = {**figures(user), "security": own_security_figures(user)}
+    if user.has_perm("policies.view_policy"):
+        context["book"] = policy_figures(user)
     if user.has_perm("ingestion.view_importjob"):
         context["imports"] = import_figures(user)
         context["recent_imports"] = import_jobs_visible_to(user)[:5]

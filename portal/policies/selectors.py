@@ -4,6 +4,7 @@ from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from portal.accounts.selectors import book_scope_q
+from portal.customers.selectors import customers_visible_to
 
 from .models import Coverage, Policy, PolicyVersion, Product, Quote
 
@@ -62,13 +63,28 @@ def renewal_queue(user, *, days=30, today=None):
     )
 
 
+STATUS_COLOURS = {
+    Policy.Status.ACTIVE: "#198754",
+    Policy.Status.PENDING: "#0dcaf0",
+    Policy.Status.SUSPENDED: "#ffc107",
+    Policy.Status.CANCELLED: "#dc3545",
+    Policy.Status.EXPIRED: "#6c757d",
+}
+
+
 def policy_figures(user):
+    """The dashboard's book card: policies by status (with a chart), open quotes, renewals due, customers."""
     counts = policies_visible_to(user).aggregate(
-        active=Count("id", filter=Q(status=Policy.Status.ACTIVE)),
-        pending=Count("id", filter=Q(status=Policy.Status.PENDING)),
-        suspended=Count("id", filter=Q(status=Policy.Status.SUSPENDED)),
-        cancelled=Count("id", filter=Q(status=Policy.Status.CANCELLED)),
-        expired=Count("id", filter=Q(status=Policy.Status.EXPIRED)),
+        total=Count("id"), **{status.lower(): Count("id", filter=Q(status=status)) for status in Policy.Status.values}
     )
-    open_quotes = quotes_visible_to(user).filter(status__in=Quote.OPEN).count()
-    return {**counts, "open_quotes": open_quotes, "renewals_due": renewal_queue(user).count()}
+    return {
+        **counts,
+        "open_quotes": quotes_visible_to(user).filter(status__in=Quote.OPEN).count(),
+        "renewals_due": renewal_queue(user).count(),
+        "customers": customers_visible_to(user).count(),
+        "chart": {
+            "labels": [str(label) for label in Policy.Status.labels],
+            "values": [counts[status.lower()] for status in Policy.Status.values],
+            "colors": [STATUS_COLOURS[status] for status in Policy.Status.values],
+        },
+    }

@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
+from portal.core.exceptions import Conflict
 from portal.core.models import next_sequence_value
 from portal.customers.models import Customer
 
@@ -84,7 +85,7 @@ def _lock_policy(policy):
 
 def _refuse_stale(quote, *, expected, action):
     if quote.status not in expected:
-        raise ValidationError(
+        raise Conflict(
             _("This quote is %(status)s, so it cannot be %(action)s. Reload the page to see its current state.")
             % {"status": quote.get_status_display().lower(), "action": action}
         )
@@ -270,7 +271,7 @@ def _policy_issue(*, quote, actor, today):
     if quote.renewal_of is not None:
         renewed = Policy.objects.select_for_update().get(pk=quote.renewal_of_id)
         if Policy.objects.filter(renewal_of=renewed).exists():
-            raise ValidationError(_("Policy %(number)s has already been renewed.") % {"number": renewed.number})
+            raise Conflict(_("Policy %(number)s has already been renewed.") % {"number": renewed.number})
     policy = Policy.objects.create(
         number=_policy_number(quote.product, today),
         product=quote.product,
@@ -373,9 +374,14 @@ def _check_effective_date(policy, effective_date):
         )
 
 
+IN_FORCE = (Policy.Status.ACTIVE, Policy.Status.PENDING)
+CANCELLABLE = (*IN_FORCE, Policy.Status.SUSPENDED)
+REINSTATABLE = (Policy.Status.SUSPENDED, Policy.Status.CANCELLED)
+
+
 def _require_status(policy, allowed, action):
     if policy.status not in allowed:
-        raise ValidationError(
+        raise Conflict(
             _("Policy %(number)s is %(status)s, so it cannot be %(action)s.")
             % {"number": policy.number, "status": policy.get_status_display().lower(), "action": action}
         )
@@ -384,7 +390,7 @@ def _require_status(policy, allowed, action):
 def _refuse_if_cancellation_scheduled(policy):
     current = policy.current_version
     if current.ends_cover:
-        raise ValidationError(
+        raise Conflict(
             _("Policy %(number)s is cancelled from %(day)s; reinstate it first.")
             % {"number": policy.number, "day": date_format(current.effective_date)}
         )
@@ -399,7 +405,7 @@ def endorsement_preview(*, policy, effective_date, sum_insured=None, coverage_co
 
     Raises ValidationError exactly as `policy_endorse` would, so a form can show the reason live.
     """
-    _require_status(policy, [Policy.Status.ACTIVE, Policy.Status.PENDING], _("endorsed"))
+    _require_status(policy, IN_FORCE, _("endorsed"))
     _refuse_if_cancellation_scheduled(policy)
     _check_effective_date(policy, effective_date)
     current = policy.current_version
@@ -473,8 +479,12 @@ def policy_endorse(*, policy, actor, effective_date, reason, sum_insured=None, c
     return policy
 
 
-def cancellation_refund(*, policy, effective_date):
-    """The pro-rata premium returned if `policy` is cancelled on `effective_date` (a preview; nothing is written)."""
+def cancellation_preview(*, policy, effective_date):
+    """The pro-rata premium returned if `policy` is cancelled on `effective_date`; refuses exactly
+    as `policy_cancel` would, so a form can show the reason live. Nothing is written."""
+    _require_status(policy, CANCELLABLE, _("cancelled"))
+    _refuse_if_cancellation_scheduled(policy)
+    _check_effective_date(policy, effective_date)
     return prorata.refund_on_cancellation(_versions(policy), effective_date=effective_date)
 
 
@@ -482,11 +492,8 @@ def cancellation_refund(*, policy, effective_date):
 def policy_cancel(*, policy, actor, effective_date, reason, as_of=None):
     """Cancel from `effective_date` (cover stops at its start); the unearned premium is returned pro rata."""
     policy = _lock_policy(policy)
-    _require_status(policy, [Policy.Status.ACTIVE, Policy.Status.PENDING, Policy.Status.SUSPENDED], _("cancelled"))
-    _refuse_if_cancellation_scheduled(policy)
     reason = _require_reason(reason)
-    _check_effective_date(policy, effective_date)
-    refund = prorata.refund_on_cancellation(_versions(policy), effective_date=effective_date)
+    refund = cancellation_preview(policy=policy, effective_date=effective_date)
     version = _next_version(
         policy,
         actor=actor,
@@ -538,7 +545,7 @@ def policy_reinstate(*, policy, actor, reason, as_of=None):
     policy = _lock_policy(policy)
     current = policy.current_version
     if not current.ends_cover:
-        _require_status(policy, [Policy.Status.SUSPENDED, Policy.Status.CANCELLED], _("reinstated"))
+        _require_status(policy, REINSTATABLE, _("reinstated"))
     reason = _require_reason(reason)
     today = _today(as_of)
     if current.end_date <= today:
@@ -576,12 +583,12 @@ def _check_renewable(policy, today):
     current = policy.current_version
     _refuse_if_cancellation_scheduled(policy)
     if policy.status in (Policy.Status.CANCELLED, Policy.Status.SUSPENDED):
-        raise ValidationError(
+        raise Conflict(
             _("Policy %(number)s is %(status)s; only policies in force are renewed.")
             % {"number": policy.number, "status": policy.get_status_display().lower()}
         )
     if Policy.objects.filter(renewal_of=policy).exists():
-        raise ValidationError(_("Policy %(number)s has already been renewed.") % {"number": policy.number})
+        raise Conflict(_("Policy %(number)s has already been renewed.") % {"number": policy.number})
     if current.end_date > today + timedelta(days=RENEWAL_WINDOW_DAYS):
         raise ValidationError(
             _("Policy %(number)s ends on %(day)s; it can be renewed from %(days)s days before that.")
@@ -591,6 +598,31 @@ def _check_renewable(policy, today):
         raise ValidationError(
             _("Policy %(number)s ended more than 30 days ago; issue a new policy instead.") % {"number": policy.number}
         )
+    if not policy.product.is_active:
+        raise ValidationError(
+            _("%(product)s is no longer on sale; offer the customer another product.")
+            % {"product": policy.product.name}
+        )
+
+
+def policy_actions_available(policy, *, today=None):
+    """Which changes the policy's state allows today: the same rules the services enforce, for the
+    buttons a page shows (a user's permissions are checked apart)."""
+    today = _today(today)
+    current = policy.current_version
+    try:
+        _check_renewable(policy, today)
+    except ValidationError:
+        renewable = False
+    else:
+        renewable = True
+    return {
+        "endorse": policy.status in IN_FORCE and not current.ends_cover,
+        "cancel": policy.status in CANCELLABLE and not current.ends_cover,
+        "suspend": policy.status == Policy.Status.ACTIVE,
+        "reinstate": (current.ends_cover or policy.status in REINSTATABLE) and current.end_date > today,
+        "renew": renewable,
+    }
 
 
 @transaction.atomic
@@ -601,11 +633,6 @@ def policy_renew(*, policy, actor, as_of=None):
     today = _today(as_of)
     _check_renewable(policy, today)
     current = policy.current_version
-    if not policy.product.is_active:
-        raise ValidationError(
-            _("%(product)s is no longer on sale; offer the customer another product.")
-            % {"product": policy.product.name}
-        )
     start = max(current.end_date, today)
     age = policy.customer.age_on(start) if policy.product.requires_age else None
     quote = quote_create(

@@ -19,3 +19,17 @@
     });
   });
 })();
+
+// Draws every <canvas data-chart="share"> (a doughnut) from {"labels": [...], "values": [...], "colors": [...]}.
+(function () {
+  document.querySelectorAll('canvas[data-chart="share"]').forEach(function (canvas) {
+    const source = document.getElementById(canvas.dataset.source);
+    if (!source || typeof Chart === "undefined") return;
+    const data = JSON.parse(source.textContent);
+    new Chart(canvas, {
+      type: "doughnut",
+      data: { labels: data.labels, datasets: [{ data: data.values, backgroundColor: data.colors }] },
+      options: { maintainAspectRatio: false, plugins: { legend: { position: "right" } } },
+    });
+  });
+})();

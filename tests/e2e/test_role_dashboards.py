@@ -7,25 +7,18 @@ from playwright.sync_api import expect
 
 from portal.core.demo import DEMO_PASSWORD
 
+from ..test_roles import EXPECTED_NAV
 from .helpers import sign_in
 
 pytestmark = pytest.mark.e2e
 
 # email, the role's display name, the navigation it must show (exactly, in order)
 ROLES = {
-    "ADMIN": (
-        "admin@amparo.demo",
-        "Administrator",
-        ["core:dashboard", "accounts:user_list", "ingestion:job_list", "audit:log", "admin:index"],
-    ),
-    "SUPERVISOR": ("supervisor@amparo.demo", "Supervisor", ["core:dashboard", "accounts:user_list"]),
-    "AGENT": ("agent@amparo.demo", "Agent", ["core:dashboard"]),
-    "FINANCE": ("finance@amparo.demo", "Finance", ["core:dashboard", "ingestion:job_list"]),
-    "INTERVENTORIA": (
-        "auditor@amparo.demo",
-        "Interventoría (audit)",
-        ["core:dashboard", "accounts:user_list", "ingestion:job_list", "audit:log"],
-    ),
+    "ADMIN": ("admin@amparo.demo", "Administrator", EXPECTED_NAV["ADMIN"]),
+    "SUPERVISOR": ("supervisor@amparo.demo", "Supervisor", EXPECTED_NAV["SUPERVISOR"]),
+    "AGENT": ("agent@amparo.demo", "Agent", EXPECTED_NAV["AGENT"]),
+    "FINANCE": ("finance@amparo.demo", "Finance", EXPECTED_NAV["FINANCE"]),
+    "INTERVENTORIA": ("auditor@amparo.demo", "Interventoría (audit)", EXPECTED_NAV["INTERVENTORIA"]),
 }
 
 
