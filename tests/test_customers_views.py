@@ -857,3 +857,12 @@ def test_the_customer_page_makes_the_same_number_of_queries_for_1_and_4_policies
         return len(queries)
 
     assert queries_with(1) == queries_with(4)
+
+
+def test_links_carry_ids_without_thousands_separators(client, agent):
+    customer = CustomerFactory(pk=12345, agent=agent)
+    client.force_login(agent)
+
+    body = body_of(client.get(reverse("customers:customer_detail", args=[customer.pk])))
+
+    assert "?customer=12345" in body
