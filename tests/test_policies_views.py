@@ -807,3 +807,14 @@ def test_every_policy_page_renders_in_spanish_with_colombian_money(client, agent
         assert '<html lang="es-co">' in response.content.decode(), url
     detail = client.get(reverse("policies:policy_detail", args=[endorsed.pk]), headers=spanish).content.decode()
     assert "COP 200.000.000,00" in detail
+
+
+def test_in_spanish_policy_and_quote_statuses_agree_with_their_feminine_nouns(client, agent, policy):
+    spanish = {"Accept-Language": "es-CO,es;q=0.9"}
+    signed_in(client, agent)
+
+    policy_page = client.get(reverse("policies:policy_detail", args=[policy.pk]), headers=spanish).content.decode()
+    quote_page = client.get(reverse("policies:quote_detail", args=[policy.quote.pk]), headers=spanish).content.decode()
+
+    assert ">Activa<" in policy_page
+    assert ">Expedida<" in quote_page

@@ -5,18 +5,8 @@ from portal.accounts.models import IdType, Role, User
 
 from .models import Customer
 from .selectors import assignable_agents
+from .services import EDITABLE_FIELDS
 
-PROFILE_FIELDS = (
-    "full_name",
-    "id_type",
-    "id_number",
-    "email_primary",
-    "email_secondary",
-    "phone",
-    "address",
-    "city",
-    "birth_date",
-)
 # Leaving one of these fields asks the server whether the customer is already registered.
 DUPLICATE_HINT_FIELDS = ("id_type", "id_number", "email_primary")
 
@@ -46,7 +36,7 @@ class CustomerForm(forms.Form):
 
     def __init__(self, *args, user, duplicate_check_url, customer=None, **kwargs):
         if customer is not None:
-            kwargs.setdefault("initial", {name: getattr(customer, name) for name in (*PROFILE_FIELDS, "agent")})
+            kwargs.setdefault("initial", {name: getattr(customer, name) for name in EDITABLE_FIELDS})
         super().__init__(*args, **kwargs)
         agent_field = self.fields["agent"]
         agent_field.queryset = assignable_agents(user).order_by("full_name")
@@ -71,7 +61,7 @@ class CustomerForm(forms.Form):
             )
 
     def service_arguments(self):
-        return {name: self.cleaned_data[name] for name in (*PROFILE_FIELDS, "agent")}
+        return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS}
 
 
 class DuplicateCheckForm(forms.Form):

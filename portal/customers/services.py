@@ -8,6 +8,7 @@ from portal.audit.services import audit_record
 from .models import Customer
 from .selectors import assignable_agents, customer_duplicates, customers_visible_to, normalized_id_number
 
+# What a customer's profile holds, and who their agent is: the fields the forms edit.
 EDITABLE_FIELDS = (
     "full_name",
     "id_type",

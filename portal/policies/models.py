@@ -5,6 +5,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.core.money import CURRENCIES
 
@@ -142,20 +143,21 @@ class RatingRule(models.Model):
 
 
 class QuoteStatus(models.TextChoices):
-    DRAFT = "DRAFT", _("Draft")
-    QUOTED = "QUOTED", _("Quoted")
-    ACCEPTED = "ACCEPTED", _("Accepted")
-    ISSUED = "ISSUED", _("Issued")
-    EXPIRED = "EXPIRED", _("Expired")
-    DECLINED = "DECLINED", _("Declined")
+    DRAFT = "DRAFT", pgettext_lazy("quote status", "Draft")
+    QUOTED = "QUOTED", pgettext_lazy("quote status", "Quoted")
+    ACCEPTED = "ACCEPTED", pgettext_lazy("quote status", "Accepted")
+    ISSUED = "ISSUED", pgettext_lazy("quote status", "Issued")
+    EXPIRED = "EXPIRED", pgettext_lazy("quote status", "Expired")
+    DECLINED = "DECLINED", pgettext_lazy("quote status", "Declined")
 
 
 class PolicyStatus(models.TextChoices):
-    PENDING = "PENDING", _("Pending start")
-    ACTIVE = "ACTIVE", _("Active")
-    SUSPENDED = "SUSPENDED", _("Suspended")
-    EXPIRED = "EXPIRED", _("Expired")
-    CANCELLED = "CANCELLED", _("Cancelled")
+    # In Spanish a policy (póliza) is feminine: these labels have their own context.
+    PENDING = "PENDING", pgettext_lazy("policy status", "Pending start")
+    ACTIVE = "ACTIVE", pgettext_lazy("policy status", "Active")
+    SUSPENDED = "SUSPENDED", pgettext_lazy("policy status", "Suspended")
+    EXPIRED = "EXPIRED", pgettext_lazy("policy status", "Expired")
+    CANCELLED = "CANCELLED", pgettext_lazy("policy status", "Cancelled")
 
 
 class Quote(models.Model):
