@@ -34,9 +34,9 @@ PRODUCTS = [
         "min_premium": D("600000"),
         "description": "Seguro todo riesgo para vehículos particulares.",
         "coverages": [
-            ("RC", "Responsabilidad civil extracontractual", D("100"), D("0"), D("0"), D("9"), True),
-            ("PT", "Pérdida total por daños o hurto", D("100"), D("10"), D("1000000"), D("18"), False),
-            ("PP", "Pérdida parcial por daños", D("100"), D("10"), D("950000"), D("14"), False),
+            ("RC", "Responsabilidad civil extracontractual", D("100"), D("0"), D("0"), D("3"), True),
+            ("PT", "Pérdida total por daños o hurto", D("100"), D("10"), D("1000000"), D("12"), False),
+            ("PP", "Pérdida parcial por daños", D("100"), D("10"), D("950000"), D("9"), False),
             ("AS", "Asistencia en viaje y conductor elegido", D("1"), D("0"), D("0"), D("60"), False),
         ],
         "rules": [("SUM_INSURED", D("300000000"), D("800000000"), D("0.92"), "Vehículo de alta gama")],

@@ -1,6 +1,6 @@
 """Pro-rata premium arithmetic over a policy's versions (daily, exclusive end dates).
 
-A version's annual premium runs from its effective date until the next version's; a
+A version's premium for the term runs from its effective date until the next version's; a
 cancellation stops it. What the customer has been charged is the sum of the versions'
 `premium_change`; a refund is what was charged minus what was earned.
 """

@@ -86,7 +86,7 @@ class PolicyTable(tables.Table):
     start_date = tables.Column(verbose_name=_("Cover starts"), accessor="current_version__start_date")
     end_date = tables.Column(verbose_name=_("Cover ends"), accessor="current_version__end_date")
     sum_insured = tables.Column(verbose_name=_("Sum insured"), accessor="current_version__sum_insured", attrs=MONEY)
-    premium = tables.Column(verbose_name=_("Annual premium"), accessor="current_version__premium", attrs=MONEY)
+    premium = tables.Column(verbose_name=_("Premium for the term"), accessor="current_version__premium", attrs=MONEY)
 
     class Meta:
         model = Policy
@@ -129,7 +129,7 @@ class RenewalTable(tables.Table):
     days_left = tables.Column(
         verbose_name=_("Days left"), accessor="current_version__end_date", order_by="current_version__end_date"
     )
-    premium = tables.Column(verbose_name=_("Annual premium"), accessor="current_version__premium", attrs=MONEY)
+    premium = tables.Column(verbose_name=_("Premium for the term"), accessor="current_version__premium", attrs=MONEY)
     reminders_sent = tables.Column(verbose_name=_("Reminders sent"), attrs={"td": {"class": "text-center"}})
     renew = tables.TemplateColumn(
         template_name="policies/renewal_queue.html#renew-button", verbose_name="", orderable=False

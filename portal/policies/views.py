@@ -299,7 +299,7 @@ EXPORT_HEADER = [
     gettext_lazy("Cover starts"),
     gettext_lazy("Cover ends"),
     gettext_lazy("Sum insured"),
-    gettext_lazy("Annual premium"),
+    gettext_lazy("Premium for the term"),
     gettext_lazy("Currency"),
 ]
 EXPORT_FIELDS = [
@@ -629,7 +629,7 @@ COMPARED_TERMS = [
     (gettext_lazy("Cover ends"), lambda v: v.cover_end, lambda v: _day(v.cover_end)),
     (gettext_lazy("Sum insured"), lambda v: v.sum_insured, lambda v: _money(v, v.sum_insured)),
     (gettext_lazy("Insured's age"), lambda v: v.insured_age, lambda v: "—" if v.insured_age is None else v.insured_age),
-    (gettext_lazy("Annual premium"), lambda v: v.premium, lambda v: _money(v, v.premium)),
+    (gettext_lazy("Premium for the term"), lambda v: v.premium, lambda v: _money(v, v.premium)),
     (
         gettext_lazy("Premium charged (+) or returned (-)"),
         lambda v: v.premium_change,
