@@ -6,6 +6,7 @@ import sys
 BENCHMARKS = {
     "audit": "bench.audit",
     "ingestion": "bench.ingestion",
+    "policies": "bench.policies",
     "policy_document": "bench.policy_document",
 }
 

@@ -321,7 +321,10 @@ class PolicyVersion(models.Model):
             ),
             models.CheckConstraint(condition=Q(sum_insured__gt=0, premium__gte=0), name="policy_version_amounts"),
         ]
-        indexes = [models.Index(fields=["end_date"], name="policy_version_end_idx")]
+        indexes = [
+            models.Index(fields=["end_date"], name="policy_version_end_idx"),
+            models.Index(fields=["start_date"], name="policy_version_start_idx"),
+        ]
 
     def __str__(self):
         return f"{self.policy.number} v{self.number}"

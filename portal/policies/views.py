@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from django_tables2 import RequestConfig
+from django_tables2.paginators import LazyPaginator
 
 from portal.core.exceptions import Conflict
 from portal.core.exports import csv_download, xlsx_download
@@ -282,9 +283,17 @@ def quote_issue(request, pk):
 
 @permission_required("policies.view_policy", VIEW_POLICY_REASON)
 def policy_list(request):
-    policy_filter = PolicyFilter(request.GET, queryset=policies_visible_to(request.user), request=request)
+    # The list shows none of the versions' JSON (coverages, breakdown): leave it in the database.
+    policies = policies_visible_to(request.user).defer("current_version__coverages", "current_version__breakdown")
+    policy_filter = PolicyFilter(request.GET, queryset=policies, request=request)
+    # LazyPaginator: no exact COUNT(*) over a book that grows to millions of policies.
     return render_filtered_table(
-        request, "policies/policy_list.html", filterset=policy_filter, table_class=PolicyTable, per_page=25
+        request,
+        "policies/policy_list.html",
+        filterset=policy_filter,
+        table_class=PolicyTable,
+        per_page=25,
+        paginator_class=LazyPaginator,
     )
 
 
