@@ -866,3 +866,15 @@ def test_links_carry_ids_without_thousands_separators(client, agent):
     body = body_of(client.get(reverse("customers:customer_detail", args=[customer.pk])))
 
     assert "?customer=12345" in body
+
+
+def test_an_xlsx_of_customers_too_large_for_the_request_is_refused_with_the_filters_kept(client, agent, monkeypatch):
+    monkeypatch.setattr("portal.core.exports.XLSX_MAX_ROWS", 1)
+    CustomerFactory(agent=agent, city="Cali")
+    CustomerFactory(agent=agent, city="Cali")
+    client.force_login(agent)
+
+    response = client.get(reverse("customers:customer_list"), {"city": "Cali", "export": "xlsx"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers:customer_list") + "?city=Cali"

@@ -818,3 +818,44 @@ def test_in_spanish_policy_and_quote_statuses_agree_with_their_feminine_nouns(cl
 
     assert ">Activa<" in policy_page
     assert ">Expedida<" in quote_page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/quotes/new/?customer=%C2%B2",
+        "/policies/?page=400000000000000000",
+        "/policies/?page=abc",
+    ],
+)
+def test_odd_query_values_get_a_page_not_a_server_error(client, agent, policy, path):
+    response = signed_in(client, agent).get(path)
+    assert response.status_code == 200
+
+
+def test_a_version_number_in_other_scripts_digits_is_not_found(client, agent, policy):
+    response = signed_in(client, agent).get(reverse("policies:version_compare", args=[policy.pk]), {"b": "²"})
+    assert response.status_code == 404
+
+
+def test_pricing_with_a_superscript_product_id_is_a_form_error(client, agent, customer):
+    response = signed_in(client, agent).post(
+        reverse("policies:quote_price"), {"customer": customer.pk, "product": "²", "sum_insured": "1000"}, headers=HTMX
+    )
+    assert response.status_code in (200, 422)
+
+
+def test_an_xlsx_export_too_large_to_build_in_the_request_says_so_and_csv_still_works(
+    client, agent, customer, product, policy, monkeypatch
+):
+    monkeypatch.setattr("portal.core.exports.XLSX_MAX_ROWS", 1)
+    issue_policy(customer=customer, product=product)
+    signed_in(client, agent)
+
+    refused = client.get(reverse("policies:policy_export", args=["xlsx"]), {"status": "ACTIVE"}, follow=True)
+    csv_response = client.get(reverse("policies:policy_export", args=["csv"]))
+
+    assert refused.redirect_chain[0][0] == reverse("policies:policy_list") + "?status=ACTIVE"
+    assert "An XLSX download holds at most 1 rows" in refused.content.decode()
+    assert csv_response.status_code == 200
+    assert len(b"".join(csv_response.streaming_content).decode("utf-8-sig").strip().splitlines()) == 3

@@ -14,6 +14,7 @@ from django.utils import timezone
 from portal.audit.models import AuditEvent
 from portal.policies import prorata
 from portal.policies.models import Policy, PolicyVersion
+from portal.policies.selectors import version_in_force_on
 from portal.policies.services import (
     cancellation_preview,
     policies_follow_dates,
@@ -293,7 +294,7 @@ def test_reinstating_a_cancelled_policy_charges_back_the_refund_and_restores_its
     cancellation = reloaded(policy).current_version
     assert reloaded(policy).status == Policy.Status.CANCELLED
 
-    policy_reinstate(policy=policy, actor=agent, reason="Paid in full")
+    policy_reinstate(policy=policy, actor=agent, reason="Paid in full", as_of=cancelled_on)
 
     policy = reloaded(policy)
     version = policy.current_version
@@ -554,4 +555,68 @@ def test_declaring_an_age_on_a_product_not_rated_by_age_is_not_a_change(issue, a
         policy_endorse(policy=policy, actor=agent, effective_date=day_of_term(policy, 10), reason="Age", insured_age=40)
 
     assert "Nothing changes" in refused.value.messages[0]
+    assert footprint(policy) == before
+
+
+# --- withdrawn cancellations and products changed after issue -------------------------------------------
+
+
+def test_withdrawing_a_scheduled_cancellation_leaves_the_policy_open_to_changes_from_today(issue, agent, today):
+    policy = issue()
+    policy_cancel(policy=policy, actor=agent, effective_date=today + timedelta(days=200), reason="Selling the car")
+    policy_reinstate(policy=policy, actor=agent, reason="The customer kept the car")
+    withdrawn = reloaded(policy).current_version
+    assert (withdrawn.kind, withdrawn.effective_date) == (PolicyVersion.Kind.REINSTATEMENT, today)
+
+    policy_endorse(policy=policy, actor=agent, effective_date=today, reason="Higher value", sum_insured="150000000")
+    cancel_on = today + timedelta(days=100)
+    refund = cancellation_preview(policy=reloaded(policy), effective_date=cancel_on)
+
+    versions = list(PolicyVersion.objects.filter(policy=policy).order_by("number"))
+    charged = prorata.charged_premium(versions)
+    assert refund == charged - prorata.earned_premium(versions, until=cancel_on)
+    # The withdrawn cancellation earned nothing and took nothing: what is earned up to the
+    # cancellation is the endorsed premium from today on.
+    endorsed = versions[-1]
+    assert prorata.earned_premium(versions, until=cancel_on) == (endorsed.premium * 100 / term_days(policy)).quantize(
+        Decimal("0.01")
+    )
+
+
+def test_the_version_in_force_is_the_last_recorded_one_already_in_effect(issue, agent, today):
+    policy = issue()
+    policy_cancel(policy=policy, actor=agent, effective_date=today + timedelta(days=30), reason="Selling the car")
+    policy_reinstate(policy=policy, actor=agent, reason="Kept it")
+
+    in_force = version_in_force_on(reloaded(policy), today + timedelta(days=60))
+
+    assert in_force is not None
+    assert in_force.kind == PolicyVersion.Kind.REINSTATEMENT
+
+
+def test_an_endorsement_prices_the_policys_own_term_after_the_product_term_changes(issue, agent, product, today):
+    policy = issue()
+    product.term_months = 6
+    product.save(update_fields=["term_months"])
+
+    policy_endorse(
+        policy=policy, actor=agent, effective_date=today, reason="Value up by one peso", sum_insured="100000001"
+    )
+
+    version = reloaded(policy).current_version
+    first = PolicyVersion.objects.get(policy=policy, number=1)
+    assert version.premium > first.premium
+    assert version.premium_change >= 0
+
+
+def test_an_endorsement_is_refused_when_the_product_now_sells_in_another_currency(issue, agent, product, today):
+    policy = issue()
+    product.currency = "USD"
+    product.save(update_fields=["currency"])
+    before = footprint(policy)
+
+    with pytest.raises(ValidationError) as refused:
+        policy_endorse(policy=policy, actor=agent, effective_date=today, reason="Change", sum_insured="150000000")
+
+    assert "is now sold in USD but this policy is in COP" in refused.value.messages[0]
     assert footprint(policy) == before

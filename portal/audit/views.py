@@ -1,9 +1,8 @@
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_tables2.paginators import LazyPaginator
 
 from portal.core.exports import csv_download
-from portal.core.listing import render_filtered_table
+from portal.core.listing import BoundedLazyPaginator, render_filtered_table
 from portal.core.permissions import permission_required
 
 from .filters import AuditEventFilter
@@ -27,5 +26,5 @@ def audit_log(request):
         filterset=event_filter,
         table_class=AuditEventTable,
         per_page=50,
-        paginator_class=LazyPaginator,
+        paginator_class=BoundedLazyPaginator,
     )

@@ -6,10 +6,16 @@ Both neutralise cells that a spreadsheet would run as a formula (CSV/formula inj
 import csv
 import tempfile
 
+from django.contrib import messages
 from django.http import FileResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A workbook is built whole before it is sent: past this many rows it would outlast the request.
+XLSX_MAX_ROWS = 100_000
 
 
 def spreadsheet_safe(value):
@@ -55,3 +61,23 @@ def xlsx_download(filename, header, rows):
         filename=f"{filename}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+def xlsx_refusal(request, rows, *, back):
+    """None when an XLSX of `rows` (a queryset) can be built in the request; otherwise a redirect to
+    `back` with a message that says how to get the data. CSV streams, so it has no such limit."""
+    if rows[: XLSX_MAX_ROWS + 1].count() <= XLSX_MAX_ROWS:
+        return None
+    messages.error(
+        request,
+        _("An XLSX download holds at most %(limit)s rows. Narrow the filter, or download CSV, which has no limit.")
+        % {"limit": number_format(XLSX_MAX_ROWS, force_grouping=True)},
+    )
+    return redirect(back)
+
+
+def list_without_export(request):
+    """The list page the user was on, with its filters and without the export parameter."""
+    query = request.GET.copy()
+    query.pop("export", None)
+    return f"{request.path}?{query.urlencode()}"

@@ -1,5 +1,21 @@
+from django.core.paginator import EmptyPage
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
+from django_tables2.paginators import LazyPaginator
+
+
+class BoundedLazyPaginator(LazyPaginator):
+    """A paginator without COUNT(*) for very large lists, that refuses absurd page numbers: a page
+    far beyond the data would make the database skip millions of rows (or overflow its OFFSET)."""
+
+    max_page = 10_000
+
+    def validate_number(self, number):
+        number = super().validate_number(number)
+        if number > self.max_page:
+            raise EmptyPage(_("That page number is too large"))
+        return number
 
 
 def render_filtered_table(request, template, *, filterset, table_class, per_page, paginator_class=None, extra=None):

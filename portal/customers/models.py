@@ -64,6 +64,7 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["agent", "full_name"], name="customer_agent_name_idx"),
             models.Index(fields=["id_number"], name="customer_id_number_idx"),
+            models.Index(fields=["full_name", "id"], name="customer_name_idx"),
         ]
 
     def __str__(self):

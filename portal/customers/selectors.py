@@ -1,4 +1,5 @@
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from portal.accounts.models import Role, User
 from portal.accounts.selectors import book_scope_q
@@ -12,7 +13,14 @@ def customers_visible_to(user):
 
 
 def customers_with_policy_counts(user):
-    return customers_visible_to(user).annotate(policy_count=Count("policies", distinct=True))
+    """The book with each customer's number of policies, counted per row shown (a correlated
+    subquery), not by grouping the whole book before the first page can be cut."""
+    from portal.policies.models import Policy
+
+    policies = Policy.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
+    return customers_visible_to(user).annotate(
+        policy_count=Coalesce(Subquery(policies.annotate(n=Count("pk")).values("n")), 0)
+    )
 
 
 def assignable_agents(user):

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_htmx.http import HttpResponseClientRedirect
 
-from portal.core.exports import csv_download, xlsx_download
+from portal.core.exports import csv_download, list_without_export, xlsx_download, xlsx_refusal
 from portal.core.listing import render_filtered_table
 from portal.core.permissions import permission_required
 from portal.policies.selectors import policies_visible_to, quotes_visible_to
@@ -50,7 +50,8 @@ def customer_list(request):
     )
     fmt = request.GET.get("export")
     if fmt in {"csv", "xlsx"} and customer_filter.is_valid():
-        return _export(customer_filter.qs, fmt)
+        refusal = fmt == "xlsx" and xlsx_refusal(request, customer_filter.qs, back=list_without_export(request))
+        return refusal or _export(customer_filter.qs, fmt)
     return render_filtered_table(
         request,
         "customers/customer_list.html",

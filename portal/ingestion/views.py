@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 from django_tables2 import RequestConfig
 
-from portal.core.exports import csv_download, xlsx_download
+from portal.core.exports import csv_download, list_without_export, xlsx_download, xlsx_refusal
 from portal.core.listing import render_filtered_table
 from portal.core.permissions import permission_required
 
@@ -186,6 +186,9 @@ def rows(request, kind):
     row_filter = filter_class(request.GET, queryset=bordereau_rows_visible_to(request.user, kind))
     fmt = request.GET.get("export")
     if fmt in {"csv", "xlsx"} and row_filter.is_valid():
+        refusal = fmt == "xlsx" and xlsx_refusal(request, row_filter.qs, back=list_without_export(request))
+        if refusal:
+            return refusal
         names = list(table_class.Meta.fields)
         header = [str(row_filter.qs.model._meta.get_field(name).verbose_name) for name in names]
         values = row_filter.qs.values_list(*[f"{name}__name" if name == "source" else name for name in names])

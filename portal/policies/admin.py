@@ -35,6 +35,13 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
     inlines = [CoverageInline, RatingRuleInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Quotes and policies already written in this currency and term keep them; a new currency
+        # or term is a new product.
+        if obj is not None and obj.quotes.exists():
+            return ["code", "currency", "term_months"]
+        return []
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # The admin's own transaction is still open: the audit event commits with the change.

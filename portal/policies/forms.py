@@ -1,3 +1,4 @@
+import re
 from functools import cached_property
 
 from django import forms
@@ -8,6 +9,7 @@ from portal.customers.selectors import customers_visible_to
 
 from .selectors import products_on_sale
 
+PK = re.compile(r"[0-9]{1,18}")
 RENEWAL_WINDOWS = [(7, _("7 days")), (30, _("30 days")), (60, _("60 days")), (90, _("90 days"))]
 DEFAULT_RENEWAL_WINDOW = 30
 
@@ -182,7 +184,8 @@ class RenewalWindowForm(forms.Form):
 
 
 def _is_pk(value):
-    return str(value or "").isdigit()
+    """A database id as a browser sends it: ASCII digits only (str.isdigit also accepts '²' and Arabic digits)."""
+    return PK.fullmatch(str(value or "")) is not None
 
 
 def _parse_date(value):

@@ -1,8 +1,8 @@
 """Pro-rata premium arithmetic over a policy's versions (daily, exclusive end dates).
 
-A version's premium for the term runs from its effective date until the next version's; a
-cancellation stops it. What the customer has been charged is the sum of the versions'
-`premium_change`; a refund is what was charged minus what was earned.
+A version's premium for the term runs from its effective date until a later version takes over
+(from that version's effective date); a cancellation stops it. What the customer has been charged
+is the sum of the versions' `premium_change`; a refund is what was charged minus what was earned.
 """
 
 from decimal import Decimal
@@ -22,11 +22,14 @@ def earned_premium(versions, *, until):
         return ZERO
     term_start, term_end = versions[0].start_date, versions[0].end_date
     premium_days = Decimal(0)
-    for current, following in zip(versions, [*versions[1:], None], strict=True):
+    for index, current in enumerate(versions):
         if current.ends_cover:
             continue
+        # A later version takes over from its own effective date, even one dated before this one's:
+        # revoking a scheduled cancellation today supersedes it from today.
+        superseded = min((later.effective_date for later in versions[index + 1 :]), default=term_end)
         segment_start = max(current.effective_date, term_start)
-        segment_end = min(following.effective_date if following else term_end, until, term_end)
+        segment_end = min(superseded, until, term_end)
         if segment_end > segment_start:
             premium_days += current.premium * (segment_end - segment_start).days
     # Sum first and divide once, so an exact half cent rounds up.

@@ -73,12 +73,14 @@ def _band(rules, factor, value):
     return None
 
 
-def price(*, product, sum_insured, coverage_codes, insured_age=None, coverages=None, rules=None):
+def price(*, product, sum_insured, coverage_codes, insured_age=None, coverages=None, rules=None, term_months=None):
     """Price `product` for the declared inputs; raise ValidationError naming the input that is wrong.
 
     `coverages` and `rules` may be passed already loaded (the HTMX re-pricing form does) to save
-    the queries; otherwise they are read from the product.
+    the queries; otherwise they are read from the product. `term_months` is the product's term
+    unless given: an endorsement prices the rest of a policy's own term, whatever the product's is now.
     """
+    term_months = term_months or product.term_months
     coverages = list(product.coverages.all()) if coverages is None else coverages
     rules = list(product.rating_rules.all()) if rules is None else rules
     errors = {}
@@ -133,7 +135,7 @@ def price(*, product, sum_insured, coverage_codes, insured_age=None, coverages=N
                 "deductible_pct": str(coverage.deductible_pct),
                 "deductible_min": str(coverage.deductible_min),
                 "rate_per_mille": str(coverage.rate_per_mille),
-                "premium": round_money(limit * coverage.rate_per_mille * product.term_months / per_term),
+                "premium": round_money(limit * coverage.rate_per_mille * term_months / per_term),
             }
         )
     risk_premium = sum((line["premium"] for line in lines), ZERO)

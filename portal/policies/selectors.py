@@ -1,12 +1,13 @@
 from datetime import timedelta
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.accounts.selectors import book_scope_q
 from portal.customers.selectors import customers_visible_to
 
-from .models import Coverage, Policy, PolicyVersion, Product, Quote
+from .models import Coverage, Policy, PolicyVersion, Product, Quote, RenewalReminder
 
 CUSTOMER_AGENT = "customer__agent"
 
@@ -37,30 +38,36 @@ def policy_versions_of(policy):
 
 
 def version_in_force_on(policy, day):
-    """The version whose terms cover `day`, or None when the policy gave no cover that day."""
-    version = (
-        PolicyVersion.objects.filter(policy=policy, effective_date__lte=day)
-        .order_by("-effective_date", "-number")
-        .first()
-    )
+    """The version whose terms cover `day`, or None when the policy gave no cover that day: the last
+    recorded of those already in effect (a later record supersedes an earlier one from its date)."""
+    version = PolicyVersion.objects.filter(policy=policy, effective_date__lte=day).order_by("-number").first()
     if version is None or version.ends_cover or not version.start_date <= day < version.end_date:
         return None
     return version
 
 
+def policies_ending(*, today, days):
+    """Every policy in force whose cover ends within `days` days and that nobody has renewed yet.
+
+    Driven from the versions ending in the window (an index range on their end date), not by
+    probing every policy in force.
+    """
+    ending = PolicyVersion.objects.filter(end_date__gt=today, end_date__lte=today + timedelta(days=days)).exclude(
+        kind=PolicyVersion.Kind.CANCELLATION
+    )
+    return Policy.objects.filter(
+        status__in=[Policy.Status.ACTIVE, Policy.Status.PENDING], current_version__in=ending.values("pk")
+    ).filter(~Exists(Policy.objects.filter(renewal_of=OuterRef("pk"))))
+
+
 def renewal_queue(user, *, days=30, today=None):
-    """Policies in `user`'s book whose cover ends within `days` days and that nobody has renewed yet."""
+    """The policies ending soon in `user`'s book, soonest first, with the reminders each has had."""
     today = today or timezone.localdate()
+    reminders = RenewalReminder.objects.filter(policy=OuterRef("pk")).order_by().values("policy")
     return (
         policies_visible_to(user)
-        .filter(
-            status__in=[Policy.Status.ACTIVE, Policy.Status.PENDING],
-            current_version__end_date__gt=today,
-            current_version__end_date__lte=today + timedelta(days=days),
-            renewed_by__isnull=True,
-        )
-        .exclude(current_version__kind=PolicyVersion.Kind.CANCELLATION)
-        .annotate(reminders_sent=Count("reminders"))
+        .filter(pk__in=policies_ending(today=today, days=days).values("pk"))
+        .annotate(reminders_sent=Coalesce(Subquery(reminders.annotate(n=Count("pk")).values("n")), 0))
         .order_by("current_version__end_date", "number")
     )
 

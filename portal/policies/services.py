@@ -19,6 +19,7 @@ from portal.customers.models import Customer
 from . import prorata
 from .models import Policy, PolicyVersion, Product, Quote, RenewalReminder
 from .rating import price
+from .selectors import policies_ending
 
 MAX_START_AHEAD_DAYS = 365
 RENEWAL_WINDOW_DAYS = 90
@@ -28,6 +29,11 @@ def _today(as_of=None):
     """The business date of an operation: today, or `as_of` when an existing book is being loaded
     (the demo data and migrations from another system record past operations on their dates)."""
     return as_of or timezone.localdate()
+
+
+def term_months_of(version):
+    """The whole months of a version's cover period (a term is always whole months from its start)."""
+    return (version.end_date.year - version.start_date.year) * 12 + version.end_date.month - version.start_date.month
 
 
 def add_months(day, months):
@@ -418,7 +424,12 @@ def endorsement_preview(*, policy, effective_date, sum_insured=None, coverage_co
         if policy.product.requires_age
         else None,
     }
-    pricing = price(product=policy.product, **terms)
+    if policy.product.currency != current.currency:
+        raise ValidationError(
+            _("%(product)s is now sold in %(new)s but this policy is in %(old)s; it cannot be endorsed, only renewed.")
+            % {"product": policy.product.name, "new": policy.product.currency, "old": current.currency}
+        )
+    pricing = price(product=policy.product, term_months=term_months_of(current), **terms)
     terms["sum_insured"] = Decimal(terms["sum_insured"])
     if (
         terms["sum_insured"] == current.sum_insured
@@ -555,12 +566,15 @@ def policy_reinstate(*, policy, actor, reason, as_of=None):
     metadata = {"from": policy.status, "reason": reason}
     if current.ends_cover:
         restored = PolicyVersion.objects.filter(policy=policy, number__lt=current.number).order_by("-number").first()
+        # A cancellation that took effect is undone from its own date (cover without a gap); one
+        # still ahead is withdrawn from today, so changes dated from today on stay possible.
+        effective = current.effective_date if current.effective_date <= today else max(today, current.start_date)
         version = _next_version(
             policy,
             actor=actor,
             kind=PolicyVersion.Kind.REINSTATEMENT,
             reason=reason,
-            effective_date=current.effective_date,
+            effective_date=effective,
             premium_change=-current.premium_change,
             sum_insured=restored.sum_insured,
             insured_age=restored.insured_age,
@@ -710,15 +724,9 @@ def renewal_reminder_stage(*, end_date, today):
 
 def renewal_reminders_due(*, today):
     return (
-        Policy.objects.filter(
-            status__in=[Policy.Status.ACTIVE, Policy.Status.PENDING],
-            current_version__end_date__gt=today,
-            current_version__end_date__lte=today + timedelta(days=30),
-            renewed_by__isnull=True,
-        )
-        .exclude(current_version__kind=PolicyVersion.Kind.CANCELLATION)
+        policies_ending(today=today, days=RenewalReminder.Stage.DAYS_30)
         .exclude(customer__email_primary="")
-        .select_related("customer", "product", "current_version")
+        .select_related("customer", "customer__agent", "product", "current_version")
         .order_by("pk")
     )
 

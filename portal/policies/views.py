@@ -15,17 +15,16 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from django_tables2 import RequestConfig
-from django_tables2.paginators import LazyPaginator
 
 from portal.core.exceptions import Conflict
-from portal.core.exports import csv_download, xlsx_download
-from portal.core.listing import render_filtered_table
+from portal.core.exports import csv_download, xlsx_download, xlsx_refusal
+from portal.core.listing import BoundedLazyPaginator, render_filtered_table
 from portal.core.money import format_money
 from portal.core.permissions import permission_required
 
 from . import documents, services
 from .filters import PolicyFilter, QuoteFilter
-from .forms import CancelForm, EndorseForm, QuoteForm, ReasonForm, RenewalWindowForm
+from .forms import PK, CancelForm, EndorseForm, QuoteForm, ReasonForm, RenewalWindowForm
 from .models import Policy, Quote
 from .rating import price
 from .selectors import policies_visible_to, policy_versions_of, quotes_visible_to
@@ -293,7 +292,7 @@ def policy_list(request):
         filterset=policy_filter,
         table_class=PolicyTable,
         per_page=25,
-        paginator_class=LazyPaginator,
+        paginator_class=BoundedLazyPaginator,
     )
 
 
@@ -341,6 +340,10 @@ def policy_export(request, fmt):
     if fmt not in {"csv", "xlsx"}:
         raise Http404
     policies = PolicyFilter(request.GET, queryset=policies_visible_to(request.user), request=request).qs
+    if fmt == "xlsx":
+        refusal = xlsx_refusal(request, policies, back=f"{reverse('policies:policy_list')}?{request.GET.urlencode()}")
+        if refusal:
+            return refusal
     name = f"amparo-policies-{timezone.localdate().isoformat()}"
     header = [str(label) for label in EXPORT_HEADER]
     rows = _export_rows(policies)
@@ -618,7 +621,7 @@ def _premium_change_text(amount, currency):
 def _version_number(value, *, default):
     if value in (None, ""):
         return default
-    if not str(value).isdigit():
+    if PK.fullmatch(str(value)) is None:
         raise Http404
     return int(value)
 
