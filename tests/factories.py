@@ -122,6 +122,7 @@ def make_quote(
     coverage_codes=("RC", "PT"),
     present=True,
     as_of=None,
+    insured_age=None,
     **customer_fields,
 ):
     """A quote made through the real service; a new customer (with `customer_fields`) unless given one."""
@@ -139,6 +140,7 @@ def make_quote(
         coverage_codes=list(coverage_codes),
         present=present,
         as_of=as_of,
+        insured_age=insured_age,
     )
 
 

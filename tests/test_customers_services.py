@@ -277,3 +277,21 @@ def test_two_agents_registering_the_same_id_number_at_once_make_exactly_one_cust
     assert [type(outcome) for outcome in outcomes if outcome != "created"] == [ValidationError]
     assert Customer.objects.filter(id_number="1020304050").count() == 1
     assert AuditEvent.objects.filter(action="customer.created").count() == 1
+
+
+def test_a_customer_is_linked_to_one_client_app_account_and_the_link_is_audited(agent, client_user, admin_user):
+    from portal.audit.models import AuditEvent
+    from portal.customers.services import customer_link_app_account
+
+    customer = CustomerFactory(agent=agent)
+    customer_link_app_account(customer=customer, user=client_user, actor=admin_user)
+
+    customer.refresh_from_db()
+    assert customer.user == client_user
+    assert AuditEvent.objects.get(action="customer.app_account_linked").metadata == {
+        "account": client_user.email_primary
+    }
+    with pytest.raises(ValidationError):
+        customer_link_app_account(customer=CustomerFactory(agent=agent), user=client_user, actor=admin_user)
+    with pytest.raises(ValidationError):
+        customer_link_app_account(customer=customer, user=agent, actor=admin_user)

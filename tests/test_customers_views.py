@@ -608,7 +608,7 @@ def test_the_full_form_page_wires_the_live_duplicate_hint(client, agent):
 
     assert "<html" in body
     assert 'id="duplicate-hint"' in body
-    assert body.count(f'hx-get="{reverse("customers:duplicate_check")}"') == 3
+    assert body.count(f'hx-post="{reverse("customers:duplicate_check")}"') == 3
     assert 'type="date"' in body
 
 
@@ -689,7 +689,7 @@ def test_read_only_roles_cannot_post_a_customer(client, request, own_customer, v
 
 
 def duplicate_hint(client, **params):
-    response = client.get(reverse("customers:duplicate_check"), params, headers=HTMX)
+    response = client.post(reverse("customers:duplicate_check"), params, headers=HTMX)
     return response.status_code, body_of(response)
 
 
@@ -878,3 +878,20 @@ def test_an_xlsx_of_customers_too_large_for_the_request_is_refused_with_the_filt
 
     assert response.status_code == 302
     assert response["Location"] == reverse("customers:customer_list") + "?city=Cali"
+
+
+def test_the_duplicate_hint_takes_no_id_numbers_in_the_url(client, agent):
+    client.force_login(agent)
+
+    response = client.get(reverse("customers:duplicate_check"), {"id_type": "CC", "id_number": "1001"}, headers=HTMX)
+
+    assert response.status_code == 405
+
+
+def test_the_hint_finds_a_hidden_duplicate_by_id_even_typed_with_spaces(client, agent, foreign_customer):
+    client.force_login(agent)
+
+    status, body = duplicate_hint(client, id_type="CC", id_number=" 2 002 ", email="")
+
+    assert status == 200
+    assert "ID number is already registered with another agent" in body

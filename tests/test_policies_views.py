@@ -633,7 +633,7 @@ def test_reinstating_an_active_policy_is_a_conflict(client, admin_user, policy):
     )
 
     assert response.status_code == 409
-    assert "so it cannot be reinstated" in response.content.decode()
+    assert "so there is nothing to reinstate" in response.content.decode()
 
 
 # --- renew from the policy page ------------------------------------------------------------------------

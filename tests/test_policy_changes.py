@@ -431,9 +431,9 @@ ENDORSE_REFUSALS = [
         "is cancelled from",
         id="cancel scheduled",
     ),
-    pytest.param("cancelled", MORE, None, "is cancelled, so it cannot be endorsed", id="cancelled policy"),
-    pytest.param("expired", MORE, None, "is expired, so it cannot be endorsed", id="expired policy"),
-    pytest.param("suspended", MORE, None, "is suspended, so it cannot be endorsed", id="suspended policy"),
+    pytest.param("cancelled", MORE, None, "is «Cancelled», so it cannot be endorsed", id="cancelled policy"),
+    pytest.param("expired", MORE, None, "is «Expired», so it cannot be endorsed", id="expired policy"),
+    pytest.param("suspended", MORE, None, "is «Suspended», so it cannot be endorsed", id="suspended policy"),
 ]
 
 CANCEL_REFUSALS = [
@@ -443,18 +443,22 @@ CANCEL_REFUSALS = [
     pytest.param("active", {"effective_date": before_start}, "effective_date", "", id="before the start"),
     pytest.param("endorsed on day 100", {"effective_date": on_day_50}, "effective_date", "", id="before last change"),
     pytest.param("cancellation scheduled", {"effective_date": on_day_50}, None, "is cancelled from", id="twice"),
-    pytest.param("cancelled", {}, None, "is cancelled, so it cannot be cancelled", id="cancelled policy"),
-    pytest.param("expired", {}, None, "is expired, so it cannot be cancelled", id="expired policy"),
+    pytest.param("cancelled", {}, None, "is «Cancelled», so it cannot be cancelled", id="cancelled policy"),
+    pytest.param("expired", {}, None, "is «Expired», so it cannot be cancelled", id="expired policy"),
 ]
 
 STATUS_REFUSALS = [
-    pytest.param("active", policy_reinstate, "Back", "is active, so it cannot be reinstated", id="reinstate active"),
-    pytest.param("expired", policy_reinstate, "Back", "is expired, so it cannot be reinstated", id="reinstate expired"),
-    pytest.param("suspended", policy_suspend, "Again", "is suspended, so it cannot be suspended", id="suspend twice"),
     pytest.param(
-        "cancelled", policy_suspend, "Unpaid", "is cancelled, so it cannot be suspended", id="suspend cancelled"
+        "active", policy_reinstate, "Back", "is «Active», so there is nothing to reinstate", id="reinstate active"
     ),
-    pytest.param("expired", policy_suspend, "Unpaid", "is expired, so it cannot be suspended", id="suspend expired"),
+    pytest.param(
+        "expired", policy_reinstate, "Back", "is «Expired», so there is nothing to reinstate", id="reinstate expired"
+    ),
+    pytest.param("suspended", policy_suspend, "Again", "is «Suspended», so it cannot be suspended", id="suspend twice"),
+    pytest.param(
+        "cancelled", policy_suspend, "Unpaid", "is «Cancelled», so it cannot be suspended", id="suspend cancelled"
+    ),
+    pytest.param("expired", policy_suspend, "Unpaid", "is «Expired», so it cannot be suspended", id="suspend expired"),
     pytest.param("active", policy_suspend, " ", "Say why", id="suspend with a blank reason"),
     pytest.param("suspended", policy_reinstate, "", "Say why", id="reinstate with a blank reason"),
 ]
@@ -518,7 +522,7 @@ def test_a_pending_policy_cannot_be_suspended(issue, agent, today):
     with pytest.raises(ValidationError) as refused:
         policy_suspend(policy=policy, actor=agent, reason="Unpaid")
 
-    assert "is pending start, so it cannot be suspended" in refused.value.messages[0]
+    assert "is «Pending start», so it cannot be suspended" in refused.value.messages[0]
     assert footprint(policy) == before
 
 
@@ -620,3 +624,17 @@ def test_an_endorsement_is_refused_when_the_product_now_sells_in_another_currenc
 
     assert "is now sold in USD but this policy is in COP" in refused.value.messages[0]
     assert footprint(policy) == before
+
+
+def test_withdrawing_the_scheduled_cancellation_of_a_suspended_policy_keeps_it_suspended(issue, agent, today):
+    policy = issue()
+    policy_suspend(policy=policy, actor=agent, reason="Unpaid premium")
+    policy_cancel(policy=policy, actor=agent, effective_date=today + timedelta(days=40), reason="Unpaid")
+
+    policy_reinstate(policy=policy, actor=agent, reason="Cancellation withdrawn")
+
+    policy = reloaded(policy)
+    assert policy.status == Policy.Status.SUSPENDED
+    assert policy.current_version.kind == PolicyVersion.Kind.REINSTATEMENT
+    policy_reinstate(policy=policy, actor=agent, reason="Paid")
+    assert reloaded(policy).status == Policy.Status.ACTIVE

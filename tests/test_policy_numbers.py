@@ -182,8 +182,23 @@ def test_two_concurrent_issuances_of_the_same_quote_make_one_policy(transactiona
     assert len(errors) == 1
     assert isinstance(errors[0], ValidationError)
     assert errors[0].messages == [
-        "This quote is issued, so it cannot be issued. Reload the page to see its current state."
+        f"Quote {quote.number} is «Issued», so no policy can be issued from it. Reload the page."
     ]
     assert Policy.objects.get().number == policies[0].number
     assert PolicyVersion.objects.count() == 1
     assert NumberSequence.objects.get(key="policy:AUTO").last_value == 1
+
+
+@pytest.mark.postgres
+def test_acting_on_a_quote_locks_that_quote_only_not_its_product_or_customer(agent, customer):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    quote = accepted_quote(actor=agent, customer=customer, product=ProductFactory(code="AUTO"))
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        policy_issue(quote=quote, actor=agent)
+
+    locks = [query["sql"] for query in queries.captured_queries if "FOR UPDATE" in query["sql"]]
+    assert locks
+    assert all('FOR UPDATE OF "policies_quote"' in sql or '"policies_quote"' not in sql for sql in locks)

@@ -393,3 +393,27 @@ def test_two_concurrent_renewals_of_the_same_policy_make_one_renewal(transaction
     assert [error.messages for error in errors] == [[f"Policy {policy.number} has already been renewed."]]
     assert Policy.objects.filter(renewal_of=policy).get() == renewals[0]
     assert Quote.objects.filter(renewal_of=policy).count() == 1
+
+
+def test_without_a_birth_date_the_declared_age_grows_with_the_years_of_the_renewed_term(agent, today):
+    life = ProductFactory(code="VIDA", line="LIFE", term_months=12, requires_age=True, min_age=18, max_age=70)
+    customer = CustomerFactory(agent=agent, birth_date=None)
+    started = today - timedelta(days=360)
+    old = issue_policy(actor=agent, customer=customer, product=life, start_date=started, as_of=started, insured_age=40)
+
+    new = policy_renew(policy=old, actor=agent)
+
+    assert (old.current_version.insured_age, new.current_version.insured_age) == (40, 41)
+
+
+def test_a_declared_age_past_the_products_maximum_stops_the_renewal_with_the_reason(agent, today):
+    life = ProductFactory(code="VIDA", line="LIFE", term_months=12, requires_age=True, min_age=18, max_age=70)
+    customer = CustomerFactory(agent=agent, birth_date=None)
+    started = today - timedelta(days=360)
+    old = issue_policy(actor=agent, customer=customer, product=life, start_date=started, as_of=started, insured_age=70)
+
+    with pytest.raises(ValidationError) as refused:
+        policy_renew(policy=old, actor=agent)
+
+    assert "insures people aged 18 to 70" in " ".join(refused.value.messages)
+    assert not Policy.objects.filter(renewal_of=old).exists()

@@ -72,7 +72,7 @@ def test_issuance_writes_version_one_of_kind_new_business_from_the_quote(policy,
     assert version.breakdown == quote.breakdown
     assert version.coverages == quote.breakdown["coverages"]
     assert version.created_by == agent
-    assert version.reason == "New business"
+    assert version.reason == ""
 
 
 def test_a_renewal_is_a_new_policy_whose_version_one_is_of_kind_renewal(agent, customer, today):
@@ -84,7 +84,7 @@ def test_a_renewal_is_a_new_policy_whose_version_one_is_of_kind_renewal(agent, c
     version = renewal.current_version
     assert (version.number, version.kind) == (1, PolicyVersion.Kind.RENEWAL)
     assert version.start_date == renewed.current_version.end_date
-    assert version.reason == f"Renewal of {renewed.number}"
+    assert version.reason == ""
     assert PolicyVersion.objects.filter(policy=renewed).count() == 1
 
 
@@ -245,7 +245,7 @@ def test_database_refuses_an_unfiltered_raw_update_of_the_versions_table(policy)
     with pytest.raises(DatabaseError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE policies_policyversion SET reason = 'rewritten'")
 
-    assert PolicyVersion.objects.get(pk=policy.current_version_id).reason == "New business"
+    assert PolicyVersion.objects.get(pk=policy.current_version_id).reason == ""
 
 
 # --- the version in force on a day ------------------------------------------------------------------------------

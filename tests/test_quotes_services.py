@@ -330,7 +330,7 @@ def test_a_transition_from_the_wrong_state_is_refused_with_a_message_and_changes
     with pytest.raises(ValidationError) as refused:
         ACTIONS[action](quote, agent)
 
-    assert f"This quote is {status.label.lower()}, so it cannot be" in refused.value.messages[0]
+    assert f"is «{status.label}», so" in refused.value.messages[0]
     assert Quote.objects.filter(pk=quote.pk).values().get() == before
     assert (AuditEvent.objects.count(), Policy.objects.count()) == (events, policies)
 

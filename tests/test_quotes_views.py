@@ -605,7 +605,7 @@ def test_a_service_refusal_because_the_quote_moved_on_is_a_conflict_even_without
     response = signed_in(client, agent).post(reverse("policies:quote_accept", args=[quote.pk]), headers=HTMX)
 
     assert response.status_code == 409
-    assert "This quote is issued, so it cannot be accepted." in response.content.decode()
+    assert "is «Issued», so it cannot be accepted." in response.content.decode()
 
 
 def test_a_stale_plain_post_flashes_the_conflict_and_redirects_to_the_quote(client, agent, customer, product):

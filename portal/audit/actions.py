@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "ingestion.import_finished": _("Bordereau import finished"),
     "customer.created": _("Customer created"),
     "customer.updated": _("Customer changed"),
+    "customer.app_account_linked": _("Customer's app account linked"),
     "product.created": _("Product created"),
     "product.changed": _("Product changed"),
     "quote.created": _("Quote created"),

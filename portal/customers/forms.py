@@ -51,7 +51,8 @@ class CustomerForm(forms.Form):
         for name in DUPLICATE_HINT_FIELDS:
             self.fields[name].widget.attrs.update(
                 {
-                    "hx-get": url,
+                    # POST: ID numbers and emails must not travel in URLs, which access logs keep.
+                    "hx-post": url,
                     "hx-trigger": "change",
                     "hx-target": "#duplicate-hint",
                     "hx-swap": "innerHTML",

@@ -3,6 +3,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.accounts.models import Role
 from portal.audit.services import audit_record
 
 from .models import Customer
@@ -142,3 +143,21 @@ def _audit_value(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+@transaction.atomic
+def customer_link_app_account(*, customer, user, actor):
+    """Link the customer's record to the mobile-app account they sign in with (one account, one customer)."""
+    if user.role != Role.CLIENT:
+        raise ValidationError({"user": _("Only a customer app account (role Client) can be linked to a customer.")})
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.user_id == user.pk:
+        return customer
+    if Customer.objects.filter(user=user).exclude(pk=customer.pk).exists():
+        raise ValidationError({"user": _("This app account already belongs to another customer.")})
+    customer.user = user
+    _save(customer)
+    audit_record(
+        actor=actor, action="customer.app_account_linked", target=customer, metadata={"account": user.email_primary}
+    )
+    return customer

@@ -1,34 +1,14 @@
 import django_tables2 as tables
 from django.utils.formats import date_format
-from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from portal.core.money import format_money
-from portal.policies.models import Policy, Quote
+from portal.policies.tables import status_badge
 
 from .models import Customer
 
-POLICY_STATUS_BADGES = {
-    Policy.Status.PENDING: "info",
-    Policy.Status.ACTIVE: "success",
-    Policy.Status.SUSPENDED: "warning",
-    Policy.Status.EXPIRED: "secondary",
-    Policy.Status.CANCELLED: "danger",
-}
-QUOTE_STATUS_BADGES = {
-    Quote.Status.DRAFT: "light",
-    Quote.Status.QUOTED: "info",
-    Quote.Status.ACCEPTED: "primary",
-    Quote.Status.ISSUED: "success",
-    Quote.Status.EXPIRED: "secondary",
-    Quote.Status.DECLINED: "danger",
-}
 END = {"th": {"class": "text-end"}, "td": {"class": "text-end"}}
-
-
-def _badge(css, label):
-    return format_html('<span class="badge text-bg-{}" data-testid="status">{}</span>', css, label)
 
 
 class CustomerTable(tables.Table):
@@ -71,7 +51,7 @@ class CustomerPolicyTable(tables.Table):
         attrs = {"class": "table table-sm align-middle mb-0", "data-testid": "policy-table"}
 
     def render_status(self, record):
-        return _badge(POLICY_STATUS_BADGES[record.status], record.get_status_display())
+        return status_badge(record)
 
     def render_start_date(self, value):
         return date_format(value, "SHORT_DATE_FORMAT")
@@ -96,7 +76,7 @@ class CustomerQuoteTable(tables.Table):
         attrs = {"class": "table table-sm align-middle mb-0", "data-testid": "quote-table"}
 
     def render_status(self, record):
-        return _badge(QUOTE_STATUS_BADGES[record.status], record.get_status_display())
+        return status_badge(record)
 
     def render_premium(self, value, record):
         return format_money(value, record.currency)

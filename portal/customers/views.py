@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from portal.core.exports import csv_download, list_without_export, xlsx_download, xlsx_refusal
@@ -15,7 +16,7 @@ from portal.policies.selectors import policies_visible_to, quotes_visible_to
 from . import services
 from .filters import CustomerFilter
 from .forms import CustomerForm, DuplicateCheckForm
-from .selectors import customer_duplicates, customers_visible_to, customers_with_policy_counts
+from .selectors import customer_duplicates, customers_visible_to, customers_with_policy_counts, normalized_id_number
 from .tables import CustomerPolicyTable, CustomerQuoteTable, CustomerTable
 
 VIEW_REASON = gettext_lazy(
@@ -133,13 +134,14 @@ def _apply_form_errors(form, error):
         form.add_error(None, error)
 
 
+@require_POST
 @permission_required("customers.view_customer", VIEW_REASON)
 def duplicate_check(request):
     """The hint shown while a customer is typed in: who already holds this ID number or email.
 
     A duplicate outside the user's book is only said to exist; its name and agent stay hidden.
     """
-    form = DuplicateCheckForm(request.GET)
+    form = DuplicateCheckForm(request.POST)
     hints = []
     if form.is_valid():
         data = form.cleaned_data
@@ -160,7 +162,7 @@ def duplicate_check(request):
                 {
                     "customer": duplicate if duplicate.pk in visible_pks else None,
                     "same_id": duplicate.id_type == data["id_type"]
-                    and duplicate.id_number == data["id_number"].strip(),
+                    and duplicate.id_number == normalized_id_number(data["id_number"]),
                 }
                 for duplicate in duplicates
             ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from portal.accounts.models import IdType, Role, User
 from portal.core.models import next_sequence_value
 from portal.customers.models import Customer
-from portal.customers.services import customer_create
+from portal.customers.services import customer_create, customer_link_app_account
 
 from . import services
 from .models import Coverage, LineOfBusiness, Policy, PolicyVersion, Product, RatingRule
@@ -169,8 +169,7 @@ def seed_demo_policies():
             birth_date=today.replace(year=today.year - age, day=min(today.day, 28)) if age else None,
         )
         if email == "client@amparo.demo":
-            customer.user = User.objects.get(email_primary=email)
-            customer.save(update_fields=["user"])
+            customer_link_app_account(customer=customer, user=User.objects.get(email_primary=email), actor=admin)
         customers.append(customer)
     auto, hogar, vida = products["AUTO"], products["HOGAR"], products["VIDA"]
     carolina, julian, mafe, sabana, diego, paula, luis, natalia, santiago, camila = customers
@@ -316,7 +315,7 @@ def seed_scale_policies(count, *, batch_size=2000):
                         end_date=services.add_months(begins, product.term_months),
                         sum_insured=sums[n % len(sums)],
                         currency=pricing.currency,
-                        coverages=pricing.coverage_snapshot(),
+                        coverages=pricing.as_breakdown()["coverages"],
                         premium=pricing.total,
                         breakdown=pricing.as_breakdown(),
                         premium_change=pricing.total,

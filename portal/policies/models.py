@@ -254,10 +254,6 @@ class Policy(models.Model):
     def __str__(self):
         return self.number
 
-    @property
-    def is_in_force(self):
-        return self.status == self.Status.ACTIVE
-
 
 class PolicyVersionQuerySet(models.QuerySet):
     def update(self, **kwargs):

@@ -51,20 +51,6 @@ class Pricing:
             "total": str(self.total),
         }
 
-    def coverage_snapshot(self):
-        return [
-            {
-                "code": line["code"],
-                "name": line["name"],
-                "limit": str(line["limit"]),
-                "deductible_pct": line["deductible_pct"],
-                "deductible_min": line["deductible_min"],
-                "rate_per_mille": line["rate_per_mille"],
-                "premium": str(line["premium"]),
-            }
-            for line in self.coverages
-        ]
-
 
 def _band(rules, factor, value):
     for rule in rules:

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.audit.services import audit_record
 from portal.core.exceptions import Conflict
@@ -34,6 +35,10 @@ def _today(as_of=None):
 def term_months_of(version):
     """The whole months of a version's cover period (a term is always whole months from its start)."""
     return (version.end_date.year - version.start_date.year) * 12 + version.end_date.month - version.start_date.month
+
+
+def whole_years_between(earlier, later):
+    return later.year - earlier.year - ((later.month, later.day) < (earlier.month, earlier.day))
 
 
 def add_months(day, months):
@@ -78,7 +83,8 @@ def _policy_number(product, today):
 
 
 def _lock_quote(quote):
-    return Quote.objects.select_for_update().select_related("product", "customer").get(pk=quote.pk)
+    # of=self: lock the quote only, not its product and customer rows, which every other quote shares.
+    return Quote.objects.select_for_update(of=("self",)).select_related("product", "customer").get(pk=quote.pk)
 
 
 def _lock_policy(policy):
@@ -89,12 +95,23 @@ def _lock_policy(policy):
     )
 
 
+QUOTE_REFUSALS = {
+    "present": gettext_lazy("Quote %(number)s is «%(status)s», so it cannot be presented. Reload the page to see it."),
+    "accept": gettext_lazy("Quote %(number)s is «%(status)s», so it cannot be accepted. Reload the page to see it."),
+    "decline": gettext_lazy("Quote %(number)s is «%(status)s», so it cannot be declined. Reload the page to see it."),
+    "issue": gettext_lazy("Quote %(number)s is «%(status)s», so no policy can be issued from it. Reload the page."),
+}
+POLICY_REFUSALS = {
+    "endorse": gettext_lazy("Policy %(number)s is «%(status)s», so it cannot be endorsed."),
+    "cancel": gettext_lazy("Policy %(number)s is «%(status)s», so it cannot be cancelled."),
+    "suspend": gettext_lazy("Policy %(number)s is «%(status)s», so it cannot be suspended."),
+    "reinstate": gettext_lazy("Policy %(number)s is «%(status)s», so there is nothing to reinstate."),
+}
+
+
 def _refuse_stale(quote, *, expected, action):
     if quote.status not in expected:
-        raise Conflict(
-            _("This quote is %(status)s, so it cannot be %(action)s. Reload the page to see its current state.")
-            % {"status": quote.get_status_display().lower(), "action": action}
-        )
+        raise Conflict(QUOTE_REFUSALS[action] % {"number": quote.number, "status": quote.get_status_display()})
 
 
 # --- quotes ----------------------------------------------------------------------------------------
@@ -152,7 +169,7 @@ def quote_create(
 def quote_present(*, quote, actor, as_of=None):
     """DRAFT → QUOTED: price again with today's rates, then freeze that price until `valid_until`."""
     quote = _lock_quote(quote)
-    _refuse_stale(quote, expected=[Quote.Status.DRAFT], action=_("presented"))
+    _refuse_stale(quote, expected=[Quote.Status.DRAFT], action="present")
     # A draft may have waited: offer it only as a new quote would be offered today.
     _check_customer_product(customer=quote.customer, product=quote.product)
     if quote.renewal_of_id is None:
@@ -183,7 +200,11 @@ def _expire_if_overdue(quote, *, actor, today):
         quote.decided_at = timezone.now()
         quote.save(update_fields=["status", "decided_at"])
         audit_record(
-            actor=actor, action="quote.expired", target=quote, metadata={"valid_until": str(quote.valid_until)}
+            actor=actor,
+            actor_label=None if actor else "scheduler",
+            action="quote.expired",
+            target=quote,
+            metadata={"valid_until": str(quote.valid_until)},
         )
         return True
     return False
@@ -193,7 +214,7 @@ def _expire_if_overdue(quote, *, actor, today):
 def quote_accept(*, quote, actor, as_of=None):
     """QUOTED → ACCEPTED by the customer, at the frozen price, while the quote is still valid."""
     quote = _lock_quote(quote)
-    _refuse_stale(quote, expected=[Quote.Status.QUOTED], action=_("accepted"))
+    _refuse_stale(quote, expected=[Quote.Status.QUOTED], action="accept")
     if _expire_if_overdue(quote, actor=actor, today=_today(as_of)):
         return quote
     quote.status = Quote.Status.ACCEPTED
@@ -209,7 +230,7 @@ def quote_decline(*, quote, actor, reason):
     if not reason:
         raise ValidationError({"reason": _("Say why the quote is declined.")})
     quote = _lock_quote(quote)
-    _refuse_stale(quote, expected=Quote.OPEN, action=_("declined"))
+    _refuse_stale(quote, expected=Quote.OPEN, action="decline")
     quote.status = Quote.Status.DECLINED
     quote.decided_at = timezone.now()
     quote.decline_reason = reason[:255]
@@ -218,21 +239,25 @@ def quote_decline(*, quote, actor, reason):
     return quote
 
 
-@transaction.atomic
 def quotes_expire_overdue(*, today=None):
     """Quotes past their validity become EXPIRED (daily task). Returns how many expired."""
     today = today or _today()
     overdue = (
-        Quote.objects.select_for_update(skip_locked=True)
-        .filter(status__in=[Quote.Status.QUOTED, Quote.Status.ACCEPTED], valid_until__lt=today)
+        Quote.objects.filter(status__in=[Quote.Status.QUOTED, Quote.Status.ACCEPTED], valid_until__lt=today)
         .order_by("pk")
+        .values_list("pk", flat=True)
     )
     expired = 0
-    for quote in overdue:
-        quote.status = Quote.Status.EXPIRED
-        quote.decided_at = timezone.now()
-        quote.save(update_fields=["status", "decided_at"])
-        audit_record(actor=None, actor_label="scheduler", action="quote.expired", target=quote)
+    # One short transaction per quote, as for policies: a long run never holds many row locks.
+    for pk in overdue.iterator(chunk_size=2000):
+        with transaction.atomic():
+            quote = (
+                Quote.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status__in=[Quote.Status.QUOTED, Quote.Status.ACCEPTED])
+                .first()
+            )
+            if quote is None or not _expire_if_overdue(quote, actor=None, today=today):
+                continue
         expired += 1
     return expired
 
@@ -270,7 +295,7 @@ def policy_issue(*, quote, actor, as_of=None):
 @transaction.atomic
 def _policy_issue(*, quote, actor, today):
     quote = _lock_quote(quote)
-    _refuse_stale(quote, expected=[Quote.Status.ACCEPTED], action=_("issued"))
+    _refuse_stale(quote, expected=[Quote.Status.ACCEPTED], action="issue")
     if quote.renewal_of is None and quote.start_date < today:
         raise ValidationError(_("The cover start date of this quote has passed; make a new quote with a new start."))
     renewed = None
@@ -300,7 +325,9 @@ def _policy_issue(*, quote, actor, today):
         premium=quote.premium,
         breakdown=quote.breakdown,
         premium_change=quote.premium,
-        reason=_("Renewal of %(number)s") % {"number": renewed.number} if renewed else _("New business"),
+        # The kind and the renewal link say what this version is; a stored sentence would keep
+        # the language of whoever issued it.
+        reason="",
         created_by=actor,
     )
     policy.current_version = version
@@ -387,10 +414,7 @@ REINSTATABLE = (Policy.Status.SUSPENDED, Policy.Status.CANCELLED)
 
 def _require_status(policy, allowed, action):
     if policy.status not in allowed:
-        raise Conflict(
-            _("Policy %(number)s is %(status)s, so it cannot be %(action)s.")
-            % {"number": policy.number, "status": policy.get_status_display().lower(), "action": action}
-        )
+        raise Conflict(POLICY_REFUSALS[action] % {"number": policy.number, "status": policy.get_status_display()})
 
 
 def _refuse_if_cancellation_scheduled(policy):
@@ -411,7 +435,7 @@ def endorsement_preview(*, policy, effective_date, sum_insured=None, coverage_co
 
     Raises ValidationError exactly as `policy_endorse` would, so a form can show the reason live.
     """
-    _require_status(policy, IN_FORCE, _("endorsed"))
+    _require_status(policy, IN_FORCE, "endorse")
     _refuse_if_cancellation_scheduled(policy)
     _check_effective_date(policy, effective_date)
     current = policy.current_version
@@ -469,7 +493,7 @@ def policy_endorse(*, policy, actor, effective_date, reason, sum_insured=None, c
         premium_change=change,
         sum_insured=terms["sum_insured"],
         insured_age=terms["insured_age"],
-        coverages=pricing.coverage_snapshot(),
+        coverages=pricing.as_breakdown()["coverages"],
         premium=pricing.total,
         breakdown=pricing.as_breakdown(),
     )
@@ -493,7 +517,7 @@ def policy_endorse(*, policy, actor, effective_date, reason, sum_insured=None, c
 def cancellation_preview(*, policy, effective_date):
     """The pro-rata premium returned if `policy` is cancelled on `effective_date`; refuses exactly
     as `policy_cancel` would, so a form can show the reason live. Nothing is written."""
-    _require_status(policy, CANCELLABLE, _("cancelled"))
+    _require_status(policy, CANCELLABLE, "cancel")
     _refuse_if_cancellation_scheduled(policy)
     _check_effective_date(policy, effective_date)
     return prorata.refund_on_cancellation(_versions(policy), effective_date=effective_date)
@@ -540,7 +564,7 @@ def policy_cancel(*, policy, actor, effective_date, reason, as_of=None):
 def policy_suspend(*, policy, actor, reason):
     """Cover on hold (e.g. non-payment); the terms do not change, so there is no new version."""
     policy = _lock_policy(policy)
-    _require_status(policy, [Policy.Status.ACTIVE], _("suspended"))
+    _require_status(policy, [Policy.Status.ACTIVE], "suspend")
     reason = _require_reason(reason)
     policy.status = Policy.Status.SUSPENDED
     policy.status_changed_at = timezone.now()
@@ -556,7 +580,7 @@ def policy_reinstate(*, policy, actor, reason, as_of=None):
     policy = _lock_policy(policy)
     current = policy.current_version
     if not current.ends_cover:
-        _require_status(policy, REINSTATABLE, _("reinstated"))
+        _require_status(policy, REINSTATABLE, "reinstate")
     reason = _require_reason(reason)
     today = _today(as_of)
     if current.end_date <= today:
@@ -583,8 +607,10 @@ def policy_reinstate(*, policy, actor, reason, as_of=None):
             breakdown=restored.breakdown,
         )
         metadata.update(version=version.number, premium_change=str(version.premium_change))
-    policy.status = status_on(policy.current_version, today=today)
-    policy.status_changed_at = timezone.now()
+    # Withdrawing a cancellation of a suspended policy leaves the suspension for its own reinstatement.
+    if not (policy.status == Policy.Status.SUSPENDED and current.ends_cover):
+        policy.status = status_on(policy.current_version, today=today)
+        policy.status_changed_at = timezone.now()
     policy.save(update_fields=["current_version", "status", "status_changed_at"])
     audit_record(actor=actor, action="policy.reinstated", target=policy, metadata=metadata)
     return policy
@@ -648,7 +674,12 @@ def policy_renew(*, policy, actor, as_of=None):
     _check_renewable(policy, today)
     current = policy.current_version
     start = max(current.end_date, today)
-    age = policy.customer.age_on(start) if policy.product.requires_age else None
+    age = None
+    if policy.product.requires_age:
+        # Without a birth date on file, the age declared last term grows with the years passed.
+        age = policy.customer.age_on(start)
+        if age is None:
+            age = current.insured_age + whole_years_between(current.start_date, start)
     quote = quote_create(
         actor=actor,
         customer=policy.customer,
@@ -656,7 +687,7 @@ def policy_renew(*, policy, actor, as_of=None):
         start_date=start,
         sum_insured=current.sum_insured,
         coverage_codes=[line["code"] for line in current.coverages],
-        insured_age=age if age is not None else current.insured_age,
+        insured_age=age,
         renewal_of=policy,
         as_of=as_of,
     )

@@ -339,9 +339,14 @@ def _export_rows(policies):
 def policy_export(request, fmt):
     if fmt not in {"csv", "xlsx"}:
         raise Http404
-    policies = PolicyFilter(request.GET, queryset=policies_visible_to(request.user), request=request).qs
+    policy_filter = PolicyFilter(request.GET, queryset=policies_visible_to(request.user), request=request)
+    back = f"{reverse('policies:policy_list')}?{request.GET.urlencode()}"
+    if not policy_filter.is_valid():
+        # An invalid filter would otherwise be dropped, and the whole book exported.
+        return redirect(back)
+    policies = policy_filter.qs
     if fmt == "xlsx":
-        refusal = xlsx_refusal(request, policies, back=f"{reverse('policies:policy_list')}?{request.GET.urlencode()}")
+        refusal = xlsx_refusal(request, policies, back=back)
         if refusal:
             return refusal
     name = f"amparo-policies-{timezone.localdate().isoformat()}"
