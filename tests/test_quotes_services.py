@@ -530,3 +530,23 @@ def test_an_issuance_is_not_kept_when_its_audit_event_cannot_be(quote_in, agent)
     assert not PolicyVersion.objects.exists()
     quote.refresh_from_db()
     assert quote.status == Quote.Status.ACCEPTED
+
+
+def test_presenting_a_draft_after_the_product_term_changed_prices_and_dates_the_new_term(agent, customer):
+    product = ProductFactory(code="TERM", term_months=12)
+    draft = quote_create(
+        actor=agent,
+        customer=customer,
+        product=product,
+        start_date=timezone.localdate(),
+        sum_insured="100000000",
+        coverage_codes=["PT"],
+        present=False,
+    )
+    product.term_months = 6
+    product.save(update_fields=["term_months"])
+
+    quote = quote_present(quote=draft, actor=agent)
+
+    assert quote.end_date == add_months(quote.start_date, 6)
+    assert quote.premium < draft.premium

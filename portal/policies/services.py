@@ -182,9 +182,12 @@ def quote_present(*, quote, actor, as_of=None):
     )
     quote.premium = pricing.total
     quote.breakdown = pricing.as_breakdown()
+    # Priced for the product's term today, so the cover period follows it too.
+    quote.end_date = add_months(quote.start_date, quote.product.term_months)
+    quote.currency = pricing.currency
     quote.status = Quote.Status.QUOTED
     quote.valid_until = _today(as_of) + timedelta(days=quote.product.quote_validity_days)
-    quote.save(update_fields=["premium", "breakdown", "status", "valid_until"])
+    quote.save(update_fields=["premium", "breakdown", "end_date", "currency", "status", "valid_until"])
     audit_record(
         actor=actor,
         action="quote.presented",
@@ -458,7 +461,7 @@ def endorsement_preview(*, policy, effective_date, sum_insured=None, coverage_co
     if (
         terms["sum_insured"] == current.sum_insured
         and terms["insured_age"] == current.insured_age
-        and [line["code"] for line in pricing.coverages] == [line["code"] for line in current.coverages]
+        and {line["code"] for line in pricing.coverages} == {line["code"] for line in current.coverages}
     ):
         raise ValidationError(_("Nothing changes: change the sum insured, the coverages or the insured's age."))
     change = prorata.endorsement_change(
