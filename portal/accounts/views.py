@@ -15,6 +15,7 @@ from django_otp import devices_for_user, match_token, user_has_device
 from django_otp import login as otp_login
 
 from portal.audit.selectors import recent_events_about
+from portal.core.forms import add_service_errors
 from portal.core.listing import render_filtered_table
 from portal.core.permissions import permission_required, staff_required
 
@@ -35,14 +36,6 @@ def _safe_next(request, default="core:dashboard"):
     return default
 
 
-def _apply_form_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 @staff_required
 def two_factor_setup(request):
     if user_has_device(request.user):
@@ -53,7 +46,7 @@ def two_factor_setup(request):
         try:
             device = services.totp_device_confirm(user=request.user, token=form.cleaned_data["token"])
         except ValidationError as error:
-            _apply_form_errors(form, error)
+            add_service_errors(form, error)
         else:
             otp_login(request, device)
             messages.success(request, _("Two-factor authentication is on. You will be asked for a code at sign-in."))
@@ -153,7 +146,7 @@ def _user_action(request, pk, form_class, form_key, apply):
         try:
             message = apply(subject, form.cleaned_data)
         except ValidationError as error:
-            _apply_form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, message)
             if not request.htmx:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from portal.core.exports import csv_download, list_without_export, xlsx_download, xlsx_refusal
+from portal.core.forms import add_service_errors
 from portal.core.listing import render_filtered_table
 from portal.core.permissions import permission_required
 from portal.policies.selectors import policies_visible_to, quotes_visible_to
@@ -117,21 +118,13 @@ def _customer_form(request, *, customer):
                 customer = services.customer_update(customer=customer, actor=request.user, **form.service_arguments())
                 messages.success(request, _("Customer %(name)s saved.") % {"name": customer.full_name})
         except ValidationError as error:
-            _apply_form_errors(form, error)
+            add_service_errors(form, error)
         else:
             url = reverse("customers:customer_detail", args=[customer.pk])
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     template = "customers/customer_form.html#customer-form" if request.htmx else "customers/customer_form.html"
     context = {"form": form, "customer": customer}
     return render(request, template, context, status=422 if form.errors else 200)
-
-
-def _apply_form_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @require_POST

@@ -10,6 +10,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from django_tables2 import RequestConfig
 
 from portal.core.exports import csv_download, list_without_export, xlsx_download, xlsx_refusal
+from portal.core.forms import add_service_errors
 from portal.core.listing import render_filtered_table
 from portal.core.permissions import permission_required
 
@@ -62,8 +63,7 @@ def upload(request):
                 original_name=data["file"].name,
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
         else:
             if job.status == ImportJob.Status.MAPPING:
                 messages.info(request, _("This file's columns need a mapping before it can be imported."))

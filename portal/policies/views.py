@@ -18,6 +18,7 @@ from django_tables2 import RequestConfig
 
 from portal.core.exceptions import Conflict
 from portal.core.exports import csv_download, xlsx_download, xlsx_refusal
+from portal.core.forms import add_service_errors
 from portal.core.listing import BoundedLazyPaginator, render_filtered_table
 from portal.core.money import format_money
 from portal.core.permissions import permission_required
@@ -44,14 +45,6 @@ ADD_POLICY_REASON = gettext_lazy("Only agents, supervisors and administrators is
 
 # A form posts the state it was shown for; a different state now means someone changed it meanwhile.
 SEEN_STATE = "seen_state"
-
-
-def _apply_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _labelled_errors(form, errors):
@@ -137,7 +130,7 @@ def quote_create(request):
                 present=present,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             if present:
                 messages.success(
@@ -216,7 +209,7 @@ def _quote_action(request, pk, apply):
             fresh = quotes_visible_to(request.user).get(pk=quote.pk)
             return _quote_conflict(request, fresh, " ".join(error.messages))
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, message)
             if url is not None:
@@ -455,7 +448,7 @@ def _policy_action(request, pk, *, action, make_form, apply, preview=None):
             fresh = policies_visible_to(request.user).get(pk=policy.pk)
             return _policy_conflict(request, fresh, " ".join(error.messages))
         except ValidationError as error:
-            _apply_errors(form, error)
+            add_service_errors(form, error)
         else:
             message, url = outcome if isinstance(outcome, tuple) else (outcome, None)
             messages.success(request, message)
