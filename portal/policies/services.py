@@ -109,8 +109,22 @@ POLICY_REFUSALS = {
 }
 
 
-def _refuse_stale(quote, *, expected, action):
-    if quote.status not in expected:
+# The statuses each step of a quote starts from.
+QUOTE_STEPS_FROM = {
+    "present": (Quote.Status.DRAFT,),
+    "accept": (Quote.Status.QUOTED,),
+    "decline": Quote.OPEN,
+    "issue": (Quote.Status.ACCEPTED,),
+}
+
+
+def quote_actions_available(quote):
+    """Which steps the quote's state allows now: the services' own rule, for the buttons a page shows."""
+    return {action: quote.status in statuses for action, statuses in QUOTE_STEPS_FROM.items()}
+
+
+def _refuse_stale(quote, *, action):
+    if quote.status not in QUOTE_STEPS_FROM[action]:
         raise Conflict(QUOTE_REFUSALS[action] % {"number": quote.number, "status": quote.get_status_display()})
 
 
@@ -169,7 +183,7 @@ def quote_create(
 def quote_present(*, quote, actor, as_of=None):
     """DRAFT → QUOTED: price again with today's rates, then freeze that price until `valid_until`."""
     quote = _lock_quote(quote)
-    _refuse_stale(quote, expected=[Quote.Status.DRAFT], action="present")
+    _refuse_stale(quote, action="present")
     # A draft may have waited: offer it only as a new quote would be offered today.
     _check_customer_product(customer=quote.customer, product=quote.product)
     if quote.renewal_of_id is None:
@@ -217,7 +231,7 @@ def _expire_if_overdue(quote, *, actor, today):
 def quote_accept(*, quote, actor, as_of=None):
     """QUOTED → ACCEPTED by the customer, at the frozen price, while the quote is still valid."""
     quote = _lock_quote(quote)
-    _refuse_stale(quote, expected=[Quote.Status.QUOTED], action="accept")
+    _refuse_stale(quote, action="accept")
     if _expire_if_overdue(quote, actor=actor, today=_today(as_of)):
         return quote
     quote.status = Quote.Status.ACCEPTED
@@ -233,7 +247,7 @@ def quote_decline(*, quote, actor, reason):
     if not reason:
         raise ValidationError({"reason": _("Say why the quote is declined.")})
     quote = _lock_quote(quote)
-    _refuse_stale(quote, expected=Quote.OPEN, action="decline")
+    _refuse_stale(quote, action="decline")
     quote.status = Quote.Status.DECLINED
     quote.decided_at = timezone.now()
     quote.decline_reason = reason[:255]
@@ -298,7 +312,7 @@ def policy_issue(*, quote, actor, as_of=None):
 @transaction.atomic
 def _policy_issue(*, quote, actor, today):
     quote = _lock_quote(quote)
-    _refuse_stale(quote, expected=[Quote.Status.ACCEPTED], action="issue")
+    _refuse_stale(quote, action="issue")
     if quote.renewal_of is None and quote.start_date < today:
         raise ValidationError(_("The cover start date of this quote has passed; make a new quote with a new start."))
     renewed = None

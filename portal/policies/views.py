@@ -69,14 +69,10 @@ def _quote_state(quote):
 
 
 def _quote_actions(user, quote):
-    """What `user` may do to `quote` now: the buttons shown, and the test for a stale request."""
-    change = user.has_perm("policies.change_quote")
-    return {
-        "present": change and quote.status == Quote.Status.DRAFT,
-        "accept": change and quote.status == Quote.Status.QUOTED,
-        "decline": change and quote.is_open,
-        "issue": user.has_perm("policies.add_policy") and quote.status == Quote.Status.ACCEPTED,
-    }
+    """The buttons `user` sees on `quote`: what its state allows (the services' rule) and the user may do."""
+    allowed = services.quote_actions_available(quote)
+    may_change, may_issue = user.has_perm("policies.change_quote"), user.has_perm("policies.add_policy")
+    return {action: allowed[action] and (may_issue if action == "issue" else may_change) for action in allowed}
 
 
 def _price_preview(form):
