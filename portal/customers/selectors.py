@@ -2,7 +2,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from portal.accounts.models import Role, User
-from portal.accounts.selectors import book_scope_q
+from portal.accounts.selectors import SEES_EVERY_BOOK, book_scope_q
 
 from .models import Customer
 
@@ -43,8 +43,18 @@ def normalized_id_number(id_number):
 
 
 def agents_with_customers_visible_to(user):
-    """The agents whose customers `user` sees: a filter choice that never reveals another book."""
-    return User.objects.filter(role=Role.AGENT, pk__in=customers_visible_to(user).values("agent")).order_by("full_name")
+    """The agents whose books `user` sees: the filter choice that never reveals another book.
+
+    Read from the users (a handful of rows), not from the customers, which may be millions.
+    """
+    agents = User.objects.filter(role=Role.AGENT).order_by("full_name")
+    if not user.is_authenticated or not user.is_active:
+        return agents.none()
+    if user.role in SEES_EVERY_BOOK:
+        return agents
+    if user.role == Role.SUPERVISOR:
+        return agents.filter(team__supervisor=user)
+    return agents.filter(pk=user.pk)
 
 
 def customer_duplicates(*, id_type, id_number, email, exclude_pk=None):

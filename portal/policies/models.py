@@ -249,7 +249,11 @@ class Policy(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=PolicyStatus.values), name="policy_status_valid"),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="policy_status_created_idx")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="policy_status_created_idx"),
+            # The policy list's default order (newest issued first) for a book of any size.
+            models.Index(fields=["-created_at"], name="policy_created_idx"),
+        ]
 
     def __str__(self):
         return self.number

@@ -87,6 +87,7 @@ class PolicyTable(tables.Table):
     end_date = tables.Column(verbose_name=_("Cover ends"), accessor="current_version__end_date")
     sum_insured = tables.Column(verbose_name=_("Sum insured"), accessor="current_version__sum_insured", attrs=MONEY)
     premium = tables.Column(verbose_name=_("Premium for the term"), accessor="current_version__premium", attrs=MONEY)
+    issued = tables.Column(verbose_name=_("Issued"), accessor="created_at")
 
     class Meta:
         model = Policy
@@ -101,8 +102,9 @@ class PolicyTable(tables.Table):
             "end_date",
             "sum_insured",
             "premium",
+            "issued",
         ]
-        order_by = "-start_date"
+        order_by = "-issued"
         attrs = {"class": "table table-hover align-middle", "data-testid": "policy-table"}
 
     def render_status(self, record):
@@ -119,6 +121,9 @@ class PolicyTable(tables.Table):
 
     def render_premium(self, record):
         return format_money(record.current_version.premium, record.current_version.currency)
+
+    def render_issued(self, value):
+        return short_date(localtime(value))
 
 
 class RenewalTable(tables.Table):
