@@ -55,6 +55,8 @@ ROW_MODELS = {Kind.RISK: RiskRow, Kind.CLAIMS: ClaimRow}
 LOOKUP_TYPES = frozenset({"date", "currency", "country", "choice", "percent"})
 DECIMAL_DOT_PATTERN = r"^-?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]+)?$"
 DECIMAL_COMMA_PATTERN = r"^-?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)(,[0-9]+)?$"
+# Most amounts have no sign, no thousands separator and at most cents: a simpler pattern, and no rounding.
+PLAIN_DECIMAL_PATTERNS = {"dot": r"^[0-9]+(\.[0-9]{1,2})?$", "comma": r"^[0-9]+(,[0-9]{1,2})?$"}
 CLAIM_AMOUNTS = ("paid_indemnity", "paid_fees", "previously_paid", "reserve_indemnity", "reserve_fees")
 
 
@@ -210,30 +212,48 @@ class Batch:
         self.streamed = True
         return records
 
-    def analyze(self, table):
+    def analyze(self, table, columns=()):
         # Autovacuum never sees temporary tables: without statistics the planner guesses badly.
         if connection.vendor == "postgresql":
-            self.execute(f"ANALYZE {table}")
+            self.execute(f"ANALYZE {table} ({', '.join(columns)})" if columns else f"ANALYZE {table}")
 
     def build_lookups(self):
         """Parse each distinct value of the repetitive fields once, in Python."""
-        self.analyze(self.raw)
-        for spec in self.fields:
-            if spec.type not in LOOKUP_TYPES:
-                continue
+        specs = [spec for spec in self.fields if spec.type in LOOKUP_TYPES]
+        for spec, distinct in zip(specs, self._distinct_cells(specs), strict=True):
             table = self._lookup(spec)
             value_type = self.model._meta.get_field(spec.name).db_type(connection)
             self.execute(f"CREATE TEMPORARY TABLE {table} (raw text PRIMARY KEY, value {value_type}, error text)")
             parse = _lookup_parser(spec, self.layout)
             with connection.cursor() as cursor:
-                cursor.execute(f"SELECT DISTINCT {self.cell(spec)} FROM {self.raw} r")
-                distinct = [row[0] for row in cursor.fetchall()]
                 rows = []
                 for raw in distinct:
                     value, error = parse(raw)
                     rows.append((raw, _db_value(value), None if error is None else str(error)))
                 cursor.executemany(f"INSERT INTO {table} (raw, value, error) VALUES (%s, %s, %s)", rows)
             self.analyze(table)
+
+    def _distinct_cells(self, specs):
+        """The distinct raw texts of each field; on PostgreSQL all from one pass over the raw rows."""
+        cells = [self.cell(spec) for spec in specs]
+        present = [cell for cell in cells if cell != "''"]
+        distinct = {"''": [""]}
+        with connection.cursor() as cursor:
+            if connection.vendor != "postgresql":
+                for cell in present:
+                    cursor.execute(f"SELECT DISTINCT {cell} FROM {self.raw} r")
+                    distinct[cell] = [row[0] for row in cursor.fetchall()]
+            elif present:
+                distinct.update((cell, []) for cell in present)
+                grouping = ", ".join(f"GROUPING({cell})" for cell in present)
+                sets = ", ".join(f"({cell})" for cell in present)
+                cursor.execute(
+                    f"SELECT {grouping}, {', '.join(present)} FROM {self.raw} r GROUP BY GROUPING SETS ({sets})"
+                )
+                for row in cursor.fetchall():
+                    grouped = row[: len(present)].index(0)  # GROUPING() is 0 for the column of its set
+                    distinct[present[grouped]].append(row[len(present) + grouped])
+        return [distinct[cell] for cell in cells]
 
     def _kept_rows(self):
         """The WHERE clause that drops blank and totals rows, and the count of extra cells, for rows
@@ -245,7 +265,12 @@ class Batch:
         def blank(positions):
             return " AND ".join(f"BTRIM(r.c{position}, {spaces}) = ''" for position in positions)
 
-        totals = " OR ".join(f"r.c{position} ~ {_totals_pattern()}" for position in range(min(3, self.cells)))
+        # Every totals word has a t: most cells are ruled out without the regular expression.
+        pattern = _totals_pattern()
+        totals = " OR ".join(
+            f"((STRPOS(r.c{at}, 't') > 0 OR STRPOS(r.c{at}, 'T') > 0) AND r.c{at} ~ {pattern})"
+            for at in range(min(3, self.cells))
+        )
         where = f"WHERE r.extra_cells IS NOT NULL OR NOT ({blank(range(self.cells))} OR {totals})"
         beyond = range(self.width, self.cells)
         if not beyond:
@@ -317,6 +342,8 @@ class Batch:
                 ) parsed {_fence()}
             ) checked"""
         )
+        # Enough for the planner to hash the keys of the good rows rather than sort them all.
+        self.analyze(self.typed, ["status", *NATURAL_KEYS[self.kind]])
         if rows < 0:
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT COUNT(*) FROM {self.typed}")
@@ -518,10 +545,15 @@ def _amount_sql(raw, normalised, decimal_style):
         return f"CAST(amparo_amount({raw}, '{decimal_style}') AS NUMERIC)", normalised
     if decimal_style == "comma":
         pattern, plain = DECIMAL_COMMA_PATTERN, f"REPLACE(REPLACE({normalised}, '.', ''), ',', '.')"
+        simple = f"REPLACE({normalised}, ',', '.')"
     else:
-        pattern, plain = DECIMAL_DOT_PATTERN, f"REPLACE({normalised}, ',', '')"
-    amount = f"CASE WHEN {normalised} ~ '{pattern}' THEN ROUND(CAST({plain} AS numeric), 2) END"
-    return f"REPLACE(TRIM({raw}), ' ', '')", amount
+        pattern, plain, simple = DECIMAL_DOT_PATTERN, f"REPLACE({normalised}, ',', '')", normalised
+    amount = (
+        f"CASE WHEN {normalised} ~ '{PLAIN_DECIMAL_PATTERNS[decimal_style]}' THEN CAST({simple} AS numeric) "
+        f"WHEN {normalised} ~ '{pattern}' THEN ROUND(CAST({plain} AS numeric), 2) END"
+    )
+    # Trimming first would change nothing: every space goes.
+    return f"REPLACE({raw}, ' ', '')", amount
 
 
 def _register_sqlite_functions():
