@@ -1,6 +1,6 @@
 """The import pipeline, set-based.
 
-1. Copy the raw text of each data row into a temporary table. On PostgreSQL a CSV file's bytes go
+1. Copy the raw text of each data row into a working table. On PostgreSQL a CSV file's bytes go
    to COPY as they are, a megabyte at a time; Python only checks that COPY will split each chunk
    as Python's strict reader would, and parses and rewrites the few chunks it might not. Blank
    and totals rows are dropped in SQL. Anything Python cannot read sends the whole file through
@@ -102,7 +102,8 @@ def _db_value(value):
 
 
 class Batch:
-    """The temporary tables of one job: raw rows, per-field lookups, and typed rows."""
+    """The working tables of one job (see `_scratch`): raw rows, per-field lookups, typed rows, and
+    the rows that repeat an earlier key."""
 
     def __init__(self, kind, job_id, layout):
         self.kind, self.job_id, self.layout = kind, job_id, layout
@@ -116,7 +117,7 @@ class Batch:
         self.cells = self.width  # cells kept per raw row
         # Rows copied straight from the file still hold their blank and totals rows (see build_typed).
         self.streamed = False
-        self.temporary = [self.raw, self.typed, self.later, *(self._lookup(spec) for spec in self.fields)]
+        self.tables = [self.raw, self.typed, self.later, *(self._lookup(spec) for spec in self.fields)]
 
     def label(self, name):
         """A field as the sender's file heads it, so that errors point at their own column."""
@@ -140,11 +141,11 @@ class Batch:
             return cursor.rowcount
 
     def drop(self):
-        for table in self.temporary:
+        for table in self.tables:
             self.execute(f"DROP TABLE IF EXISTS {table}")
         if connection.vendor == "postgresql":
-            self.execute("RESET jit")
-            self.execute("RESET work_mem")
+            for setting in ("jit", "work_mem", "max_parallel_workers_per_gather"):
+                self.execute(f"RESET {setting}")
 
     def create(self, cells=None, first_row=None):
         """The raw table, with `cells` text columns c0, c1...; rows copied without a row number are
@@ -153,8 +154,6 @@ class Batch:
         self.cells = cells or self.width
         numbered = ""
         if connection.vendor == "postgresql":
-            # Keep the temporary rows in memory rather than spilling them to disk (8 MB default).
-            self.execute("SET temp_buffers = '512MB'")
             # Compiling these one-off statements costs more than it saves.
             self.execute("SET jit = off")
             # The duplicate-key aggregate holds every key of the file at once.
@@ -165,7 +164,7 @@ class Batch:
             _register_sqlite_functions()
         cells_sql = ", ".join(f"c{position} text" for position in range(self.cells))
         self.execute(
-            f"CREATE TEMPORARY TABLE {self.raw} (row_number integer{numbered}, extra_cells integer, {cells_sql})"
+            f"CREATE {_scratch()} TABLE {self.raw} (row_number integer{numbered}, extra_cells integer, {cells_sql})"
         )
 
     def write(self, rows):
@@ -213,7 +212,7 @@ class Batch:
         return records
 
     def analyze(self, table, columns=()):
-        # Autovacuum never sees temporary tables: without statistics the planner guesses badly.
+        # Autovacuum would come too late for these tables: without statistics the planner guesses badly.
         if connection.vendor == "postgresql":
             self.execute(f"ANALYZE {table} ({', '.join(columns)})" if columns else f"ANALYZE {table}")
 
@@ -223,7 +222,7 @@ class Batch:
         for spec, distinct in zip(specs, self._distinct_cells(specs), strict=True):
             table = self._lookup(spec)
             value_type = self.model._meta.get_field(spec.name).db_type(connection)
-            self.execute(f"CREATE TEMPORARY TABLE {table} (raw text PRIMARY KEY, value {value_type}, error text)")
+            self.execute(f"CREATE {_scratch()} TABLE {table} (raw text PRIMARY KEY, value {value_type}, error text)")
             parse = _lookup_parser(spec, self.layout)
             with connection.cursor() as cursor:
                 rows = []
@@ -332,14 +331,18 @@ class Batch:
         self.rules = _risk_rules() if self.kind == Kind.RISK else _claim_rules(timezone.localdate().isoformat())
         broken = " OR ".join(f"({condition})" for _field, _value, _message, condition in self.rules)
         final.append(f"CASE WHEN {any_error} THEN 1 WHEN {broken} THEN 2 ELSE 0 END AS status")
-        # OFFSET 0 keeps PostgreSQL from folding the layers back into repeated expressions.
+        if connection.vendor == "postgresql":
+            # A volatile column keeps PostgreSQL from folding the layers back into repeated
+            # expressions, as OFFSET 0 would, but unlike OFFSET 0 lets parallel workers run them.
+            for layer in (inner, middle, outer):
+                layer.append("CLOCK_TIMESTAMP() AS fence")
         rows = self.execute(
-            f"""CREATE TEMPORARY TABLE {self.typed} AS SELECT {", ".join(final)} FROM (
+            f"""CREATE {_scratch()} TABLE {self.typed} AS SELECT {", ".join(final)} FROM (
                 SELECT {", ".join(outer)} FROM (
                     SELECT {", ".join(middle)} FROM (
-                        SELECT {", ".join(inner)} FROM {self.raw} r {" ".join(joins)} {where} {_fence()}
-                    ) normalised {_fence()}
-                ) parsed {_fence()}
+                        SELECT {", ".join(inner)} FROM {self.raw} r {" ".join(joins)} {where}
+                    ) normalised
+                ) parsed
             ) checked"""
         )
         # Enough for the planner to hash the keys of the good rows rather than sort them all.
@@ -393,9 +396,12 @@ class Batch:
         labels = " + ".join(self.label(name) for name in natural)
         shown = " || ' / ' || ".join(f"t.{name}" for name in natural)
         same_key = " AND ".join(f"k.{name} = t.{name}" for name in natural)
+        if connection.vendor == "postgresql":
+            # Parallel workers would each hash nearly every key and hand them all to the leader.
+            self.execute("SET max_parallel_workers_per_gather = 0")
         # One aggregate finds the (usually few) repeated keys; only their rows are looked at again.
         self.execute(
-            f"""CREATE TEMPORARY TABLE {self.later} AS SELECT t.row_number, k.first_row, {shown} AS shown
+            f"""CREATE {_scratch()} TABLE {self.later} AS SELECT t.row_number, k.first_row, {shown} AS shown
             FROM {self.typed} t JOIN (
                 SELECT {", ".join(natural)}, MIN(row_number) AS first_row FROM {self.typed}
                 WHERE status = 0 GROUP BY {", ".join(natural)} HAVING COUNT(*) > 1
@@ -522,8 +528,10 @@ def _claim_rules(today):
     ]
 
 
-def _fence():
-    return "OFFSET 0" if connection.vendor == "postgresql" else ""
+def _scratch():
+    """The kind of table for a job's working rows: on PostgreSQL unlogged rather than temporary,
+    since parallel workers cannot read temporary tables."""
+    return "UNLOGGED" if connection.vendor == "postgresql" else "TEMPORARY"
 
 
 def _totals_pattern():
