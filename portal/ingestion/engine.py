@@ -594,10 +594,16 @@ def run_import(job, *, profile, on_progress):
     rows = open_rows(path, layout, job.size_bytes)
     try:
         streamable = isinstance(rows, CsvRows) and rows.copy_encoding and connection.vendor == "postgresql"
-        if not streamable or batch.stream(rows, layout.header_row, on_progress) is None:
+        rows_read = batch.stream(rows, layout.header_row, on_progress) if streamable else None
+        if rows_read is None:
             batch.create()
-            _read(batch, rows, layout, on_progress)
-        rows_total, rows_loaded, rows_rejected = _validate_and_load(job, batch, profile)
+            rows_read = _read(batch, rows, layout, on_progress)
+        # Only working tables so far: no transaction yet, so a cancel is not kept waiting on the job.
+        batch.build_lookups()
+        on_progress(rows_read, 0, 1.0)
+        rows_total = batch.build_typed()
+        on_progress(rows_total, 0, 1.0)
+        rows_loaded, rows_rejected = _write_errors_and_load(job, batch, profile)
     finally:
         batch.drop()
         first_sheet.cache_clear()
@@ -628,17 +634,16 @@ def _read(batch, rows, layout, on_progress):
             on_progress(rows_read, 0, rows.position)
     batch.write(pending)
     on_progress(rows_read, 0, 1.0)
+    return rows_read
 
 
 @transaction.atomic
-def _validate_and_load(job, batch, profile):
+def _write_errors_and_load(job, batch, profile):
     ImportJob.objects.select_for_update().filter(pk=job.pk).exists()
-    batch.build_lookups()
-    rows_total = batch.build_typed()
     batch.write_field_errors()
     batch.write_rule_errors()
     batch.reject_duplicates()
     rows_rejected = job.row_errors.values("row_number").distinct().count()
     if rows_rejected and profile is not None and profile.all_or_nothing:
-        return rows_total, 0, rows_rejected
-    return rows_total, batch.upsert(job), rows_rejected
+        return 0, rows_rejected
+    return batch.upsert(job), rows_rejected
