@@ -331,18 +331,21 @@ class Batch:
         self.rules = _risk_rules() if self.kind == Kind.RISK else _claim_rules(timezone.localdate().isoformat())
         broken = " OR ".join(f"({condition})" for _field, _value, _message, condition in self.rules)
         final.append(f"CASE WHEN {any_error} THEN 1 WHEN {broken} THEN 2 ELSE 0 END AS status")
+        # The layers must not be folded back into one another's repeated expressions.
         if connection.vendor == "postgresql":
-            # A volatile column keeps PostgreSQL from folding the layers back into repeated
-            # expressions, as OFFSET 0 would, but unlike OFFSET 0 lets parallel workers run them.
+            # A volatile column does that, as OFFSET 0 would, but still lets parallel workers run them.
             for layer in (inner, middle, outer):
                 layer.append("CLOCK_TIMESTAMP() AS fence")
+            fence = ""
+        else:
+            fence = "LIMIT -1 OFFSET 0"  # SQLite never flattens a subquery with an OFFSET
         rows = self.execute(
             f"""CREATE {_scratch()} TABLE {self.typed} AS SELECT {", ".join(final)} FROM (
                 SELECT {", ".join(outer)} FROM (
                     SELECT {", ".join(middle)} FROM (
-                        SELECT {", ".join(inner)} FROM {self.raw} r {" ".join(joins)} {where}
-                    ) normalised
-                ) parsed
+                        SELECT {", ".join(inner)} FROM {self.raw} r {" ".join(joins)} {where} {fence}
+                    ) normalised {fence}
+                ) parsed {fence}
             ) checked"""
         )
         # Enough for the planner to hash the keys of the good rows rather than sort them all.
