@@ -183,7 +183,10 @@ class CsvRows:
             self._counter.bytes_read = start
             handle = io.BufferedReader(self._counter, COPY_CHUNK_BYTES)
             while chunk := handle.read(COPY_CHUNK_BYTES):
-                chunk += handle.readline()
+                rest = handle.readline(COPY_CHUNK_BYTES)
+                if len(rest) == COPY_CHUNK_BYTES and not rest.endswith(b"\n"):
+                    raise NotStreamable  # chunks stay near a megabyte: a longer line goes to the Python reader
+                chunk += rest
                 if not chunk.endswith(b"\n"):
                     chunk += b"\n"
                 plain = plain_chunk(chunk, self.delimiter, cells)
