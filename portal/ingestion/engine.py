@@ -1,7 +1,11 @@
 """The import pipeline, set-based.
 
-1. Stream the file and copy the raw text of each data row into a temporary table (PostgreSQL
-   COPY; batched inserts on SQLite). Python only splits lines and skips blank and totals rows.
+1. Copy the raw text of each data row into a working table. On PostgreSQL a CSV file's bytes go
+   to COPY as they are, a megabyte at a time; Python only checks that COPY will split each chunk
+   as Python's strict reader would, and parses and rewrites the few chunks it might not. Blank
+   and totals rows are dropped in SQL. Anything Python cannot read sends the whole file through
+   the Python reader instead, for its exact message; so do XLSX and UTF-16 files, and SQLite
+   (batched inserts there). That reader skips blank and totals rows itself.
 2. Validate in SQL: fields whose values repeat (dates, codes, choices, percentages) are parsed
    once per distinct value by the Python parsers in `parsing` and joined back; amounts and texts
    are checked by SQL expressions (on SQLite by the Python parsers, registered as functions).
@@ -19,7 +23,9 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import islice
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,17 +34,29 @@ from . import parsing
 from .detect import detect_layout, missing_required
 from .fields import FIELDS, NATURAL_KEYS, Kind
 from .models import ClaimRow, ImportJob, RiskRow
-from .readers import CsvRows, UnreadableFile, XlsxRows, binary_data_error, first_sheet
+from .readers import (
+    TOTALS_WORDS,
+    CsvRows,
+    NotStreamable,
+    UnreadableFile,
+    XlsxRows,
+    binary_data_error,
+    first_sheet,
+    is_totals,
+)
 
 CHUNK_ROWS = 50_000
+COPY_CHUNKS_PER_STATEMENT = 16  # progress is reported between COPY statements
 NET_TOLERANCE = Decimal("0.01")
 NET_TOLERANCE_RATE = Decimal("0.0005")
-TOTALS_WORDS = frozenset({"total", "totals", "grand total", "sub total", "subtotal", "total general", "totales"})
-TOTALS_INITIALS = frozenset(word[0] for word in TOTALS_WORDS) | frozenset(word[0].upper() for word in TOTALS_WORDS)
+# What Python's str.strip() and str.split() take for white space, for SQL that must agree with them.
+WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
 ROW_MODELS = {Kind.RISK: RiskRow, Kind.CLAIMS: ClaimRow}
 LOOKUP_TYPES = frozenset({"date", "currency", "country", "choice", "percent"})
 DECIMAL_DOT_PATTERN = r"^-?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]+)?$"
 DECIMAL_COMMA_PATTERN = r"^-?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)(,[0-9]+)?$"
+# Most amounts have no sign, no thousands separator and at most cents: a simpler pattern, and no rounding.
+PLAIN_DECIMAL_PATTERNS = {"dot": r"^[0-9]+(\.[0-9]{1,2})?$", "comma": r"^[0-9]+(,[0-9]{1,2})?$"}
 CLAIM_AMOUNTS = ("paid_indemnity", "paid_fees", "previously_paid", "reserve_indemnity", "reserve_fees")
 
 
@@ -52,14 +70,6 @@ class Outcome:
     rows_loaded: int
     rows_rejected: int
     seconds: float
-
-
-def _is_totals(cells):
-    for cell in cells[:3]:
-        text = cell.lstrip()
-        if text and text[0] in TOTALS_INITIALS and " ".join(text.lower().rstrip(": ").split()) in TOTALS_WORDS:
-            return True
-    return False
 
 
 def open_rows(path, layout, size):
@@ -92,7 +102,8 @@ def _db_value(value):
 
 
 class Batch:
-    """The temporary tables of one job: raw rows, per-field lookups, and typed rows."""
+    """The working tables of one job (see `_scratch`): raw rows, per-field lookups, typed rows, and
+    the rows that repeat an earlier key."""
 
     def __init__(self, kind, job_id, layout):
         self.kind, self.job_id, self.layout = kind, job_id, layout
@@ -100,8 +111,13 @@ class Batch:
         self.model = ROW_MODELS[kind]
         self.raw = f"ingestion_raw_{job_id}"
         self.typed = f"ingestion_typed_{job_id}"
-        self.columns = ["row_number", "extra_cells", *(spec.name for spec in self.fields)]
-        self.temporary = [self.raw, self.typed, *(self._lookup(spec) for spec in self.fields)]
+        self.later = f"ingestion_later_{job_id}"
+        self.width = len(layout.headers)
+        self.positions = sorted({layout.columns[spec.name] for spec in self.fields if spec.name in layout.columns})
+        self.cells = self.width  # cells kept per raw row
+        # Rows copied straight from the file still hold their blank and totals rows (see build_typed).
+        self.streamed = False
+        self.tables = [self.raw, self.typed, self.later, *(self._lookup(spec) for spec in self.fields)]
 
     def label(self, name):
         """A field as the sender's file heads it, so that errors point at their own column."""
@@ -109,6 +125,11 @@ class Batch:
         if position is not None and position < len(self.layout.headers) and self.layout.headers[position]:
             return self.layout.headers[position][:120]
         return next(spec.label for spec in self.fields if spec.name == name)
+
+    def cell(self, spec):
+        """The raw text of a field in a row of the raw table `r`; a field the file lacks reads as empty."""
+        position = self.layout.columns.get(spec.name)
+        return "''" if position is None else f"r.c{position}"
 
     def _lookup(self, spec):
         return f"ingestion_lookup_{self.job_id}_{spec.name}"
@@ -120,51 +141,90 @@ class Batch:
             return cursor.rowcount
 
     def drop(self):
-        for table in self.temporary:
+        for table in self.tables:
             self.execute(f"DROP TABLE IF EXISTS {table}")
-
-    def create(self):
-        self.drop()
         if connection.vendor == "postgresql":
-            # Keep the temporary rows in memory rather than spilling them to disk (8 MB default).
-            self.execute("SET temp_buffers = '512MB'")
+            for setting in ("jit", "work_mem", "max_parallel_workers_per_gather"):
+                self.execute(f"RESET {setting}")
+
+    def create(self, cells=None, first_row=None):
+        """The raw table, with `cells` text columns c0, c1...; rows copied without a row number are
+        numbered from `first_row` on, in the order they arrive."""
+        self.drop()
+        self.cells = cells or self.width
+        numbered = ""
+        if connection.vendor == "postgresql":
+            # Compiling these one-off statements costs more than it saves.
+            self.execute("SET jit = off")
+            # The duplicate-key aggregate holds every key of the file at once.
+            self.execute("SET work_mem = '256MB'")
+            if first_row is not None:
+                numbered = f" GENERATED BY DEFAULT AS IDENTITY (START WITH {int(first_row)})"
         else:
             _register_sqlite_functions()
-        definitions = ", ".join(
-            f"{name} {'integer' if name in ('row_number', 'extra_cells') else 'text'}" for name in self.columns
+        cells_sql = ", ".join(f"c{position} text" for position in range(self.cells))
+        self.execute(
+            f"CREATE {_scratch()} TABLE {self.raw} (row_number integer{numbered}, extra_cells integer, {cells_sql})"
         )
-        self.execute(f"CREATE TEMPORARY TABLE {self.raw} ({definitions})")
 
     def write(self, rows):
+        """Rows read by Python: (row number, extra cells, text of each cell in `positions`)."""
         if not rows:
             return
+        columns = ", ".join(["row_number", "extra_cells", *(f"c{position}" for position in self.positions)])
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                with cursor.copy(f"COPY {self.raw} ({', '.join(self.columns)}) FROM STDIN") as copy:
+                with cursor.copy(f"COPY {self.raw} ({columns}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
             else:
-                marks = ", ".join(["%s"] * len(self.columns))
-                cursor.executemany(f"INSERT INTO {self.raw} ({', '.join(self.columns)}) VALUES ({marks})", rows)
+                marks = ", ".join(["%s"] * (len(self.positions) + 2))
+                cursor.executemany(f"INSERT INTO {self.raw} ({columns}) VALUES ({marks})", rows)
 
-    def analyze(self, table):
-        # Autovacuum never sees temporary tables: without statistics the planner guesses badly.
+    def stream(self, rows, header_row, on_progress):
+        """Copy a CSV file's records after the header from `rows` into the raw table as they are
+        (see CsvRows.copy_chunks). Returns the number of records, or None if the file needs the
+        Python reader; the raw table is then empty again."""
+        first_row = header_row + 1
+        try:
+            start, header_cells = rows.data_start(header_row)
+            self.create(max(header_cells, self.width), first_row)
+            chunks = rows.copy_chunks(start, cells=self.cells)
+            options = f"FORMAT csv, DELIMITER {_quote(rows.delimiter)}, ENCODING {_quote(rows.copy_encoding)}"
+            columns = ", ".join(f"c{position}" for position in range(self.cells))
+            copy_sql = f"COPY {self.raw} ({columns}) FROM STDIN ({options}, FORCE_NOT_NULL ({columns}))"
+            records, ragged, more = 0, [], True
+            while more:
+                more = False
+                with transaction.atomic(), connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                    for data, count, ragged_in_chunk in islice(chunks, COPY_CHUNKS_PER_STATEMENT):
+                        copy.write(data)
+                        ragged += [first_row + records + index for index in ragged_in_chunk]
+                        records += count
+                        more = True
+                on_progress(records, 0, rows.position)
+        except (NotStreamable, psycopg.DataError):
+            self.create()
+            return None
+        if ragged:
+            self.execute(f"UPDATE {self.raw} SET extra_cells = 1 WHERE row_number = ANY(%s)", [ragged])
+        self.streamed = True
+        return records
+
+    def analyze(self, table, columns=()):
+        # Autovacuum would come too late for these tables: without statistics the planner guesses badly.
         if connection.vendor == "postgresql":
-            self.execute(f"ANALYZE {table}")
+            self.execute(f"ANALYZE {table} ({', '.join(columns)})" if columns else f"ANALYZE {table}")
 
     def build_lookups(self):
         """Parse each distinct value of the repetitive fields once, in Python."""
-        self.analyze(self.raw)
-        for spec in self.fields:
-            if spec.type not in LOOKUP_TYPES:
-                continue
+        specs = [spec for spec in self.fields if spec.type in LOOKUP_TYPES]
+        for spec, distinct in zip(specs, self._distinct_cells(specs), strict=True):
             table = self._lookup(spec)
             value_type = self.model._meta.get_field(spec.name).db_type(connection)
-            self.execute(f"CREATE TEMPORARY TABLE {table} (raw text PRIMARY KEY, value {value_type}, error text)")
+            self.execute(f"CREATE {_scratch()} TABLE {table} (raw text PRIMARY KEY, value {value_type}, error text)")
             parse = _lookup_parser(spec, self.layout)
             with connection.cursor() as cursor:
-                cursor.execute(f"SELECT DISTINCT {spec.name} FROM {self.raw}")
-                distinct = [row[0] for row in cursor.fetchall()]
                 rows = []
                 for raw in distinct:
                     value, error = parse(raw)
@@ -172,26 +232,74 @@ class Batch:
                 cursor.executemany(f"INSERT INTO {table} (raw, value, error) VALUES (%s, %s, %s)", rows)
             self.analyze(table)
 
+    def _distinct_cells(self, specs):
+        """The distinct raw texts of each field; on PostgreSQL all from one pass over the raw rows."""
+        cells = [self.cell(spec) for spec in specs]
+        present = [cell for cell in cells if cell != "''"]
+        distinct = {"''": [""]}
+        with connection.cursor() as cursor:
+            if connection.vendor != "postgresql":
+                for cell in present:
+                    cursor.execute(f"SELECT DISTINCT {cell} FROM {self.raw} r")
+                    distinct[cell] = [row[0] for row in cursor.fetchall()]
+            elif present:
+                distinct.update((cell, []) for cell in present)
+                grouping = ", ".join(f"GROUPING({cell})" for cell in present)
+                sets = ", ".join(f"({cell})" for cell in present)
+                cursor.execute(
+                    f"SELECT {grouping}, {', '.join(present)} FROM {self.raw} r GROUP BY GROUPING SETS ({sets})"
+                )
+                for row in cursor.fetchall():
+                    grouped = row[: len(present)].index(0)  # GROUPING() is 0 for the column of its set
+                    distinct[present[grouped]].append(row[len(present) + grouped])
+        return [distinct[cell] for cell in cells]
+
+    def _kept_rows(self):
+        """The WHERE clause that drops blank and totals rows, and the count of extra cells, for rows
+        copied straight from the file; they mean what `run_import`'s reading loop means by them."""
+        if not self.streamed:
+            return "", "r.extra_cells"
+        spaces = _quote(WHITESPACE)
+
+        def blank(positions):
+            return " AND ".join(f"BTRIM(r.c{position}, {spaces}) = ''" for position in positions)
+
+        # Every totals word has a t: most cells are ruled out without the regular expression.
+        pattern = _totals_pattern()
+        totals = " OR ".join(
+            f"((STRPOS(r.c{at}, 't') > 0 OR STRPOS(r.c{at}, 'T') > 0) AND r.c{at} ~ {pattern})"
+            for at in range(min(3, self.cells))
+        )
+        where = f"WHERE r.extra_cells IS NOT NULL OR NOT ({blank(range(self.cells))} OR {totals})"
+        beyond = range(self.width, self.cells)
+        if not beyond:
+            return where, "COALESCE(r.extra_cells, 0)"
+        return where, f"COALESCE(r.extra_cells, CASE WHEN {blank(beyond)} THEN 0 ELSE 1 END)"
+
     def build_typed(self):
-        """Typed values and per-field errors for every raw row, in three layers so that each
-        expensive step (normalising, matching and casting an amount) runs once per cell."""
-        inner, middle, outer, joins = ["r.row_number", "r.extra_cells"], ["row_number", "extra_cells"], [], []
+        """Typed values, per-field errors and a status for every data row, in layers so that each
+        expensive step (normalising, matching and casting an amount) runs once per cell. Status 1:
+        a field is wrong (its raw text is kept); 2: the fields are fine but a rule across them is
+        not; 0: fine. Returns the number of rows."""
+        where, extra = self._kept_rows()
+        inner, middle, outer, joins = ["r.row_number", f"{extra} AS extra_cells"], ["row_number", "extra_cells"], [], []
         outer += ["row_number", "extra_cells"]
+        final = ["row_number", "extra_cells"]
         required = _quote(parsing.MSG_REQUIRED)
         # A formula in a name or reference is an injection attempt, not data.
         formula = _quote(parsing.MSG_FORMULA)
         for spec in self.fields:
-            name = spec.name
-            inner.append(f"r.{name} AS {name}__raw")
+            name, cell = spec.name, self.cell(spec)
+            inner.append(f"{cell} AS {name}__raw")
             middle.append(f"{name}__raw")
             if spec.type in LOOKUP_TYPES:
                 alias = f"lk_{name}"
-                joins.append(f"LEFT JOIN {self._lookup(spec)} {alias} ON {alias}.raw = r.{name}")
+                joins.append(f"LEFT JOIN {self._lookup(spec)} {alias} ON {alias}.raw = {cell}")
                 inner += [f"{alias}.value AS {name}__v", f"{alias}.error AS {name}__e"]
                 middle += [f"{name}__v", f"{name}__e"]
                 value, error = f"{name}__v", f"{name}__e"
             elif spec.type == "amount":
-                normalised, amount = _amount_sql(f"r.{name}", f"{name}__n", self.layout.decimal_style)
+                normalised, amount = _amount_sql(cell, f"{name}__n", self.layout.decimal_style)
                 inner.append(f"{normalised} AS {name}__n")
                 middle.append(f"{amount} AS {name}__a")
                 value = f"CASE WHEN {name}__a >= 0 AND {name}__a <= {parsing.MAX_AMOUNT} THEN {name}__a END"
@@ -202,7 +310,7 @@ class Batch:
                     f"WHEN {name}__a > {parsing.MAX_AMOUNT} THEN {_quote(parsing.MSG_TOO_BIG)} END"
                 )
             else:
-                inner.append(f"NULLIF(TRIM(r.{name}), '') AS {name}__t")
+                inner.append(f"NULLIF(TRIM({cell}), '') AS {name}__t")
                 middle.append(f"{name}__t")
                 too_long = _quote(parsing.MSG_TOO_LONG % {"max": spec.max_length})
                 value = f"{name}__t"
@@ -212,22 +320,44 @@ class Batch:
                 )
             if spec.required:
                 error = f"COALESCE({error}, CASE WHEN {value} IS NULL THEN {required} END)"
-            outer += [f"{value} AS {name}", f"{error} AS {name}__error"]
-        # The raw text is not carried along: the few bad rows fetch it from the raw table.
-        # OFFSET 0 keeps PostgreSQL from folding the layers back into repeated expressions.
-        self.execute(
-            f"""CREATE TEMPORARY TABLE {self.typed} AS SELECT {", ".join(outer)} FROM (
-                SELECT {", ".join(middle)} FROM (
-                    SELECT {", ".join(inner)} FROM {self.raw} r {" ".join(joins)} {_fence()}
-                ) normalised {_fence()}
-            ) parsed"""
+            outer += [f"{value} AS {name}", f"{error} AS {name}__error", f"{name}__raw"]
+            # The raw text is kept only where it is needed: in the error rows of a bad cell.
+            final += [
+                name,
+                f"{name}__error",
+                f"CASE WHEN {name}__error IS NOT NULL THEN {name}__raw END AS {name}__raw",
+            ]
+        any_error = " OR ".join(["extra_cells > 0", *(f"{spec.name}__error IS NOT NULL" for spec in self.fields)])
+        self.rules = _risk_rules() if self.kind == Kind.RISK else _claim_rules(timezone.localdate().isoformat())
+        broken = " OR ".join(f"({condition})" for _field, _value, _message, condition in self.rules)
+        final.append(f"CASE WHEN {any_error} THEN 1 WHEN {broken} THEN 2 ELSE 0 END AS status")
+        # The layers must not be folded back into one another's repeated expressions.
+        if connection.vendor == "postgresql":
+            # A volatile column does that, as OFFSET 0 would, but still lets parallel workers run them.
+            for layer in (inner, middle, outer):
+                layer.append("CLOCK_TIMESTAMP() AS fence")
+            fence = ""
+        else:
+            fence = "LIMIT -1 OFFSET 0"  # SQLite never flattens a subquery with an OFFSET
+        rows = self.execute(
+            f"""CREATE {_scratch()} TABLE {self.typed} AS SELECT {", ".join(final)} FROM (
+                SELECT {", ".join(outer)} FROM (
+                    SELECT {", ".join(middle)} FROM (
+                        SELECT {", ".join(inner)} FROM {self.raw} r {" ".join(joins)} {where} {fence}
+                    ) normalised {fence}
+                ) parsed {fence}
+            ) checked"""
         )
+        # Enough for the planner to hash the keys of the good rows rather than sort them all.
+        self.analyze(self.typed, ["status", *NATURAL_KEYS[self.kind]])
+        if rows < 0:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM {self.typed}")
+                rows = cursor.fetchone()[0]
+        return rows
 
     def write_field_errors(self):
         """One error row per bad cell (and per ragged row), in field order within each row."""
-        any_error = " OR ".join(f"{spec.name}__error IS NOT NULL" for spec in self.fields)
-        any_error_of_t = " OR ".join(f"t.{spec.name}__error IS NOT NULL" for spec in self.fields)
-        raw_columns = ", ".join(f"r.{spec.name} AS {spec.name}__raw" for spec in self.fields)
         ragged = _quote(_("This row has more cells than the header"))
         parts = [
             f"SELECT row_number, 0 AS position, '' AS label, '' AS raw, {ragged} AS message "
@@ -241,63 +371,57 @@ class Batch:
         self.execute(
             f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
             SELECT %s, row_number, label, SUBSTR(raw, 1, 255), SUBSTR(message, 1, 255) FROM (
-                WITH bad AS (
-                    SELECT t.*, {raw_columns} FROM {self.typed} t JOIN {self.raw} r ON r.row_number = t.row_number
-                    WHERE t.extra_cells > 0 OR {any_error_of_t}
-                )
+                WITH bad AS (SELECT * FROM {self.typed} WHERE status = 1)
                 {" UNION ALL ".join(parts)}
             ) errors ORDER BY row_number, position""",
             [self.job_id],
         )
-        self.execute(f"DELETE FROM {self.typed} WHERE extra_cells > 0 OR {any_error}")
 
-    def write_rule_errors(self, today):
+    def write_rule_errors(self):
         """Rules across fields, for the rows whose fields are each fine."""
-        rules = _risk_rules() if self.kind == Kind.RISK else _claim_rules(today)
         parts = [
             f"SELECT row_number, {position} AS position, {_quote(self.label(field))} AS label, {value} AS raw, "
-            f"{message} AS message FROM {self.typed} WHERE {condition}"
-            for position, (field, value, message, condition) in enumerate(rules)
+            f"{message} AS message FROM broken WHERE {condition}"
+            for position, (field, value, message, condition) in enumerate(self.rules)
         ]
         self.execute(
             f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
-            SELECT %s, row_number, label, raw, SUBSTR(message, 1, 255)
-            FROM ({" UNION ALL ".join(parts)}) errors ORDER BY row_number, position""",
+            SELECT %s, row_number, label, raw, SUBSTR(message, 1, 255) FROM (
+                WITH broken AS (SELECT * FROM {self.typed} WHERE status = 2)
+                {" UNION ALL ".join(parts)}
+            ) errors ORDER BY row_number, position""",
             [self.job_id],
         )
-        conditions = " OR ".join(f"({condition})" for _label, _value, _message, condition in rules)
-        self.execute(f"DELETE FROM {self.typed} WHERE {conditions}")
 
     def reject_duplicates(self):
         """Keep the first row of each natural key in the file; reject the others, naming that row."""
         natural = NATURAL_KEYS[self.kind]
         labels = " + ".join(self.label(name) for name in natural)
         shown = " || ' / ' || ".join(f"t.{name}" for name in natural)
-        repeated = f"ingestion_repeated_{self.job_id}"
-        self.temporary.append(repeated)
+        same_key = " AND ".join(f"k.{name} = t.{name}" for name in natural)
+        if connection.vendor == "postgresql":
+            # Parallel workers would each hash nearly every key and hand them all to the leader.
+            self.execute("SET max_parallel_workers_per_gather = 0")
         # One aggregate finds the (usually few) repeated keys; only their rows are looked at again.
         self.execute(
-            f"CREATE TEMPORARY TABLE {repeated} AS SELECT {', '.join(natural)}, MIN(row_number) AS first_row "
-            f"FROM {self.typed} GROUP BY {', '.join(natural)} HAVING COUNT(*) > 1"
+            f"""CREATE {_scratch()} TABLE {self.later} AS SELECT t.row_number, k.first_row, {shown} AS shown
+            FROM {self.typed} t JOIN (
+                SELECT {", ".join(natural)}, MIN(row_number) AS first_row FROM {self.typed}
+                WHERE status = 0 GROUP BY {", ".join(natural)} HAVING COUNT(*) > 1
+            ) k ON {same_key} WHERE t.status = 0 AND t.row_number <> k.first_row"""
         )
-        same_key = " AND ".join(f"k.{name} = t.{name}" for name in natural)
-        later = (
-            f"SELECT t.row_number, k.first_row, {shown} AS shown FROM {self.typed} t "
-            f"JOIN {repeated} k ON {same_key} WHERE t.row_number <> k.first_row"
-        )
-        duplicates = self.execute(
+        self.execute(
             f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
-            SELECT %s, row_number, %s, SUBSTR(shown, 1, 255), %s || CAST(first_row AS TEXT) FROM ({later}) later
+            SELECT %s, row_number, %s, SUBSTR(shown, 1, 255), %s || CAST(first_row AS TEXT) FROM {self.later}
             ORDER BY row_number""",
             [self.job_id, labels[:120], _("Same key as row") + " "],
         )
-        if duplicates:
-            self.execute(f"DELETE FROM {self.typed} WHERE row_number IN (SELECT row_number FROM ({later}) later)")
 
     def upsert(self, job):
         """Update the rows whose natural key is already there for this source and period, insert the
         rest. Two plain statements are much cheaper than INSERT ... ON CONFLICT on big batches; a
-        lock per source and period keeps two imports of the same bordereau from racing."""
+        lock per source and period keeps two imports of the same bordereau from racing. The first
+        import of a source and period has nothing to update or to look up."""
         table = self.model._meta.db_table
         natural = NATURAL_KEYS[self.kind]
         fields = [spec.name for spec in self.fields]
@@ -308,22 +432,37 @@ class Batch:
             self.execute(
                 "SELECT pg_advisory_xact_lock(%s, %s)", [job.source_id, job.period.year * 12 + job.period.month]
             )
+        good = f"t.status = 0 AND NOT EXISTS (SELECT 1 FROM {self.later} d WHERE d.row_number = t.row_number)"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {table} WHERE source_id = %s AND period = %s LIMIT 1", [job.source_id, period]
+            )
+            existing = cursor.fetchone() is not None
         same_key = " AND ".join(f"existing.{name} = t.{name}" for name in natural)
+        only_new = ""
+        if existing:
+            only_new = (
+                f"AND NOT EXISTS (SELECT 1 FROM {table} existing "
+                f"WHERE existing.source_id = %s AND existing.period = %s AND {same_key})"
+            )
+        # In file order, as the rows came: parallel workers typed them in any order, and the key
+        # index takes them much faster in order (which also keeps the ids in file order).
+        insert = (
+            f"INSERT INTO {table} (source_id, period, job_id, row_number, updated_at, {', '.join(fields)}) "
+            f"SELECT %s, %s, %s, t.row_number, %s, {', '.join(values[name] for name in fields)} FROM {self.typed} t "
+            f"WHERE {good} {only_new} ORDER BY t.row_number"
+        )
+        if not existing:
+            return self.execute(insert, [job.source_id, period, job.pk, now])
         changed = ", ".join(f"{name} = t_{name}" for name in fields)
         updated = self.execute(
             f"""UPDATE {table} AS existing SET job_id = %s, row_number = t_row_number, updated_at = %s, {changed}
             FROM (SELECT row_number AS t_row_number, {", ".join(f"{values[name]} AS t_{name}" for name in fields)},
-                  {", ".join(natural)} FROM {self.typed}) AS t
+                  {", ".join(f"t.{name}" for name in natural)} FROM {self.typed} t WHERE {good}) AS t
             WHERE existing.source_id = %s AND existing.period = %s AND {same_key}""",
             [job.pk, now, job.source_id, period],
         )
-        inserted = self.execute(
-            f"""INSERT INTO {table} (source_id, period, job_id, row_number, updated_at, {", ".join(fields)})
-            SELECT %s, %s, %s, t.row_number, %s, {", ".join(values[name] for name in fields)} FROM {self.typed} t
-            WHERE NOT EXISTS (SELECT 1 FROM {table} existing
-                              WHERE existing.source_id = %s AND existing.period = %s AND {same_key})""",
-            [job.source_id, period, job.pk, now, job.source_id, period],
-        )
+        inserted = self.execute(insert, [job.source_id, period, job.pk, now, job.source_id, period])
         return updated + inserted
 
 
@@ -396,8 +535,22 @@ def _claim_rules(today):
     ]
 
 
-def _fence():
-    return "OFFSET 0" if connection.vendor == "postgresql" else ""
+def _scratch():
+    """The kind of table for a job's working rows: on PostgreSQL unlogged rather than temporary,
+    since parallel workers cannot read temporary tables."""
+    return "UNLOGGED" if connection.vendor == "postgresql" else "TEMPORARY"
+
+
+def _totals_pattern():
+    """A regular expression for the cells `readers.is_totals` takes for a totals label: the words in
+    either case (no other character lower-cases to their letters), white space as Python sees it
+    before, between and after them, then any colons and spaces."""
+    space = f"[{WHITESPACE}]"
+
+    def spelled(word):
+        return "".join(f"{space}+" if letter == " " else f"[{letter}{letter.upper()}]" for letter in word)
+
+    return _quote(f"^{space}*({'|'.join(spelled(word) for word in sorted(TOTALS_WORDS))}){space}*[: ]*$")
 
 
 def _amount_sql(raw, normalised, decimal_style):
@@ -407,10 +560,15 @@ def _amount_sql(raw, normalised, decimal_style):
         return f"CAST(amparo_amount({raw}, '{decimal_style}') AS NUMERIC)", normalised
     if decimal_style == "comma":
         pattern, plain = DECIMAL_COMMA_PATTERN, f"REPLACE(REPLACE({normalised}, '.', ''), ',', '.')"
+        simple = f"REPLACE({normalised}, ',', '.')"
     else:
-        pattern, plain = DECIMAL_DOT_PATTERN, f"REPLACE({normalised}, ',', '')"
-    amount = f"CASE WHEN {normalised} ~ '{pattern}' THEN ROUND(CAST({plain} AS numeric), 2) END"
-    return f"REPLACE(TRIM({raw}), ' ', '')", amount
+        pattern, plain, simple = DECIMAL_DOT_PATTERN, f"REPLACE({normalised}, ',', '')", normalised
+    amount = (
+        f"CASE WHEN {normalised} ~ '{PLAIN_DECIMAL_PATTERNS[decimal_style]}' THEN CAST({simple} AS numeric) "
+        f"WHEN {normalised} ~ '{pattern}' THEN ROUND(CAST({plain} AS numeric), 2) END"
+    )
+    # Trimming first would change nothing: every space goes.
+    return f"REPLACE({raw}, ' ', '')", amount
 
 
 def _register_sqlite_functions():
@@ -440,47 +598,57 @@ def run_import(job, *, profile, on_progress):
         )
     ImportJob.objects.filter(pk=job.pk).update(layout=layout.as_dict())
     batch = Batch(job.kind, job.pk, layout)
-    missing_column = 1 << 30  # a position no row reaches: the field reads as empty
-    positions = [layout.columns.get(spec.name, missing_column) for spec in FIELDS[job.kind]]
-    width = len(layout.headers)
     rows = open_rows(path, layout, job.size_bytes)
-    rows_total = 0
     try:
-        batch.create()
-        pending = []
-        for line_number, cells in enumerate(rows, start=1):
-            # The hot loop: keep it to plain indexing; all checks happen in SQL afterwards.
-            if line_number <= layout.header_row:
-                continue
-            joined = "".join(cells)
-            if not joined.strip() or _is_totals(cells):
-                continue
-            if "\x00" in joined:
-                raise binary_data_error(line_number)
-            rows_total += 1
-            count = len(cells)
-            extra = 1 if count > width and "".join(cells[width:]).strip() else 0
-            pending.append((line_number, extra, *[cells[p] if p < count else "" for p in positions]))
-            if len(pending) == CHUNK_ROWS:
-                batch.write(pending)
-                pending = []
-                on_progress(rows_total, 0, rows.position)
-        batch.write(pending)
+        streamable = isinstance(rows, CsvRows) and rows.copy_encoding and connection.vendor == "postgresql"
+        rows_read = batch.stream(rows, layout.header_row, on_progress) if streamable else None
+        if rows_read is None:
+            batch.create()
+            rows_read = _read(batch, rows, layout, on_progress)
+        # Only working tables so far: no transaction yet, so a cancel is not kept waiting on the job.
+        batch.build_lookups()
+        on_progress(rows_read, 0, 1.0)
+        rows_total = batch.build_typed()
         on_progress(rows_total, 0, 1.0)
-        rows_loaded, rows_rejected = _validate_and_load(job, batch, profile)
+        rows_loaded, rows_rejected = _write_errors_and_load(job, batch, profile)
     finally:
         batch.drop()
         first_sheet.cache_clear()
     return Outcome(rows_total, rows_loaded, rows_rejected, round(time.perf_counter() - started, 3))
 
 
+def _read(batch, rows, layout, on_progress):
+    """Read the rows in Python into the raw table, leaving out blank and totals rows."""
+    positions, width = batch.positions, batch.width
+    rows_read = 0
+    pending = []
+    for line_number, cells in enumerate(rows, start=1):
+        # The hot loop: keep it to plain indexing; all checks happen in SQL afterwards.
+        if line_number <= layout.header_row:
+            continue
+        joined = "".join(cells)
+        if not joined.strip() or is_totals(cells):
+            continue
+        if "\x00" in joined:
+            raise binary_data_error(line_number)
+        rows_read += 1
+        count = len(cells)
+        extra = 1 if count > width and "".join(cells[width:]).strip() else 0
+        pending.append((line_number, extra, *[cells[p] if p < count else "" for p in positions]))
+        if len(pending) == CHUNK_ROWS:
+            batch.write(pending)
+            pending = []
+            on_progress(rows_read, 0, rows.position)
+    batch.write(pending)
+    on_progress(rows_read, 0, 1.0)
+    return rows_read
+
+
 @transaction.atomic
-def _validate_and_load(job, batch, profile):
+def _write_errors_and_load(job, batch, profile):
     ImportJob.objects.select_for_update().filter(pk=job.pk).exists()
-    batch.build_lookups()
-    batch.build_typed()
     batch.write_field_errors()
-    batch.write_rule_errors(timezone.localdate().isoformat())
+    batch.write_rule_errors()
     batch.reject_duplicates()
     rows_rejected = job.row_errors.values("row_number").distinct().count()
     if rows_rejected and profile is not None and profile.all_or_nothing:
