@@ -63,7 +63,8 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["agent", "full_name"], name="customer_agent_name_idx"),
-            models.Index(fields=["id_number"], name="customer_id_number_idx"),
+            # Equality and LIKE '5212%' prefix searches whatever the database's collation.
+            models.Index(fields=["id_number"], name="customer_id_number_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["full_name", "id"], name="customer_name_idx"),
         ]
 

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import DateRangeWidget
 
 from portal.accounts.models import User
-from portal.customers.selectors import agents_with_customers_visible_to
+from portal.customers.selectors import agents_with_customers_visible_to, normalized_id_number
 
 from .models import Policy, Product, Quote
 
@@ -19,11 +19,10 @@ def agents_in_book(request):
 
 
 class PolicyFilter(django_filters.FilterSet):
-    number = django_filters.CharFilter(label=_("Policy number"), lookup_expr="icontains")
+    # Prefix matches (what people type) use the pattern indexes; a contains match would scan the book.
+    number = django_filters.CharFilter(label=_("Policy number"), method="filter_number")
     customer = django_filters.CharFilter(label=_("Customer"), field_name="customer__full_name", lookup_expr="icontains")
-    id_number = django_filters.CharFilter(
-        label=_("ID number"), field_name="customer__id_number", lookup_expr="icontains"
-    )
+    id_number = django_filters.CharFilter(label=_("ID number"), method="filter_id_number")
     product = django_filters.ModelChoiceFilter(label=_("Product"), queryset=Product.objects.order_by("name"))
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Policy.Status.choices)
     agent = django_filters.ModelChoiceFilter(label=_("Agent"), field_name="customer__agent", queryset=agents_in_book)
@@ -37,6 +36,12 @@ class PolicyFilter(django_filters.FilterSet):
     class Meta:
         model = Policy
         fields = ["number", "customer", "id_number", "product", "status", "agent", "starts", "ends"]
+
+    def filter_number(self, queryset, name, value):
+        return queryset.filter(number__startswith=value.strip().upper())
+
+    def filter_id_number(self, queryset, name, value):
+        return queryset.filter(customer__id_number__startswith=normalized_id_number(value))
 
 
 class QuoteFilter(django_filters.FilterSet):

@@ -253,6 +253,8 @@ class Policy(models.Model):
             models.Index(fields=["status", "created_at"], name="policy_status_created_idx"),
             # The policy list's default order (newest issued first) for a book of any size.
             models.Index(fields=["-created_at"], name="policy_created_idx"),
+            # LIKE 'AUTO-2026%' prefix searches whatever the database's collation.
+            models.Index(fields=["number"], name="policy_number_prefix_idx", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self):

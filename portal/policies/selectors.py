@@ -46,18 +46,18 @@ def version_in_force_on(policy, day):
     return version
 
 
-def policies_ending(*, today, days):
-    """Every policy in force whose cover ends within `days` days and that nobody has renewed yet.
+def ending_soon_q(*, today, days):
+    """Policies in force whose cover ends within `days` days and that nobody has renewed yet.
 
-    Driven from the versions ending in the window (an index range on their end date), not by
-    probing every policy in force.
+    The window is on the current version's end date, so PostgreSQL reads that date's index as a
+    range; "not renewed" is an anti-join on the renewal's one-to-one index.
     """
-    ending = PolicyVersion.objects.filter(end_date__gt=today, end_date__lte=today + timedelta(days=days)).exclude(
-        kind=PolicyVersion.Kind.CANCELLATION
+    return (
+        Q(status__in=[Policy.Status.ACTIVE, Policy.Status.PENDING])
+        & Q(current_version__end_date__gt=today, current_version__end_date__lte=today + timedelta(days=days))
+        & ~Q(current_version__kind=PolicyVersion.Kind.CANCELLATION)
+        & ~Exists(Policy.objects.filter(renewal_of=OuterRef("pk")))
     )
-    return Policy.objects.filter(
-        status__in=[Policy.Status.ACTIVE, Policy.Status.PENDING], current_version__in=ending.values("pk")
-    ).filter(~Exists(Policy.objects.filter(renewal_of=OuterRef("pk"))))
 
 
 def renewal_queue(user, *, days=30, today=None):
@@ -66,7 +66,7 @@ def renewal_queue(user, *, days=30, today=None):
     reminders = RenewalReminder.objects.filter(policy=OuterRef("pk")).order_by().values("policy")
     return (
         policies_visible_to(user)
-        .filter(pk__in=policies_ending(today=today, days=days).values("pk"))
+        .filter(ending_soon_q(today=today, days=days))
         .annotate(reminders_sent=Coalesce(Subquery(reminders.annotate(n=Count("pk")).values("n")), 0))
         .order_by("current_version__end_date", "number")
     )

@@ -20,7 +20,7 @@ from portal.customers.models import Customer
 from . import prorata
 from .models import Policy, PolicyVersion, Product, Quote, RenewalReminder
 from .rating import price
-from .selectors import policies_ending
+from .selectors import ending_soon_q
 
 MAX_START_AHEAD_DAYS = 365
 RENEWAL_WINDOW_DAYS = 90
@@ -772,7 +772,7 @@ def renewal_reminder_stage(*, end_date, today):
 
 def renewal_reminders_due(*, today):
     return (
-        policies_ending(today=today, days=RenewalReminder.Stage.DAYS_30)
+        Policy.objects.filter(ending_soon_q(today=today, days=RenewalReminder.Stage.DAYS_30))
         .exclude(customer__email_primary="")
         .select_related("customer", "customer__agent", "product", "current_version")
         .order_by("pk")
