@@ -4,7 +4,8 @@
 
 The data comes from `seed_demo --scale N` (the bulk seeder the demo uses). Ours is measured
 for an agent (their book: a third of the policies), a supervisor (two agents' books) and an
-administrator filtering active policies; the admin changelist shows the same filter.
+administrator filtering active policies; the admin changelist shows the same filter. The
+administrator's renewal queue, customer list and dashboard are timed too, without a peer.
 """
 
 import argparse
@@ -48,6 +49,10 @@ def main(argv):
     peer = time_requests(
         clients["admin@amparo.demo"], "/admin/policies/policy/?status__exact=ACTIVE", repeat=args.repeat
     )
+    # The other pages that read the whole book: no peer, figures to watch.
+    renewals = time_requests(clients["admin@amparo.demo"], "/renewals/", repeat=args.repeat)
+    customers = time_requests(clients["admin@amparo.demo"], "/customers/", repeat=args.repeat)
+    dashboard = time_requests(clients["admin@amparo.demo"], "/dashboard/", repeat=args.repeat)
     emit(
         {
             "benchmark": "policy_list_first_page",
@@ -62,5 +67,8 @@ def main(argv):
             "admin_p95_ms": peer["p95_ms"],
             "admin_queries": peer["queries"],
             "ratio": round(peer["p50_ms"] / ours["p50_ms"], 2),
+            "renewal_queue_p50_ms": renewals["p50_ms"],
+            "customer_list_p50_ms": customers["p50_ms"],
+            "dashboard_p50_ms": dashboard["p50_ms"],
         }
     )
