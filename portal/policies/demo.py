@@ -281,6 +281,7 @@ def seed_scale_policies(count, *, batch_size=2000):
         si: price(product=product, sum_insured=si, coverage_codes=["PT", "PP"], coverages=coverages, rules=rules)
         for si in sums
     }
+    breakdowns = {si: pricing.as_breakdown() for si, pricing in pricings.items()}
     created = 0
     for start in range(existing, count, batch_size):
         stop = min(start + batch_size, count)
@@ -305,6 +306,7 @@ def seed_scale_policies(count, *, batch_size=2000):
             versions = []
             for n in range(start, stop):
                 pricing = pricings[sums[n % len(sums)]]
+                breakdown = breakdowns[sums[n % len(sums)]]
                 begins = today - timedelta(days=(n * 7) % 720 - 30)
                 versions.append(
                     PolicyVersion(
@@ -315,11 +317,10 @@ def seed_scale_policies(count, *, batch_size=2000):
                         end_date=services.add_months(begins, product.term_months),
                         sum_insured=sums[n % len(sums)],
                         currency=pricing.currency,
-                        coverages=pricing.as_breakdown()["coverages"],
+                        coverages=breakdown["coverages"],
                         premium=pricing.total,
-                        breakdown=pricing.as_breakdown(),
+                        breakdown=breakdown,
                         premium_change=pricing.total,
-                        reason="New business",
                         created_by=actor,
                     )
                 )

@@ -501,6 +501,7 @@ def policy_endorse(*, policy, actor, effective_date, reason, sum_insured=None, c
         coverage_codes=coverage_codes,
         insured_age=insured_age,
     )
+    breakdown = pricing.as_breakdown()
     version = _next_version(
         policy,
         actor=actor,
@@ -510,9 +511,9 @@ def policy_endorse(*, policy, actor, effective_date, reason, sum_insured=None, c
         premium_change=change,
         sum_insured=terms["sum_insured"],
         insured_age=terms["insured_age"],
-        coverages=pricing.as_breakdown()["coverages"],
+        coverages=breakdown["coverages"],
         premium=pricing.total,
-        breakdown=pricing.as_breakdown(),
+        breakdown=breakdown,
     )
     policy.save(update_fields=["current_version"])
     audit_record(
