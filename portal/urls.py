@@ -18,6 +18,10 @@ urlpatterns = [
     path("bordereaux/", include("portal.ingestion.urls")),
     path("customers/", include("portal.customers.urls")),
     path("", include("portal.policies.urls")),
+    path("claims/", include("portal.claims.urls")),
+    path("payments/", include("portal.payments.urls")),
+    path("gateways/", include("portal.gateways.urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]
 

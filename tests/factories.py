@@ -151,3 +151,27 @@ def issue_policy(*, actor=None, as_of=None, **quote_fields):
     quote = make_quote(actor=actor, as_of=as_of, **quote_fields)
     actor = actor or quote.customer.agent
     return policy_issue(quote=quote_accept(quote=quote, actor=actor, as_of=as_of), actor=actor, as_of=as_of)
+
+
+def file_claim(*, policy=None, actor=None, coverage_code="RC", loss_date=None, claimed_amount="5000000", **policy_fields):
+    """A PENDING claim filed through the real service, on a new policy (with `policy_fields`) unless given one."""
+    from django.utils import timezone
+
+    from portal.claims.services import claim_file
+
+    policy = policy or issue_policy(**policy_fields)
+    return claim_file(
+        policy=policy,
+        coverage_code=coverage_code,
+        loss_date=loss_date or timezone.localdate(),
+        claimed_amount=claimed_amount,
+        description="Choque en la Autopista Norte",
+        actor=actor or policy.customer.agent,
+    )
+
+
+def grant_approval_limit(user, limit, currency="COP"):
+    from portal.claims.models import ApprovalAuthority
+
+    ApprovalAuthority.objects.update_or_create(user=user, currency=currency, defaults={"limit": Decimal(limit)})
+    return user

@@ -25,6 +25,10 @@ BOOK_READ = [
     "policies.view_policy",
     "policies.view_policyversion",
 ]
+CLAIMS_READ = ["claims.view_claim", "claims.view_claimtransition", "claims.view_claimdocument"]
+# Agents file claims and attach documents; supervisors also review and decide them (within their limit).
+CLAIMS_WRITE = [*CLAIMS_READ, "claims.add_claim", "claims.change_claim", "claims.add_claimdocument"]
+
 # Agents and supervisors manage the book in their scope (their own, their teams').
 BOOK_WRITE = [
     *BOOK_READ,
@@ -38,9 +42,9 @@ BOOK_WRITE = [
 
 ROLE_PERMISSIONS = {
     Role.ADMIN: ALL_PERMISSIONS,
-    Role.SUPERVISOR: ["accounts.view_user", "accounts.view_team", *BOOK_WRITE],
-    Role.AGENT: [*BOOK_WRITE],
-    Role.FINANCE: [*BORDEREAU_READ, "ingestion.add_importjob", "ingestion.change_importjob", *BOOK_READ],
+    Role.SUPERVISOR: ["accounts.view_user", "accounts.view_team", *BOOK_WRITE, *CLAIMS_WRITE],
+    Role.AGENT: [*BOOK_WRITE, *CLAIMS_WRITE],
+    Role.FINANCE: [*BORDEREAU_READ, "ingestion.add_importjob", "ingestion.change_importjob", *BOOK_READ, *CLAIMS_READ],
     Role.INTERVENTORIA: [
         "accounts.view_user",
         "accounts.view_team",
@@ -48,6 +52,7 @@ ROLE_PERMISSIONS = {
         *BORDEREAU_READ,
         "ingestion.view_mappingprofile",
         *BOOK_READ,
+        *CLAIMS_READ,
     ],
     Role.CLIENT: [],
 }

@@ -43,6 +43,15 @@ ACTION_LABELS = {
     "policy.reinstated": _("Policy reinstated"),
     "policy.status_changed": _("Policy status followed its dates"),
     "policy.renewal_reminder_sent": _("Renewal reminder sent"),
+    "claim.filed": _("Claim filed"),
+    "claim.start_review": _("Claim review started"),
+    "claim.approve": _("Claim approved"),
+    "claim.reject": _("Claim rejected"),
+    "claim.pay": _("Claim paid"),
+    "claim.close": _("Claim closed"),
+    "claim.reopen": _("Claim reopened"),
+    "claim.document_added": _("Claim document added"),
+    "claim.bulk_started": _("Bulk claim action started"),
 }
 
 

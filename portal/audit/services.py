@@ -33,3 +33,28 @@ def audit_record(*, actor, action, target=None, metadata=None, actor_label=None)
         correlation_id=context.correlation_id,
         ip_address=context.ip_address,
     )
+
+
+@transaction.atomic
+def audit_record_many(*, actor, action, entries):
+    """Append one audit event per (target, metadata) pair in a single INSERT, for bulk actions
+    that change many records in one transaction; same fields as `audit_record`."""
+    context = current_request_context()
+    actor_label = actor.email_primary if actor else ""
+    events = []
+    for target, metadata in entries:
+        target_type, target_id, target_label = _target_fields(target)
+        events.append(
+            AuditEvent(
+                actor=actor,
+                actor_label=actor_label,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                target_label=target_label,
+                metadata=metadata or {},
+                correlation_id=context.correlation_id,
+                ip_address=context.ip_address,
+            )
+        )
+    return AuditEvent.objects.bulk_create(events, batch_size=2000)

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_guid",
     "huey.contrib.djhuey",
+    "rest_framework",
     "portal.core",
     "portal.accounts",
     "portal.audit",
@@ -108,6 +109,9 @@ INSTALLED_APPS = [
     "portal.ingestion",
     "portal.customers",
     "portal.policies",
+    "portal.claims",
+    "portal.payments",
+    "portal.gateways",
     "tasks",
 ]
 
@@ -232,6 +236,11 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("AMPARO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Files only the app serves, after a permission check (claim documents): never under MEDIA_URL.
+AMPARO_PRIVATE_ROOT = Path(env("AMPARO_PRIVATE_ROOT", str(BASE_DIR / "var" / "private")))
+AMPARO_CLAIM_DOCUMENT_MAX_BYTES = env_int("AMPARO_CLAIM_DOCUMENT_MAX_MB", 10) * 1024 * 1024
+# A bulk claim action over at most this many claims runs in the request; larger ones in a huey task.
+AMPARO_CLAIM_BULK_IN_REQUEST = env_int("AMPARO_CLAIM_BULK_IN_REQUEST", 50)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -248,6 +257,16 @@ HUEY = huey_settings(
     name="amparo",
     workers=env_int("HUEY_WORKERS", 2),
 )
+
+# Wompi (cards, Nequi, PSE). The sandbox is the default; production keys start with pub_prod_ / prv_prod_.
+WOMPI_API_URL = env("WOMPI_API_URL", "https://sandbox.wompi.co/v1")
+WOMPI_PUBLIC_KEY = env("WOMPI_PUBLIC_KEY", "")
+WOMPI_PRIVATE_KEY = env("WOMPI_PRIVATE_KEY", "")
+WOMPI_EVENTS_SECRET = env("WOMPI_EVENTS_SECRET", "")
+WOMPI_INTEGRITY_SECRET = env("WOMPI_INTEGRITY_SECRET", "")
+WOMPI_CONNECT_TIMEOUT_SECONDS = float(env("WOMPI_CONNECT_TIMEOUT_SECONDS", "3.05"))
+WOMPI_READ_TIMEOUT_SECONDS = float(env("WOMPI_READ_TIMEOUT_SECONDS", "10"))
+WOMPI_ATTEMPTS = env_int("WOMPI_ATTEMPTS", 3)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

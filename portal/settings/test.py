@@ -15,3 +15,4 @@ STATIC_ROOT = None
 HUEY = huey_settings(
     env("HUEY_URL", f"sqlite:///{BASE_DIR / 'var' / 'huey-test.sqlite3'}"), name="amparo-test", immediate=True
 )
+AMPARO_PRIVATE_ROOT = BASE_DIR / "var" / "test-private"

@@ -1,0 +1,135 @@
+"""The claim state machine in one place: which moves exist, who may make each, and what each needs.
+
+Services apply these rules when they change a claim; the detail page and the bulk form ask the
+same `refusal` which actions to offer, so a button is shown exactly when the service would accept.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from portal.accounts.models import Role
+
+from .models import ClaimStatus
+
+FORBIDDEN = "forbidden"
+CONFLICT = "conflict"
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    label: str
+    sources: frozenset
+    target: str
+    roles: frozenset
+    needs_note: bool = False
+    needs_amount: bool = False
+    needs_reason: bool = False
+    # Asked before a destructive move; None for the others.
+    confirm: str | None = None
+    # Offered in the work queue's bulk form (approval needs an amount per claim, payment a payout).
+    bulk: bool = True
+    style: str = "primary"
+
+
+TRANSITIONS = {
+    t.action: t
+    for t in [
+        Transition(
+            action="start_review",
+            label=pgettext_lazy("claim action", "Start review"),
+            sources=frozenset({ClaimStatus.PENDING}),
+            target=ClaimStatus.UNDER_REVIEW,
+            roles=frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN}),
+        ),
+        Transition(
+            action="approve",
+            label=pgettext_lazy("claim action", "Approve"),
+            sources=frozenset({ClaimStatus.UNDER_REVIEW}),
+            target=ClaimStatus.APPROVED,
+            roles=frozenset({Role.SUPERVISOR, Role.ADMIN}),
+            needs_note=True,
+            needs_amount=True,
+            bulk=False,
+            style="success",
+        ),
+        Transition(
+            action="reject",
+            label=pgettext_lazy("claim action", "Reject"),
+            sources=frozenset({ClaimStatus.UNDER_REVIEW}),
+            target=ClaimStatus.REJECTED,
+            roles=frozenset({Role.SUPERVISOR, Role.ADMIN}),
+            needs_note=True,
+            needs_reason=True,
+            confirm=_("Reject this claim? The customer will be told it is not covered."),
+            style="danger",
+        ),
+        Transition(
+            action="pay",
+            label=pgettext_lazy("claim action", "Mark paid"),
+            sources=frozenset({ClaimStatus.APPROVED}),
+            target=ClaimStatus.PAID,
+            roles=frozenset({Role.FINANCE, Role.ADMIN}),
+            bulk=False,
+        ),
+        Transition(
+            action="close",
+            label=pgettext_lazy("claim action", "Close"),
+            sources=frozenset({ClaimStatus.PAID, ClaimStatus.REJECTED}),
+            target=ClaimStatus.CLOSED,
+            roles=frozenset({Role.SUPERVISOR, Role.ADMIN}),
+            confirm=_("Close this claim? Only an administrator can reopen it."),
+            style="secondary",
+        ),
+        Transition(
+            action="reopen",
+            label=pgettext_lazy("claim action", "Reopen"),
+            sources=frozenset({ClaimStatus.CLOSED}),
+            target=ClaimStatus.UNDER_REVIEW,
+            roles=frozenset({Role.ADMIN}),
+            needs_note=True,
+            style="warning",
+        ),
+    ]
+}
+# Moves a person makes from the claim page; payment happens only through a confirmed payout.
+MANUAL_ACTIONS = [action for action in TRANSITIONS if action != "pay"]
+BULK_ACTIONS = [action for action, t in TRANSITIONS.items() if t.bulk]
+FILING_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+
+
+def refusal(claim, transition, actor, *, limit=None, amount=None):
+    """Why `actor` may not make `transition` on `claim` now, as (kind, message), or None if they may.
+
+    `limit` is the actor's approval authority in the claim's currency (None: they have none).
+    Scope (whose claims the actor sees) is the caller's job: a claim out of scope is not found.
+    """
+    if actor.role not in transition.roles:
+        return FORBIDDEN, _("Your role may not %(action)s claims.") % {"action": str(transition.label).lower()}
+    if claim.status not in transition.sources:
+        return CONFLICT, _("Claim %(number)s is %(status)s now, so it cannot be %(action)s.") % {
+            "number": claim.number,
+            "status": claim.get_status_display().lower(),
+            "action": PAST_TENSE[transition.action],
+        }
+    if transition.action in ("approve", "reject") and claim.filed_by_id == actor.pk:
+        return FORBIDDEN, _("You filed this claim; somebody else must decide on it.")
+    if transition.action == "approve" and claim.reviewed_by_id == actor.pk:
+        return FORBIDDEN, _("You reviewed this claim; somebody else must approve it.")
+    if transition.action == "approve" and actor.role != Role.ADMIN:
+        exposure = max(claim.claimed_amount, amount or 0)
+        if limit is None or exposure > limit:
+            return FORBIDDEN, _("This claim is above your approval limit; an administrator must approve it.")
+    return None
+
+
+PAST_TENSE = {
+    "start_review": _("put under review"),
+    "approve": _("approved"),
+    "reject": _("rejected"),
+    "pay": _("marked paid"),
+    "close": _("closed"),
+    "reopen": _("reopened"),
+}
