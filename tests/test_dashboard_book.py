@@ -31,7 +31,7 @@ def test_an_agent_counts_only_their_own_book(agent, books):
     assert (figures["total"], figures["active"], figures["suspended"]) == (3, 2, 1)
     assert figures["customers"] == 2
     assert figures["open_quotes"] == 1
-    assert figures["chart"]["values"] == [0, 2, 1, 0, 0]
+    assert figures["chart"]["values"] == [0, 2, 1, 0, 0, 0]
 
 
 def test_the_supervisor_counts_the_team_and_finance_counts_everyone(supervisor, finance_user, books):

@@ -17,7 +17,7 @@ from portal.customers.models import Customer
 from portal.customers.services import customer_create, customer_link_app_account
 
 from . import services
-from .models import Coverage, LineOfBusiness, Policy, PolicyVersion, Product, RatingRule
+from .models import Coverage, LineOfBusiness, PaymentFrequency, Policy, PolicyVersion, Product, RatingRule
 from .rating import price
 
 D = Decimal
@@ -125,7 +125,7 @@ def _product(spec):
     return product
 
 
-def _issue(agent, customer, product, *, start, sum_insured, coverages, age=None):
+def _issue(agent, customer, product, *, start, sum_insured, coverages, age=None, frequency=PaymentFrequency.ANNUAL):
     """Quote, accept and issue on the day the policy was sold: its start, or today for a future start."""
     sold_on = min(start, timezone.localdate())
     quote = services.quote_create(
@@ -136,6 +136,7 @@ def _issue(agent, customer, product, *, start, sum_insured, coverages, age=None)
         sum_insured=sum_insured,
         coverage_codes=coverages,
         insured_age=age,
+        payment_frequency=frequency,
         as_of=sold_on,
     )
     quote = services.quote_accept(quote=quote, actor=agent, as_of=sold_on)
@@ -178,7 +179,15 @@ def seed_demo_policies():
     alejandro = natalia.agent
 
     # In force, endorsed 40 days ago (higher sum insured, partial loss added).
-    endorsed = _issue(ana, carolina, auto, start=today - timedelta(days=120), sum_insured="85000000", coverages=["PT"])
+    endorsed = _issue(
+        ana,
+        carolina,
+        auto,
+        start=today - timedelta(days=120),
+        sum_insured="85000000",
+        coverages=["PT"],
+        frequency=PaymentFrequency.MONTHLY,
+    )
     services.policy_endorse(
         policy=endorsed,
         actor=ana,
@@ -192,7 +201,15 @@ def seed_demo_policies():
     # Starts in 15 days.
     _issue(ana, mafe, vida, start=today + timedelta(days=15), sum_insured="300000000", coverages=["ITP"])
     # Suspended for non-payment.
-    fleet = _issue(ana, sabana, auto, start=today - timedelta(days=60), sum_insured="350000000", coverages=["PT", "PP"])
+    fleet = _issue(
+        ana,
+        sabana,
+        auto,
+        start=today - timedelta(days=60),
+        sum_insured="350000000",
+        coverages=["PT", "PP"],
+        frequency=PaymentFrequency.MONTHLY,
+    )
     services.policy_suspend(policy=fleet, actor=ana, reason="Mora de dos cuotas")
     # Cancelled 30 days ago at the customer's request, with the pro-rata refund.
     cancelled = _issue(andres, diego, auto, start=today - timedelta(days=200), sum_insured="60000000", coverages=["PT"])
@@ -208,11 +225,46 @@ def seed_demo_policies():
     services.policy_renew(policy=old, actor=andres, as_of=old.current_version.end_date - timedelta(days=10))
     # Expired without renewal.
     _issue(andres, luis, vida, start=today - timedelta(days=420), sum_insured="80000000", coverages=[], age=60)
+    # Lapsed: a monthly auto policy whose instalments were never paid, past the grace period.
+    unpaid = _issue(
+        andres,
+        luis,
+        auto,
+        start=today - timedelta(days=100),
+        sum_insured="52000000",
+        coverages=["PT"],
+        frequency=PaymentFrequency.MONTHLY,
+    )
     # Medellín's book: an active life policy ending in 6 days (the 7-day reminder) and an auto policy.
-    _issue(alejandro, natalia, vida, start=today - timedelta(days=359), sum_insured="500000000", coverages=["EG"])
-    _issue(alejandro, santiago, auto, start=today - timedelta(days=10), sum_insured="48000000", coverages=["PT", "AS"])
-    _issue(ana, camila, hogar, start=today - timedelta(days=90), sum_insured="250000000", coverages=["TER"])
+    _issue(
+        alejandro,
+        natalia,
+        vida,
+        start=today - timedelta(days=359),
+        sum_insured="500000000",
+        coverages=["EG"],
+        frequency=PaymentFrequency.QUARTERLY,
+    )
+    _issue(
+        alejandro,
+        santiago,
+        auto,
+        start=today - timedelta(days=10),
+        sum_insured="48000000",
+        coverages=["PT", "AS"],
+        frequency=PaymentFrequency.MONTHLY,
+    )
+    _issue(
+        ana,
+        camila,
+        hogar,
+        start=today - timedelta(days=90),
+        sum_insured="250000000",
+        coverages=["TER"],
+        frequency=PaymentFrequency.MONTHLY,
+    )
     services.policies_follow_dates(today=today)
+    services.policy_lapse(policy=unpaid, actor=None, as_of=today)
 
     # Quotes in every open and closed state.
     services.quote_create(

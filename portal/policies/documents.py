@@ -62,7 +62,7 @@ def _css_string(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
-def _page_counter_css():
+def page_counter_css():
     """`Page N of M` as CSS `content`, the words from the catalogue and the numbers from CSS counters."""
     sentence = _("Page %(page)s of %(pages)s") % {"page": "\0page\0", "pages": "\0pages\0"}
     pieces = sentence.split("\0")
@@ -84,7 +84,7 @@ def policy_document_context(version):
         "language": translation.get_language(),
         "company": COMPANY,
         "logo_url": LOGO,
-        "page_counter": _page_counter_css(),
+        "page_counter": page_counter_css(),
         "version": version,
         "policy": policy,
         "product": policy.product,

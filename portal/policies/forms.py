@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.customers.selectors import customers_visible_to
 
+from .models import PaymentFrequency
 from .selectors import products_on_sale
 
 PK = re.compile(r"[0-9]{1,18}")
@@ -54,6 +55,13 @@ class QuoteForm(CoverageInputsMixin, forms.Form):
     )
     coverage_codes = CoverageChoiceField(label=_("Coverages"), required=False)
     insured_age = forms.IntegerField(label=_("Insured's age"), required=False, min_value=0, max_value=130)
+    payment_frequency = forms.TypedChoiceField(
+        label=_("Premium paid"),
+        choices=PaymentFrequency.choices,
+        initial=PaymentFrequency.ANNUAL,
+        required=False,
+        empty_value=PaymentFrequency.ANNUAL,
+    )
     # "<product pk>:<customer pk>" the coverages and the age on screen were prepared for.
     inputs_for = forms.CharField(widget=forms.HiddenInput, required=False)
 

@@ -158,6 +158,21 @@ class PolicyStatus(models.TextChoices):
     SUSPENDED = "SUSPENDED", pgettext_lazy("policy status", "Suspended")
     EXPIRED = "EXPIRED", pgettext_lazy("policy status", "Expired")
     CANCELLED = "CANCELLED", pgettext_lazy("policy status", "Cancelled")
+    # Ended for non-payment: an instalment stayed unpaid past the grace period.
+    LAPSED = "LAPSED", pgettext_lazy("policy status", "Lapsed")
+
+
+class PaymentFrequency(models.TextChoices):
+    """How often the customer pays the premium of a term; each instalment covers that many months."""
+
+    ANNUAL = "ANNUAL", _("Annual (one payment)")
+    SEMIANNUAL = "SEMIANNUAL", _("Semi-annual")
+    QUARTERLY = "QUARTERLY", _("Quarterly")
+    MONTHLY = "MONTHLY", _("Monthly")
+
+    @property
+    def months(self):
+        return {"ANNUAL": 12, "SEMIANNUAL": 6, "QUARTERLY": 3, "MONTHLY": 1}[self.value]
 
 
 class Quote(models.Model):
@@ -179,6 +194,9 @@ class Quote(models.Model):
     premium = models.DecimalField(_("premium"), max_digits=16, decimal_places=2)
     breakdown = models.JSONField(_("premium breakdown"), default=dict)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    payment_frequency = models.CharField(
+        _("payment frequency"), max_length=10, choices=PaymentFrequency.choices, default=PaymentFrequency.ANNUAL
+    )
     renewal_of = models.ForeignKey(
         "policies.Policy",
         verbose_name=_("renews policy"),
@@ -200,6 +218,9 @@ class Quote(models.Model):
         verbose_name_plural = _("quotes")
         constraints = [
             models.CheckConstraint(condition=Q(status__in=QuoteStatus.values), name="quote_status_valid"),
+            models.CheckConstraint(
+                condition=Q(payment_frequency__in=PaymentFrequency.values), name="quote_payment_frequency_valid"
+            ),
             models.CheckConstraint(condition=Q(end_date__gt=F("start_date")), name="quote_dates_in_order"),
             models.CheckConstraint(condition=Q(sum_insured__gt=0, premium__gte=0), name="quote_amounts_positive"),
         ]
@@ -221,6 +242,9 @@ class Policy(models.Model):
         "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="policies"
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    payment_frequency = models.CharField(
+        _("payment frequency"), max_length=10, choices=PaymentFrequency.choices, default=PaymentFrequency.ANNUAL
+    )
     current_version = models.OneToOneField(
         "policies.PolicyVersion",
         verbose_name=_("current version"),
@@ -248,6 +272,9 @@ class Policy(models.Model):
         verbose_name_plural = _("policies")
         constraints = [
             models.CheckConstraint(condition=Q(status__in=PolicyStatus.values), name="policy_status_valid"),
+            models.CheckConstraint(
+                condition=Q(payment_frequency__in=PaymentFrequency.values), name="policy_payment_frequency_valid"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "created_at"], name="policy_status_created_idx"),

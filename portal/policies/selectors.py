@@ -78,6 +78,7 @@ STATUS_COLOURS = {
     Policy.Status.SUSPENDED: "#ffc107",
     Policy.Status.CANCELLED: "#dc3545",
     Policy.Status.EXPIRED: "#6c757d",
+    Policy.Status.LAPSED: "#212529",
 }
 
 

@@ -18,7 +18,7 @@ from portal.core.models import next_sequence_value
 from portal.customers.models import Customer
 
 from . import prorata
-from .models import Policy, PolicyVersion, Product, Quote, RenewalReminder
+from .models import PaymentFrequency, Policy, PolicyVersion, Product, Quote, RenewalReminder
 from .rating import price
 from .selectors import ending_soon_q
 
@@ -53,6 +53,18 @@ def _check_customer_product(*, customer, product):
         raise ValidationError({"customer": _("Choose the customer the quote is for.")})
     if not isinstance(product, Product) or not product.is_active:
         raise ValidationError({"product": _("Choose a product that is on sale.")})
+
+
+def _check_payment_frequency(payment_frequency):
+    if payment_frequency not in PaymentFrequency.values:
+        raise ValidationError({"payment_frequency": _("Choose how often the customer pays the premium.")})
+
+
+def _schedule_premium(version, *, actor, today, frequency=None):
+    """The premium schedule and the customer's ledger follow every new version, in its transaction."""
+    from portal.payments.services import schedule_for_version
+
+    schedule_for_version(version=version, frequency=frequency, actor=actor, as_of=today)
 
 
 def _check_start_date(start_date, *, today, field="start_date"):
@@ -143,10 +155,12 @@ def quote_create(
     insured_age=None,
     present=True,
     renewal_of=None,
+    payment_frequency=PaymentFrequency.ANNUAL,
     as_of=None,
 ):
     """Price the inputs and save a quote: presented to the customer (QUOTED, price frozen) or a DRAFT."""
     _check_customer_product(customer=customer, product=product)
+    _check_payment_frequency(payment_frequency)
     today = _today(as_of)
     if renewal_of is None:
         _check_start_date(start_date, today=today)
@@ -166,13 +180,19 @@ def quote_create(
         premium=pricing.total,
         breakdown=pricing.as_breakdown(),
         renewal_of=renewal_of,
+        payment_frequency=payment_frequency,
         created_by=actor,
     )
     audit_record(
         actor=actor,
         action="quote.created",
         target=quote,
-        metadata={"product": product.code, "premium": str(quote.premium), "currency": quote.currency},
+        metadata={
+            "product": product.code,
+            "premium": str(quote.premium),
+            "currency": quote.currency,
+            "payment_frequency": payment_frequency,
+        },
     )
     if present:
         quote = quote_present(quote=quote, actor=actor, as_of=as_of)
@@ -326,6 +346,7 @@ def _policy_issue(*, quote, actor, today):
         customer=quote.customer,
         quote=quote,
         renewal_of=renewed,
+        payment_frequency=quote.payment_frequency,
     )
     kind = PolicyVersion.Kind.RENEWAL if renewed else PolicyVersion.Kind.NEW_BUSINESS
     version = PolicyVersion.objects.create(
@@ -350,6 +371,7 @@ def _policy_issue(*, quote, actor, today):
     policy.current_version = version
     policy.status = status_on(version, today=today)
     policy.save(update_fields=["current_version", "status"])
+    _schedule_premium(version, actor=actor, today=today, frequency=quote.payment_frequency)
     quote.status = Quote.Status.ISSUED
     quote.save(update_fields=["status"])
     audit_record(
@@ -362,6 +384,7 @@ def _policy_issue(*, quote, actor, today):
             "premium": str(version.premium),
             "currency": version.currency,
             "renews": renewed.number if renewed else None,
+            "payment_frequency": policy.payment_frequency,
         },
     )
     return policy
@@ -516,6 +539,7 @@ def policy_endorse(*, policy, actor, effective_date, reason, sum_insured=None, c
         breakdown=breakdown,
     )
     policy.save(update_fields=["current_version"])
+    _schedule_premium(version, actor=actor, today=_today())
     audit_record(
         actor=actor,
         action="policy.endorsed",
@@ -555,6 +579,7 @@ def policy_cancel(*, policy, actor, effective_date, reason, as_of=None):
         effective_date=effective_date,
         premium_change=-refund,
     )
+    _schedule_premium(version, actor=actor, today=_today(as_of))
     previous = policy.status
     status = status_on(version, today=_today(as_of))
     # A suspended policy stays on hold until the cancellation takes effect.
@@ -625,6 +650,7 @@ def policy_reinstate(*, policy, actor, reason, as_of=None):
             breakdown=restored.breakdown,
         )
         metadata.update(version=version.number, premium_change=str(version.premium_change))
+        _schedule_premium(version, actor=actor, today=today)
     # Withdrawing a cancellation of a suspended policy leaves the suspension for its own reinstatement.
     if not (policy.status == Policy.Status.SUSPENDED and current.ends_cover):
         policy.status = status_on(policy.current_version, today=today)
@@ -634,13 +660,60 @@ def policy_reinstate(*, policy, actor, reason, as_of=None):
     return policy
 
 
+LAPSABLE = (Policy.Status.ACTIVE, Policy.Status.SUSPENDED)
+
+
+@transaction.atomic
+def policy_lapse(*, policy, actor=None, as_of=None):
+    """The policy ends for non-payment: an instalment is still unpaid past the grace period
+    (AMPARO_LAPSE_GRACE_DAYS). Cover stops today; the instalments due later are cancelled, what fell
+    due before stays owed. Terms do not change, so there is no new version. `actor` None is the
+    daily task."""
+    from portal.payments.services import instalments_cancel_after_lapse, lapse_due_on, lapse_grace_days
+
+    policy = _lock_policy(policy)
+    today = _today(as_of)
+    if policy.status not in LAPSABLE:
+        raise Conflict(
+            _("Policy %(number)s is «%(status)s», so it cannot lapse.")
+            % {"number": policy.number, "status": policy.get_status_display()}
+        )
+    overdue = lapse_due_on(policy, today=today)
+    if overdue is None:
+        raise ValidationError(
+            _("Policy %(number)s has no instalment unpaid for more than %(days)s days; it does not lapse.")
+            % {"number": policy.number, "days": lapse_grace_days()}
+        )
+    previous = policy.status
+    policy.status = Policy.Status.LAPSED
+    policy.status_changed_at = timezone.now()
+    policy.save(update_fields=["status", "status_changed_at"])
+    cancelled = instalments_cancel_after_lapse(policy=policy, actor=actor, as_of=today)
+    audit_record(
+        actor=actor,
+        actor_label=None if actor else "scheduler",
+        action="policy.lapsed",
+        target=policy,
+        metadata={
+            "from": previous,
+            "on": today.isoformat(),
+            "instalment": overdue.sequence,
+            "due": overdue.due_date.isoformat(),
+            "outstanding": str(overdue.outstanding),
+            "currency": overdue.currency,
+            "instalments_cancelled": len(cancelled),
+        },
+    )
+    return policy
+
+
 # --- renewals ----------------------------------------------------------------------------------------
 
 
 def _check_renewable(policy, today):
     current = policy.current_version
     _refuse_if_cancellation_scheduled(policy)
-    if policy.status in (Policy.Status.CANCELLED, Policy.Status.SUSPENDED):
+    if policy.status in (Policy.Status.CANCELLED, Policy.Status.SUSPENDED, Policy.Status.LAPSED):
         raise Conflict(
             _("Policy %(number)s is %(status)s; only policies in force are renewed.")
             % {"number": policy.number, "status": policy.get_status_display().lower()}
@@ -707,6 +780,7 @@ def policy_renew(*, policy, actor, as_of=None):
         coverage_codes=[line["code"] for line in current.coverages],
         insured_age=age,
         renewal_of=policy,
+        payment_frequency=policy.payment_frequency,
         as_of=as_of,
     )
     quote = quote_accept(quote=quote, actor=actor, as_of=as_of)

@@ -25,6 +25,7 @@ BADGE_COLOURS = {
         Policy.Status.SUSPENDED: "warning",
         Policy.Status.EXPIRED: "secondary",
         Policy.Status.CANCELLED: "danger",
+        Policy.Status.LAPSED: "dark",
     },
 }
 

@@ -123,6 +123,7 @@ def quote_create(request):
                 sum_insured=data["sum_insured"],
                 coverage_codes=data["coverage_codes"],
                 insured_age=data["insured_age"],
+                payment_frequency=data["payment_frequency"],
                 present=present,
             )
         except ValidationError as error:

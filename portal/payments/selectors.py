@@ -1,0 +1,305 @@
+"""Every read of accounts, instalments, the ledger, payments and payouts, scoped to the user like the
+customers they belong to (the customer's agent owns them)."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.accounts.models import Role
+from portal.accounts.selectors import book_scope_q
+from portal.core.money import CURRENCIES, ZERO
+
+from .models import ClaimPayout, Instalment, LedgerAccount, LedgerEntry, Payment
+
+ACCOUNT_AGENT = "customer__agent"
+OWNED_AGENT = "account__customer__agent"
+
+
+def accounts_visible_to(user):
+    return LedgerAccount.objects.filter(book_scope_q(user, agent_field=ACCOUNT_AGENT)).select_related(
+        "customer", "customer__agent"
+    )
+
+
+def instalments_visible_to(user):
+    return Instalment.objects.filter(book_scope_q(user, agent_field=OWNED_AGENT)).select_related(
+        "policy", "policy__product", "account", "account__customer"
+    )
+
+
+def ledger_entries_visible_to(user):
+    return LedgerEntry.objects.filter(book_scope_q(user, agent_field=OWNED_AGENT))
+
+
+def payments_visible_to(user):
+    return Payment.objects.filter(book_scope_q(user, agent_field=OWNED_AGENT)).select_related(
+        "account", "account__customer", "account__customer__agent", "recorded_by"
+    )
+
+
+def payouts_visible_to(user):
+    return ClaimPayout.objects.filter(book_scope_q(user, agent_field=OWNED_AGENT)).select_related(
+        "claim", "account", "account__customer", "prepared_by", "confirmed_by", "cancelled_by", "payment"
+    )
+
+
+def _entries_total(entries):
+    return entries.aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+
+
+def _balance_subquery(*, on):
+    entries = LedgerEntry.objects.filter(account=OuterRef("pk"), posted_on__lte=on).order_by().values("account")
+    return Coalesce(Subquery(entries.annotate(total=Sum("amount")).values("total")), ZERO)
+
+
+def accounts_with_balances(user, *, today=None):
+    """The accounts in `user`'s book with what is owed on each today (negative: credit), per row shown."""
+    today = today or timezone.localdate()
+    overdue = (
+        Instalment.objects.filter(account=OuterRef("pk"), status=Instalment.Status.OPEN, due_date__lt=today)
+        .order_by()
+        .values("account")
+    )
+    return accounts_visible_to(user).annotate(
+        balance=_balance_subquery(on=today),
+        overdue_count=Coalesce(Subquery(overdue.annotate(n=Count("pk")).values("n")), 0),
+    )
+
+
+@dataclass
+class AccountSummary:
+    account: LedgerAccount
+    due_now: Decimal
+    scheduled: Decimal
+    overdue: Decimal
+    overdue_count: int
+    next_due: Instalment | None
+    credit: Decimal = field(init=False)
+
+    def __post_init__(self):
+        self.credit = -self.due_now if self.due_now < 0 else ZERO
+
+    @property
+    def balance(self):
+        """Everything on the account, instalments due later included."""
+        return self.due_now + self.scheduled
+
+
+def account_summary(account, *, today=None):
+    """What is owed on `account` now, what falls due later, and what is overdue."""
+    today = today or timezone.localdate()
+    entries = account.entries.all()
+    overdue = account.instalments.filter(status=Instalment.Status.OPEN, due_date__lt=today)
+    overdue_figures = overdue.aggregate(
+        count=Count("pk"), amount=Coalesce(Sum("amount"), ZERO), paid=Coalesce(Sum("amount_paid"), ZERO)
+    )
+    return AccountSummary(
+        account=account,
+        due_now=_entries_total(entries.filter(posted_on__lte=today)),
+        scheduled=_entries_total(entries.filter(posted_on__gt=today)),
+        overdue=overdue_figures["amount"] - overdue_figures["paid"],
+        overdue_count=overdue_figures["count"],
+        next_due=account.instalments.filter(status=Instalment.Status.OPEN, due_date__gte=today)
+        .select_related("policy")
+        .order_by("due_date", "sequence")
+        .first(),
+    )
+
+
+def customer_account_summaries(user, customer, *, today=None):
+    """A summary of each of the customer's accounts `user` may see (one per currency)."""
+    return [account_summary(account, today=today) for account in accounts_visible_to(user).filter(customer=customer)]
+
+
+def instalments_of(account):
+    return (
+        account.instalments.select_related("policy", "policy__product", "policy_version")
+        .annotate(reminders_sent=Count("reminders"))
+        .order_by("due_date", "policy__number", "sequence")
+    )
+
+
+def entries_with_links(entries):
+    return entries.select_related(
+        "instalment", "instalment__policy", "payment", "policy_version", "policy_version__policy", "payout__claim"
+    )
+
+
+def describe_entry(entry):
+    """What a ledger entry is, in the reader's language, from its kind and what it links to."""
+    kind = LedgerEntry.Kind
+    if entry.kind == kind.PAYMENT_RECEIVED and entry.payment_id:
+        return _("Payment received: %(method)s, reference %(reference)s") % {
+            "method": entry.payment.get_method_display(),
+            "reference": entry.payment.reference,
+        }
+    if entry.kind == kind.CLAIM_PAYOUT and entry.payout_id:
+        return _("Claim %(claim)s settled (payout %(number)s)") % {
+            "claim": entry.payout.claim.number,
+            "number": entry.payout.number,
+        }
+    if entry.kind == kind.DISBURSEMENT and entry.payout_id:
+        return _("Bank transfer to the customer for payout %(number)s") % {"number": entry.payout.number}
+    if entry.kind == kind.ADJUSTMENT and entry.payment_id:
+        return _("Payment %(reference)s reversed: %(reason)s") % {
+            "reference": entry.payment.reference,
+            "reason": entry.description,
+        }
+    if entry.kind == kind.PREMIUM_DUE and entry.instalment_id:
+        return _("Instalment %(sequence)s of policy %(policy)s") % {
+            "sequence": entry.instalment.sequence,
+            "policy": entry.instalment.policy.number,
+        }
+    if entry.kind == kind.ADJUSTMENT and entry.instalment_id and entry.policy_version_id:
+        return _("Instalment %(sequence)s of policy %(policy)s changed by version %(version)s (%(kind)s)") % {
+            "sequence": entry.instalment.sequence,
+            "policy": entry.instalment.policy.number,
+            "version": entry.policy_version.number,
+            "kind": entry.policy_version.get_kind_display().lower(),
+        }
+    if entry.kind == kind.REFUND and entry.policy_version_id:
+        return _("Premium returned by version %(version)s of policy %(policy)s (%(kind)s)") % {
+            "version": entry.policy_version.number,
+            "policy": entry.policy_version.policy.number,
+            "kind": entry.policy_version.get_kind_display().lower(),
+        }
+    return entry.description or entry.get_kind_display()
+
+
+@dataclass
+class StatementLine:
+    entry: LedgerEntry
+    description: str
+    debit: Decimal | None
+    credit: Decimal | None
+    balance: Decimal
+
+
+@dataclass
+class Statement:
+    account: LedgerAccount
+    start: date
+    end: date
+    opening: Decimal
+    lines: list
+    closing: Decimal
+    debits: Decimal
+    credits: Decimal
+
+    @property
+    def currency(self):
+        return self.account.currency
+
+
+def account_statement(account, start, end):
+    """The account between `start` and `end` (both included): the balance before `start`, every entry
+    in date order with the balance after it, and the balance at the end."""
+    opening = _entries_total(account.entries.filter(posted_on__lt=start))
+    running, debits, credits = opening, ZERO, ZERO
+    lines = []
+    entries = entries_with_links(account.entries.filter(posted_on__gte=start, posted_on__lte=end)).order_by(
+        "posted_on", "id"
+    )
+    for entry in entries:
+        running += entry.amount
+        if entry.amount > 0:
+            debits += entry.amount
+        else:
+            credits -= entry.amount
+        lines.append(
+            StatementLine(
+                entry=entry,
+                description=describe_entry(entry),
+                debit=entry.amount if entry.amount > 0 else None,
+                credit=-entry.amount if entry.amount < 0 else None,
+                balance=running,
+            )
+        )
+    return Statement(
+        account=account,
+        start=start,
+        end=end,
+        opening=opening,
+        lines=lines,
+        closing=running,
+        debits=debits,
+        credits=credits,
+    )
+
+
+def recent_entries(account, *, limit=20):
+    entries = entries_with_links(account.entries.filter(posted_on__lte=timezone.localdate())).order_by(
+        "-posted_on", "-id"
+    )[:limit]
+    return [(entry, describe_entry(entry)) for entry in entries]
+
+
+def allocations_of(payment):
+    return payment.allocations.select_related("instalment", "instalment__policy").order_by("instalment__due_date")
+
+
+def collections_figures(user, *, days=30, today=None):
+    """The finance dashboard's collections card: money received per day over the last `days` days (a
+    chart series per currency), the totals, what is overdue, and the payouts waiting for a second user."""
+    today = today or timezone.localdate()
+    start = today - timedelta(days=days - 1)
+    received = payments_visible_to(user).filter(
+        direction=Payment.Direction.IN, status=Payment.Status.CONFIRMED, received_on__gte=start, received_on__lte=today
+    )
+    per_day = {
+        (row["received_on"], row["currency"]): row["total"]
+        for row in received.order_by().values("received_on", "currency").annotate(total=Sum("amount"))
+    }
+    labels = [start + timedelta(days=offset) for offset in range(days)]
+    currencies = [code for code, _label in CURRENCIES if any(currency == code for _day, currency in per_day)]
+    totals = {
+        row["currency"]: row
+        for row in received.order_by()
+        .values("currency")
+        .annotate(
+            month=Sum("amount"),
+            week=Coalesce(Sum("amount", filter=Q(received_on__gt=today - timedelta(days=7))), ZERO),
+            today=Coalesce(Sum("amount", filter=Q(received_on=today)), ZERO),
+            count=Count("pk"),
+        )
+    }
+    overdue = (
+        instalments_visible_to(user)
+        .filter(status=Instalment.Status.OPEN, due_date__lt=today)
+        .order_by()
+        .values("currency")
+        .annotate(count=Count("pk"), amount=Sum("amount"), paid=Sum("amount_paid"))
+    )
+    return {
+        "totals": [totals[currency] for currency in currencies],
+        "overdue": [
+            {"currency": row["currency"], "count": row["count"], "amount": row["amount"] - row["paid"]}
+            for row in overdue
+        ],
+        "payouts_waiting": payouts_visible_to(user).filter(status=ClaimPayout.Status.PREPARED).count()
+        if user.role in (Role.FINANCE, Role.ADMIN, Role.INTERVENTORIA)
+        else 0,
+        "chart": {
+            "labels": [day.isoformat() for day in labels],
+            "series": [
+                {"label": currency, "data": [str(per_day.get((day, currency), ZERO)) for day in labels]}
+                for currency in currencies
+            ],
+        },
+    }
+
+
+def claims_awaiting_payout(user):
+    """Approved claims in `user`'s book with no payout prepared or confirmed yet, oldest decision first."""
+    from portal.claims.models import Claim
+    from portal.claims.selectors import claims_visible_to
+
+    live = ClaimPayout.objects.filter(claim=OuterRef("pk")).exclude(status=ClaimPayout.Status.CANCELLED)
+    return (
+        claims_visible_to(user).filter(status=Claim.Status.APPROVED).exclude(Exists(live)).order_by("status_changed_at")
+    )
