@@ -7,4 +7,4 @@ class TasksConfig(AppConfig):
 
     def ready(self):
         # The consumer only knows the tasks whose modules have been imported.
-        from . import ingestion, notifications, policies  # noqa: F401
+        from . import claims, ingestion, notifications, payments, policies  # noqa: F401

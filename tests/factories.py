@@ -153,7 +153,9 @@ def issue_policy(*, actor=None, as_of=None, **quote_fields):
     return policy_issue(quote=quote_accept(quote=quote, actor=actor, as_of=as_of), actor=actor, as_of=as_of)
 
 
-def file_claim(*, policy=None, actor=None, coverage_code="RC", loss_date=None, claimed_amount="5000000", **policy_fields):
+def file_claim(
+    *, policy=None, actor=None, coverage_code="RC", loss_date=None, claimed_amount="5000000", **policy_fields
+):
     """A PENDING claim filed through the real service, on a new policy (with `policy_fields`) unless given one."""
     from django.utils import timezone
 

@@ -16,13 +16,21 @@ from portal.core.context_processors import navigation
 
 from .factories import UserFactory
 
-BOOK_NAV = ["customers:customer_list", "policies:quote_list", "policies:policy_list", "policies:renewal_queue"]
+BOOK_NAV = [
+    "customers:customer_list",
+    "policies:quote_list",
+    "policies:policy_list",
+    "claims:claim_list",
+    "policies:renewal_queue",
+    "payments:payment_list",
+]
+OVERSIGHT_NAV = ["ingestion:job_list", "gateways:reconciliation"]
 EXPECTED_NAV = {
-    Role.ADMIN: ["core:dashboard", *BOOK_NAV, "accounts:user_list", "ingestion:job_list", "audit:log", "admin:index"],
+    Role.ADMIN: ["core:dashboard", *BOOK_NAV, "accounts:user_list", *OVERSIGHT_NAV, "audit:log", "admin:index"],
     Role.SUPERVISOR: ["core:dashboard", *BOOK_NAV, "accounts:user_list"],
     Role.AGENT: ["core:dashboard", *BOOK_NAV],
-    Role.FINANCE: ["core:dashboard", *BOOK_NAV, "ingestion:job_list"],
-    Role.INTERVENTORIA: ["core:dashboard", *BOOK_NAV, "accounts:user_list", "ingestion:job_list", "audit:log"],
+    Role.FINANCE: ["core:dashboard", *BOOK_NAV, *OVERSIGHT_NAV],
+    Role.INTERVENTORIA: ["core:dashboard", *BOOK_NAV, "accounts:user_list", *OVERSIGHT_NAV, "audit:log"],
 }
 
 
@@ -83,7 +91,7 @@ def test_client_holds_no_portal_permission():
 
 
 @pytest.mark.django_db
-def test_agent_manages_customers_quotes_and_policies_and_nothing_else():
+def test_agent_manages_their_book_files_claims_and_takes_payments_and_nothing_else():
     assert UserFactory(role=Role.AGENT).get_all_permissions() == {
         "customers.view_customer",
         "customers.add_customer",
@@ -96,6 +104,21 @@ def test_agent_manages_customers_quotes_and_policies_and_nothing_else():
         "policies.add_policy",
         "policies.change_policy",
         "policies.view_policyversion",
+        "claims.view_claim",
+        "claims.add_claim",
+        "claims.change_claim",
+        "claims.view_claimtransition",
+        "claims.view_claimdocument",
+        "claims.add_claimdocument",
+        "payments.view_ledgeraccount",
+        "payments.view_instalment",
+        "payments.view_ledgerentry",
+        "payments.view_payment",
+        "payments.view_paymentallocation",
+        "payments.view_receipt",
+        "payments.add_payment",
+        "gateways.view_gatewaytransaction",
+        "gateways.add_gatewaytransaction",
     }
 
 

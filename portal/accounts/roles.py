@@ -29,6 +29,30 @@ CLAIMS_READ = ["claims.view_claim", "claims.view_claimtransition", "claims.view_
 # Agents file claims and attach documents; supervisors also review and decide them (within their limit).
 CLAIMS_WRITE = [*CLAIMS_READ, "claims.add_claim", "claims.change_claim", "claims.add_claimdocument"]
 
+# Online payments: finance and Interventoría follow and reconcile them all; agents and supervisors
+# start them for the customers in their book and follow those.
+GATEWAYS_READ = [
+    "gateways.view_gatewaytransaction",
+    "gateways.view_webhookevent",
+    "gateways.reconcile_gatewaytransaction",
+]
+GATEWAYS_START = ["gateways.view_gatewaytransaction", "gateways.add_gatewaytransaction"]
+
+# Premium schedules, the ledger, payments and receipts: read by every staff role in its scope.
+PAYMENTS_READ = [
+    "payments.view_ledgeraccount",
+    "payments.view_instalment",
+    "payments.view_ledgerentry",
+    "payments.view_payment",
+    "payments.view_paymentallocation",
+    "payments.view_receipt",
+]
+# Agents, supervisors and finance record cash and bank transfers; finance also reverses them.
+PAYMENTS_RECORD = [*PAYMENTS_READ, "payments.add_payment"]
+# Claim payouts: finance prepares, confirms (another user) and cancels them; Interventoría follows them.
+PAYOUTS_READ = ["payments.view_claimpayout"]
+PAYOUTS_WRITE = [*PAYOUTS_READ, "payments.add_claimpayout", "payments.change_claimpayout"]
+
 # Agents and supervisors manage the book in their scope (their own, their teams').
 BOOK_WRITE = [
     *BOOK_READ,
@@ -42,9 +66,27 @@ BOOK_WRITE = [
 
 ROLE_PERMISSIONS = {
     Role.ADMIN: ALL_PERMISSIONS,
-    Role.SUPERVISOR: ["accounts.view_user", "accounts.view_team", *BOOK_WRITE, *CLAIMS_WRITE],
-    Role.AGENT: [*BOOK_WRITE, *CLAIMS_WRITE],
-    Role.FINANCE: [*BORDEREAU_READ, "ingestion.add_importjob", "ingestion.change_importjob", *BOOK_READ, *CLAIMS_READ],
+    Role.SUPERVISOR: [
+        "accounts.view_user",
+        "accounts.view_team",
+        *BOOK_WRITE,
+        *CLAIMS_WRITE,
+        *GATEWAYS_START,
+        *PAYMENTS_RECORD,
+    ],
+    Role.AGENT: [*BOOK_WRITE, *CLAIMS_WRITE, *GATEWAYS_START, *PAYMENTS_RECORD],
+    Role.FINANCE: [
+        *BORDEREAU_READ,
+        "ingestion.add_importjob",
+        "ingestion.change_importjob",
+        *BOOK_READ,
+        *CLAIMS_READ,
+        *GATEWAYS_READ,
+        "gateways.add_gatewaytransaction",
+        *PAYMENTS_RECORD,
+        "payments.change_payment",
+        *PAYOUTS_WRITE,
+    ],
     Role.INTERVENTORIA: [
         "accounts.view_user",
         "accounts.view_team",
@@ -53,6 +95,9 @@ ROLE_PERMISSIONS = {
         "ingestion.view_mappingprofile",
         *BOOK_READ,
         *CLAIMS_READ,
+        *GATEWAYS_READ,
+        *PAYMENTS_READ,
+        *PAYOUTS_READ,
     ],
     Role.CLIENT: [],
 }

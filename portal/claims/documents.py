@@ -72,10 +72,15 @@ def checked_upload(upload):
         )
     if mime not in ALLOWED_TYPES:
         raise ValidationError(_("%(name)s is not a photo (JPEG, PNG, WebP, HEIC) or a PDF document.") % {"name": name})
+    if not suffix:
+        raise ValidationError(
+            _("%(name)s has no extension but holds a %(kind)s file; name it %(expected)s or attach the right file.")
+            % {"name": name, "kind": kind.extension.upper(), "expected": _expected_suffix(mime)}
+        )
     if suffix not in ALLOWED_TYPES[mime]:
         raise ValidationError(
-            _("%(name)s is named like a %(suffix)s file but holds %(kind)s; rename it or attach the right file.")
-            % {"name": name, "suffix": suffix or _("(no extension)"), "kind": kind.extension.upper()}
+            _("%(name)s is named like a %(suffix)s file but holds a %(kind)s file; rename it or attach the right file.")
+            % {"name": name, "suffix": suffix, "kind": kind.extension.upper()}
         )
     digest = hashlib.sha256()
     upload.seek(0)
@@ -85,11 +90,16 @@ def checked_upload(upload):
     return mime, digest.hexdigest(), upload.size
 
 
+def _expected_suffix(mime):
+    return sorted(ALLOWED_TYPES[mime])[0]
+
+
 def store_upload(upload, mime):
     """Save the upload under a random name; the name is all that links it to its claim."""
-    stored_name = f"{secrets.token_hex(16)}{sorted(ALLOWED_TYPES[mime])[0]}"
-    document_storage().save(f"{stored_name[:2]}/{stored_name}", upload)
-    return stored_name
+    stored_name = f"{secrets.token_hex(16)}{_expected_suffix(mime)}"
+    saved = document_storage().save(f"{stored_name[:2]}/{stored_name}", upload)
+    # The storage renames a file rather than overwrite one; keep the name it actually used.
+    return Path(saved).name
 
 
 def stored_path(stored_name):

@@ -179,6 +179,14 @@ class Claim(models.Model):
         return self.status in self.OPEN
 
 
+class ClaimTransitionQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Claim transitions are append-only")
+
+    def delete(self):
+        raise TypeError("Claim transitions are append-only")
+
+
 class ClaimTransition(models.Model):
     """One recorded move of a claim's status: who, when, from, to, and why. Append-only."""
 
@@ -201,11 +209,17 @@ class ClaimTransition(models.Model):
     )
     created_at = models.DateTimeField(_("at"), default=timezone.now)
 
+    objects = ClaimTransitionQuerySet.as_manager()
+
     class Meta:
         ordering = ["claim", "created_at", "id"]
         verbose_name = _("claim transition")
         verbose_name_plural = _("claim transitions")
-        indexes = [models.Index(fields=["claim", "created_at"], name="claim_transition_claim_idx")]
+        indexes = [
+            models.Index(fields=["claim", "created_at"], name="claim_transition_claim_idx"),
+            # The dashboard's "approved this month" reads one action's moves in a period, not the table.
+            models.Index(fields=["action", "created_at"], name="claim_transition_action_idx"),
+        ]
 
     def __str__(self):
         return f"{self.claim_id}: {self.from_status or '∅'} → {self.to_status}"
@@ -293,7 +307,11 @@ class BulkTransitionResult(models.Model):
         REFUSED = "REFUSED", pgettext_lazy("bulk outcome", "Refused")
 
     job = models.ForeignKey(BulkTransitionJob, on_delete=models.CASCADE, related_name="results")
-    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="+")
+    # The id as the job was given it: a claim that does not exist gets a "not found" result too,
+    # which a foreign key constraint would refuse. Claims are never deleted, so nothing dangles.
+    claim = models.ForeignKey(
+        Claim, verbose_name=_("claim"), on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
     outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
     message = models.CharField(_("message"), max_length=255, blank=True)
 

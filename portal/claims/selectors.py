@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -53,6 +53,10 @@ STATUS_COLOURS = {
 }
 
 
+def _start_of(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def claim_figures(user, *, today=None):
     """The dashboard's claims card: counts by status (with a chart), ageing of open claims, approved this month."""
     today = today or timezone.localdate()
@@ -68,10 +72,16 @@ def claim_figures(user, *, today=None):
     counts = claims.aggregate(
         **{status.lower(): Count("id", filter=Q(status=status)) for status in Claim.Status.values}, **ageing
     )
+    # A range on the timestamp itself (no cast to a date), scoped through the claim's customer like
+    # the claims above: one grouped query over this month's approvals only.
     month_start = today.replace(day=1)
+    next_month = (month_start + timedelta(days=32)).replace(day=1)
     approved = (
         ClaimTransition.objects.filter(
-            action="approve", created_at__date__gte=month_start, claim__in=claims.values("pk")
+            book_scope_q(user, agent_field=f"claim__{CUSTOMER_AGENT}"),
+            action="approve",
+            created_at__gte=_start_of(month_start),
+            created_at__lt=_start_of(next_month),
         )
         .values("claim__currency")
         .annotate(total=Sum("amount"))

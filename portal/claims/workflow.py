@@ -100,25 +100,40 @@ BULK_ACTIONS = [action for action, t in TRANSITIONS.items() if t.bulk]
 FILING_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
 
 
-def refusal(claim, transition, actor, *, limit=None, amount=None):
-    """Why `actor` may not make `transition` on `claim` now, as (kind, message), or None if they may.
-
-    `limit` is the actor's approval authority in the claim's currency (None: they have none).
-    Scope (whose claims the actor sees) is the caller's job: a claim out of scope is not found.
-    """
+def role_refusal(transition, actor):
+    """(FORBIDDEN, message) when `actor`'s role may never make `transition`, else None."""
     if actor.role not in transition.roles:
-        return FORBIDDEN, _("Your role may not %(action)s claims.") % {"action": str(transition.label).lower()}
+        return FORBIDDEN, _("Your role cannot use “%(action)s” on claims.") % {"action": transition.label}
+    return None
+
+
+def status_refusal(claim, transition):
+    """(CONFLICT, message) when `claim`'s status does not allow `transition` now, else None."""
     if claim.status not in transition.sources:
         return CONFLICT, _("Claim %(number)s is %(status)s now, so it cannot be %(action)s.") % {
             "number": claim.number,
             "status": claim.get_status_display().lower(),
             "action": PAST_TENSE[transition.action],
         }
+    return None
+
+
+def refusal(claim, transition, actor, *, limit=None, amount=None):
+    """Why `actor` may not make `transition` on `claim` now, as (kind, message), or None if they may.
+
+    `limit` is the actor's approval authority in the claim's currency (None: they have none).
+    Scope (whose claims the actor sees) is the caller's job: a claim out of scope is not found.
+    """
+    refused = role_refusal(transition, actor) or status_refusal(claim, transition)
+    if refused:
+        return refused
     if transition.action in ("approve", "reject") and claim.filed_by_id == actor.pk:
         return FORBIDDEN, _("You filed this claim; somebody else must decide on it.")
     if transition.action == "approve" and claim.reviewed_by_id == actor.pk:
         return FORBIDDEN, _("You reviewed this claim; somebody else must approve it.")
     if transition.action == "approve" and actor.role != Role.ADMIN:
+        # Authority is over the whole claim: approving part of a claim above the limit is still
+        # deciding on it, so the larger of the claimed and the approved amount is what counts.
         exposure = max(claim.claimed_amount, amount or 0)
         if limit is None or exposure > limit:
             return FORBIDDEN, _("This claim is above your approval limit; an administrator must approve it.")

@@ -9,9 +9,12 @@ NAVIGATION = [
     (_("Customers"), "customers:customer_list", "person-vcard", "customers.view_customer"),
     (_("Quotes"), "policies:quote_list", "calculator", "policies.view_quote"),
     (_("Policies"), "policies:policy_list", "file-earmark-text", "policies.view_policy"),
+    (_("Claims"), "claims:claim_list", "exclamation-diamond", "claims.view_claim"),
     (_("Renewals"), "policies:renewal_queue", "arrow-repeat", "policies.view_policy"),
+    (_("Payments"), "payments:payment_list", "cash-coin", "payments.view_payment"),
     (_("Users"), "accounts:user_list", "people", "accounts.view_user"),
     (_("Bordereaux"), "ingestion:job_list", "file-earmark-spreadsheet", "ingestion.view_importjob"),
+    (_("Reconciliation"), "gateways:reconciliation", "arrow-left-right", "gateways.reconcile_gatewaytransaction"),
     (_("Audit log"), "audit:log", "journal-text", "audit.view_auditevent"),
     (_("Configuration"), "admin:index", "gear", "accounts.change_user"),
 ]

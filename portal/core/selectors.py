@@ -10,7 +10,9 @@ from portal.accounts.models import STAFF_ROLES, Role, User, UserStatus
 from portal.accounts.selectors import agents_supervised_by, teams_led_by
 from portal.audit.models import AuditEvent
 from portal.audit.selectors import audit_activity_by_day, audit_counts_since, audit_top_actions_since
+from portal.claims.queries import claim_card_figures
 from portal.ingestion.selectors import import_figures, import_jobs_visible_to
+from portal.payments.selectors import collections_figures
 from portal.policies.selectors import policy_figures
 
 
@@ -105,6 +107,7 @@ def agent_dashboard(user):
 
 def finance_dashboard(user):
     return {
+        "collections": collections_figures(user),
         "clients": User.objects.filter(role=Role.CLIENT).aggregate(
             total=Count("id"),
             active=Count("id", filter=Q(status=UserStatus.ACTIVE)),
@@ -127,6 +130,8 @@ def dashboard_for(user):
     context = {**figures(user), "security": own_security_figures(user)}
     if user.has_perm("policies.view_policy"):
         context["book"] = policy_figures(user)
+    if user.has_perm("claims.view_claim"):
+        context["claims"] = claim_card_figures(user)
     if user.has_perm("ingestion.view_importjob"):
         context["imports"] = import_figures(user)
         context["recent_imports"] = import_jobs_visible_to(user)[:5]

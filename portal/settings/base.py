@@ -239,6 +239,8 @@ MEDIA_ROOT = Path(env("AMPARO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Files only the app serves, after a permission check (claim documents): never under MEDIA_URL.
 AMPARO_PRIVATE_ROOT = Path(env("AMPARO_PRIVATE_ROOT", str(BASE_DIR / "var" / "private")))
 AMPARO_CLAIM_DOCUMENT_MAX_BYTES = env_int("AMPARO_CLAIM_DOCUMENT_MAX_MB", 10) * 1024 * 1024
+# Days an instalment may stay unpaid before its policy lapses.
+AMPARO_LAPSE_GRACE_DAYS = env_int("AMPARO_LAPSE_GRACE_DAYS", 30)
 # A bulk claim action over at most this many claims runs in the request; larger ones in a huey task.
 AMPARO_CLAIM_BULK_IN_REQUEST = env_int("AMPARO_CLAIM_BULK_IN_REQUEST", 50)
 STORAGES = {
