@@ -5,9 +5,11 @@ import sys
 
 BENCHMARKS = {
     "audit": "bench.audit",
+    "claims": "bench.claims",
     "ingestion": "bench.ingestion",
     "policies": "bench.policies",
     "policy_document": "bench.policy_document",
+    "webhooks": "bench.webhooks",
 }
 
 

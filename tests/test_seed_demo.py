@@ -10,6 +10,9 @@ from portal.accounts.models import Role, Team, User, UserStatus
 from portal.audit.models import AuditEvent
 from portal.core.demo import DEMO_PASSWORD, DEMO_USERS
 
+# The claims demo adds a second finance user, who confirms the payouts the first one prepares.
+DEMO_LOGINS = len(DEMO_USERS) + 1
+
 pytestmark = pytest.mark.django_db
 
 SCALE_EMAILS = "@scale.amparo.demo"
@@ -55,7 +58,7 @@ def test_seed_demo_twice_changes_nothing_the_second_time():
 
     seed()
 
-    assert User.objects.count() == users == len(DEMO_USERS)
+    assert User.objects.count() == users == DEMO_LOGINS
     assert Team.objects.count() == teams == 2
     assert AuditEvent.objects.count() == events
     for role in Role.values:
@@ -64,7 +67,7 @@ def test_seed_demo_twice_changes_nothing_the_second_time():
 
 def test_seed_demo_audits_what_it_creates():
     seed()
-    assert AuditEvent.objects.filter(action="user.created").count() == len(DEMO_USERS)
+    assert AuditEvent.objects.filter(action="user.created").count() == DEMO_LOGINS
     assert AuditEvent.objects.filter(action="team.created").count() == 2
 
 
@@ -162,7 +165,7 @@ def test_seed_demo_book_is_created_once():
     seed()
     policies, products = Policy.objects.count(), Product.objects.count()
     seed()
-    assert (Policy.objects.count(), Product.objects.count()) == (policies, products) == (11, 3)
+    assert (Policy.objects.count(), Product.objects.count()) == (policies, products) == (12, 3)
 
 
 def test_scale_adds_that_many_policies_each_with_its_customer_and_version_one(django_assert_max_num_queries):
@@ -182,3 +185,24 @@ def test_scale_adds_that_many_policies_each_with_its_customer_and_version_one(dj
     today = timezone.localdate()
     assert all(policy.status == status_on(policy.current_version, today=today) for policy in scaled)
     assert {policy.current_version.number for policy in scaled} == {1}
+
+
+def test_seed_demo_prints_the_second_finance_login_and_files_claims_in_every_status():
+    from portal.claims.models import Claim
+
+    output = seed()
+    assert "finance2@amparo.demo" in output
+    assert set(Claim.objects.values_list("status", flat=True)) == set(Claim.Status.values)
+
+
+def test_scale_adds_that_many_claims_with_their_transitions_and_a_second_run_adds_none():
+    from portal.claims.demo import scale_claims
+
+    seed()
+    output = seed("--scale", "30")
+    assert "scale: 30 new claims with their transitions" in output
+    assert scale_claims().count() == 30
+    assert all(claim.transitions.filter(action="file").count() == 1 for claim in scale_claims())
+
+    output = seed("--scale", "30")
+    assert "scale: 0 new claims with their transitions" in output

@@ -73,6 +73,13 @@ class ApprovalAuthority(models.Model):
 
 
 class Claim(models.Model):
+    """A claim (siniestro) against one policy version.
+
+    Indexed only for what the work queue, the cover check and the timeline read: every extra index
+    is paid on each status change of a million-row table. The foreign keys to people and reasons
+    carry none, since users and reasons are never deleted, only suspended or taken off the list.
+    """
+
     Status = ClaimStatus
     OPEN = (ClaimStatus.PENDING, ClaimStatus.UNDER_REVIEW, ClaimStatus.APPROVED)
     # What counts against a coverage's limit in its policy term.
@@ -80,16 +87,24 @@ class Claim(models.Model):
 
     number = models.CharField(_("claim number"), max_length=30, unique=True)
     policy = models.ForeignKey(
-        "policies.Policy", verbose_name=_("policy"), on_delete=models.PROTECT, related_name="claims"
+        "policies.Policy", verbose_name=_("policy"), on_delete=models.PROTECT, db_index=False, related_name="claims"
     )
     policy_version = models.ForeignKey(
-        "policies.PolicyVersion", verbose_name=_("policy version in force"), on_delete=models.PROTECT, related_name="+"
+        "policies.PolicyVersion",
+        verbose_name=_("policy version in force"),
+        on_delete=models.PROTECT,
+        db_index=False,
+        related_name="+",
     )
     # The policy's customer, kept on the claim so the work queue scopes and filters without a join.
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="claims"
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        db_index=False,
+        related_name="claims",
     )
-    coverage_code = models.SlugField(_("coverage"), max_length=20)
+    coverage_code = models.SlugField(_("coverage"), max_length=20, db_index=False)
     coverage_name = models.CharField(_("coverage name"), max_length=120)
     loss_date = models.DateField(_("date of loss"))
     description = models.TextField(_("what happened"))
@@ -105,10 +120,11 @@ class Claim(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
         related_name="+",
     )
     filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("filed by"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("filed by"), on_delete=models.PROTECT, db_index=False, related_name="+"
     )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -116,6 +132,7 @@ class Claim(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
         related_name="+",
     )
     assignee = models.ForeignKey(
@@ -124,6 +141,7 @@ class Claim(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
         related_name="+",
     )
     decided_by = models.ForeignKey(
@@ -132,6 +150,7 @@ class Claim(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
         related_name="+",
     )
     created_at = models.DateTimeField(_("filed at"), default=timezone.now)
@@ -168,7 +187,6 @@ class Claim(models.Model):
             models.Index(fields=["assignee", "status"], name="claim_assignee_status_idx"),
             models.Index(fields=["policy", "coverage_code", "status"], name="claim_policy_coverage_idx"),
             models.Index(fields=["loss_date"], name="claim_loss_date_idx"),
-            models.Index(fields=["number"], name="claim_number_prefix_idx", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self):
@@ -190,7 +208,9 @@ class ClaimTransitionQuerySet(models.QuerySet):
 class ClaimTransition(models.Model):
     """One recorded move of a claim's status: who, when, from, to, and why. Append-only."""
 
-    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="transitions")
+    claim = models.ForeignKey(
+        Claim, verbose_name=_("claim"), on_delete=models.PROTECT, db_index=False, related_name="transitions"
+    )
     action = models.CharField(_("action"), max_length=20)
     from_status = models.CharField(_("from"), max_length=12, choices=ClaimStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=12, choices=ClaimStatus.choices)
@@ -205,6 +225,7 @@ class ClaimTransition(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
         related_name="+",
     )
     created_at = models.DateTimeField(_("at"), default=timezone.now)

@@ -12,6 +12,7 @@ from django.db import transaction
 from portal.accounts import services as account_services
 from portal.accounts.models import IdType, Role, Team, User, UserStatus
 from portal.audit.services import audit_record
+from portal.claims.demo import seed_scale_claims
 from portal.policies.demo import seed_scale_policies
 
 DEMO_PASSWORD = "Amparo-demo-2026!"  # noqa: S105 - printed on purpose by `make run`
@@ -138,7 +139,11 @@ def seed_scale_clients(count, *, batch_size=5000):
     return created
 
 
-SCALE_SEEDERS = [("client app accounts", seed_scale_clients), ("policies with their customers", seed_scale_policies)]
+SCALE_SEEDERS = [
+    ("client app accounts", seed_scale_clients),
+    ("policies with their customers", seed_scale_policies),
+    ("claims with their transitions", seed_scale_claims),
+]
 
 
 @transaction.atomic

@@ -2,7 +2,9 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from portal.claims.demo import seed_demo_claims
 from portal.core.demo import DEMO_PASSWORD, seed_demo_base, seed_demo_bordereaux, seed_demo_scale
+from portal.payments.demo import seed_demo_payments
 from portal.policies.demo import seed_demo_policies
 
 
@@ -17,6 +19,9 @@ class Command(BaseCommand):
         logins = seed_demo_base()
         seed_demo_bordereaux()
         seed_demo_policies()
+        logins += seed_demo_claims()
+        # After the claims: it prepares the payout of an approved one.
+        seed_demo_payments()
         if scale:
             started = time.perf_counter()
             results = seed_demo_scale(scale)
