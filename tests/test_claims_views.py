@@ -8,6 +8,7 @@ each of its two coverages (RC; PT with a 10 % deductible, minimum COP 1,000,000)
 
 import csv
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -199,6 +200,21 @@ def test_the_work_queue_answers_an_htmx_filter_with_only_the_results(client, age
 
     body = response.content.decode()
     assert "<html" not in body and claim.number in body
+
+
+@pytest.mark.parametrize(("role", "with_checkboxes"), [(Role.ADMIN, True), (Role.FINANCE, False)])
+def test_each_queue_row_has_one_cell_per_column_with_or_without_the_bulk_checkboxes(
+    client, make_user, reviewed, role, with_checkboxes
+):
+    body = queue(signed_in(client, make_user(role)), status="UNDER_REVIEW").content.decode()
+
+    table = body[body.index('data-testid="claim-table"') :]
+    header, rows = table.split("</thead>", 1)
+    first_row = rows[rows.index('data-testid="claim-row"') : rows.index("</tr>")]
+    columns = 14 if with_checkboxes else 13
+    assert (len(re.findall(r"<td[\s>]", first_row)), len(re.findall(r"<th[\s>]", header))) == (columns, columns)
+    assert ('data-testid="select-claim"' in first_row) is with_checkboxes
+    assert reviewed.number in first_row and "Under review" in first_row
 
 
 @pytest.mark.parametrize(

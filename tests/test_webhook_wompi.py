@@ -194,7 +194,7 @@ def test_a_decline_arriving_after_the_approval_is_stored_and_ignored(webhook, wo
     assert effects() == before
     ignored = last_event()
     assert ignored.status == EventStatus.IGNORED
-    assert "DECLINED cannot follow APPROVED" in ignored.error
+    assert "Declined cannot follow Approved" in ignored.error
 
 
 @pytest.mark.django_db

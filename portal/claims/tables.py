@@ -85,7 +85,8 @@ class ClaimTable(tables.Table):
         ]
         order_by = "-created_at"
         attrs = {"class": "table table-hover table-sm align-middle", "data-testid": "claim-table"}
-        row_attrs = {"data-testid": "claim-row", "data-claim": lambda record: record.number}
+        # Writes each row's cells out (same as the columns' render methods, which the exports use).
+        template_name = "claims/queue_table.html"
 
     def render_status(self, record):
         return claim_status_badge(record)

@@ -283,10 +283,14 @@ def _record_payment(attempt, *, on):
 def _transition_refusal(attempt, to):
     """Why `attempt` cannot move to status `to`, or '' when that is a step forward."""
     before = attempt.status
+    labels = dict(GatewayTransaction.Status.choices)
     if to == before:
-        return _("The transaction is already %(status)s.") % {"status": before}
+        return _("The transaction is already %(status)s.") % {"status": labels.get(before, before)}
     if to not in NEXT_STATUSES.get(before, set()):
-        return _("%(to)s cannot follow %(from)s; the transaction stays %(from)s.") % {"to": to, "from": before}
+        return _("%(to)s cannot follow %(from)s; the transaction stays %(from)s.") % {
+            "to": labels.get(to, to),
+            "from": labels.get(before, before),
+        }
     return ""
 
 

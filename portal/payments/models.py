@@ -152,7 +152,7 @@ class Payment(models.Model):
     received_on = models.DateField(_("date"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CONFIRMED)
     # What the payment came from when no person recorded it, e.g. ("gateways.gatewaytransaction", "17").
-    source_type = models.CharField(_("source"), max_length=100, blank=True)
+    source_type = models.CharField(pgettext_lazy("where a payment came from", "source"), max_length=100, blank=True)
     source_id = models.CharField(_("source id"), max_length=64, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
