@@ -899,14 +899,18 @@ def test_the_hint_finds_a_hidden_duplicate_by_id_even_typed_with_spaces(client, 
 
 @pytest.mark.parametrize(
     ("role", "offered"),
-    [(Role.AGENT, True), (Role.SUPERVISOR, True), (Role.FINANCE, False), (Role.INTERVENTORIA, False)],
+    [(Role.AGENT, True), (Role.SUPERVISOR, True), (Role.FINANCE, True), (Role.INTERVENTORIA, False)],
 )
-def test_the_customer_page_offers_an_online_payment_to_those_who_may_start_one(client, make_user, role, offered):
-    customer = CustomerFactory()
-    client.force_login(customer.agent if role == Role.AGENT else make_user(role))
+def test_the_customer_page_offers_an_online_payment_to_those_who_may_start_one(
+    client, make_user, agent, supervisor, role, offered
+):
+    customer = CustomerFactory(agent=agent)
+    viewer = {Role.AGENT: agent, Role.SUPERVISOR: supervisor}.get(role) or make_user(role)
+    client.force_login(viewer)
 
     body = body_of(client.get(reverse("customers:customer_detail", args=[customer.pk])))
 
+    assert customer.full_name in body
     assert ('data-testid="online-payment"' in body) is offered
     if offered:
         assert f"{reverse('gateways:payment_start')}?customer={customer.pk}" in body

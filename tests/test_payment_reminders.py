@@ -88,7 +88,7 @@ def test_at_fifteen_days_the_second_notice_follows_once(policy, send):
     assert send(days_after_due(policy, 20)) == 0
 
     assert stages_sent(policy) == [1, 15]
-    assert "Second notice" in mail.outbox[1].subject
+    assert mail.outbox[1].subject.startswith("Segundo aviso")
 
 
 def test_a_scheduler_that_missed_the_first_days_sends_only_the_stage_due_now(policy, send):
