@@ -33,7 +33,8 @@ def _bounded_body(request):
 def wompi_webhook(request):
     """POST /api/v1/webhooks/wompi/: one delivery of a Wompi event.
 
-    200 when the event is stored (applied, ignored, failed, or a repeat): Wompi stops resending.
+    200 when the event is stored (and queued for the worker to apply) or recognised as a repeat:
+    Wompi stops resending.
     400 when the body is not a well-formed event, 401 when its checksum is wrong, 413 when it is
     too large to be one; nothing is applied in those cases.
     """

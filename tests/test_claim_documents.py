@@ -294,3 +294,20 @@ def test_roles_that_do_not_handle_claims_may_not_add_documents(claim, private_ro
     refusal(claim, UserFactory(role=role), upload("a.pdf", PDF), PermissionDenied)
 
     assert stored_files(private_root) == []
+
+
+def test_several_files_are_kept_all_or_none_and_a_refused_one_leaves_no_file_of_the_others(claim, people, private_root):
+    from portal.claims.services import claim_documents_add
+
+    good, bad = upload("foto.jpg", JPEG), upload("programa.pdf", b"MZ\x90\x00" + b"\x00" * 64)
+
+    with pytest.raises(ValidationError):
+        claim_documents_add(claim=claim, uploads=[good, bad], actor=people.filer)
+
+    assert not ClaimDocument.objects.filter(claim=claim).exists()
+    assert stored_files(private_root) == []
+    assert (
+        claim_documents_add(claim=claim, uploads=[upload("foto.jpg", JPEG), upload("b.png", PNG)], actor=people.filer)
+        == 2
+    )
+    assert len(stored_files(private_root)) == 2

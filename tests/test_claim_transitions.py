@@ -430,7 +430,7 @@ def test_a_payout_confirmed_by_the_gateway_cannot_pay_a_claim_that_is_not_approv
 
 
 def test_whoever_reopens_a_claim_is_its_reviewer_and_somebody_else_must_approve_it_again(people, admin):
-    claim = claim_in(ClaimStatus.CLOSED, people)
+    claim = claim_close(claim=claim_in(ClaimStatus.REJECTED, people), actor=people.decider)
 
     reopened = claim_reopen(claim=claim, actor=admin, note="El cliente aportó otra factura")
     refusal = refused(lambda: claim_approve(claim=claim, actor=admin, amount="100", note="Ok"), claim, PermissionDenied)

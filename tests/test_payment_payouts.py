@@ -320,3 +320,28 @@ def test_interventoria_sees_payouts_but_cannot_act_on_them(client, claim, maker,
     assert payout.number in page
     assert f'data-testid="confirm-{payout.number}"' not in page
     assert client.post(reverse("payments:payout_confirm", args=[payout.pk])).status_code == 403
+
+
+def test_a_paid_claim_reopened_for_review_cannot_be_approved_again_and_can_still_be_settled(
+    claim, maker, checker, admin_user, supervisor
+):
+    from django.core.exceptions import PermissionDenied
+
+    from portal.claims.models import RejectionReason
+    from portal.claims.services import claim_actions_available, claim_close, claim_reject, claim_reopen
+
+    payout_confirm(payout=payout_prepare(claim=claim, actor=maker, payee_account=PAYEE), actor=checker)
+    claim = claim_close(claim=reloaded(claim), actor=admin_user)
+    claim = claim_reopen(claim=claim, actor=admin_user, note="El asegurado aporta nuevas facturas")
+    other_admin = UserFactory(role=Role.ADMIN)
+
+    assert "approve" not in [t.action for t in claim_actions_available(reloaded(claim), other_admin)]
+    with pytest.raises(PermissionDenied, match="paid already"):
+        claim_approve(claim=reloaded(claim), actor=other_admin, amount="100000", note="Suplemento")
+
+    claim = claim_reject(
+        claim=reloaded(claim), actor=other_admin, reason=RejectionReason.objects.first(), note="Ya indemnizado"
+    )
+    claim = claim_close(claim=claim, actor=admin_user)
+    assert reloaded(claim).status == Claim.Status.CLOSED
+    assert ClaimPayout.objects.filter(claim=claim, status=ClaimPayout.Status.CONFIRMED).count() == 1

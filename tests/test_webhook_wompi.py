@@ -378,6 +378,8 @@ BAD_DOCUMENTS = {
     "reference as a number": lambda d: replaced(d, 17, "data", "transaction", "reference"),
     "no currency": lambda d: without(d, "data", "transaction", "currency"),
     "a long currency": lambda d: replaced(d, "PESOS", "data", "transaction", "currency"),
+    "a NUL in the event name": lambda d: replaced(d, "transaction.updated\u0000", "event"),
+    "a NUL in the reference": lambda d: replaced(d, "REF\u0000", "data", "transaction", "reference"),
 }
 
 

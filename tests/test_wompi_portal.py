@@ -59,6 +59,17 @@ def sent(customer, agent):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("asked_for", ["²", "9" * 40, "1; DROP", ""])
+def test_a_customer_parameter_that_is_not_an_id_opens_the_form_without_a_customer(client, wompi, agent, asked_for):
+    client.force_login(agent)
+
+    response = client.get(START_URL, {"customer": asked_for})
+
+    assert response.status_code == 200
+    assert response.context["form"]["customer"].value() is None
+
+
+@pytest.mark.django_db
 def test_the_form_opens_for_the_customer_asked_for(client, wompi, agent, customer):
     client.force_login(agent)
 

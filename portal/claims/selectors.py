@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from portal.accounts.selectors import book_scope_q
 
-from .models import ApprovalAuthority, BulkTransitionJob, Claim, ClaimDocument, ClaimTransition, RejectionReason
+from .models import BulkTransitionJob, Claim, ClaimDocument, ClaimTransition, RejectionReason
 
 CUSTOMER_AGENT = "customer__agent"
 
@@ -31,10 +31,6 @@ def claim_documents(claim):
 
 def active_rejection_reasons():
     return RejectionReason.objects.filter(is_active=True)
-
-
-def approval_limits_of(user):
-    return ApprovalAuthority.objects.filter(user=user).order_by("currency")
 
 
 def bulk_jobs_of(user):

@@ -441,6 +441,21 @@ def claim_document_add(*, claim, upload, actor):
     return document
 
 
+def claim_documents_add(*, claim, uploads, actor):
+    """Attach several files, all or none: when one is refused, the files already stored for the
+    others are removed with their rows, so a refused upload leaves nothing on disk."""
+    stored = []
+    try:
+        with transaction.atomic():
+            for upload in uploads:
+                stored.append(claim_document_add(claim=claim, upload=upload, actor=actor).stored_name)
+    except Exception:
+        for stored_name in stored:
+            documents.stored_path(stored_name).unlink(missing_ok=True)
+        raise
+    return len(stored)
+
+
 def claim_actions_available(claim, user):
     """The manual moves `user` may make on `claim` right now (the detail page's buttons)."""
     limit = approval_limit(user, claim.currency) if user.role == Role.SUPERVISOR else None

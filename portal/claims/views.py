@@ -352,8 +352,7 @@ def claim_file(request):
                     description=data["description"],
                     actor=request.user,
                 )
-                for upload in data["documents"]:
-                    services.claim_document_add(claim=claim, upload=upload, actor=request.user)
+                services.claim_documents_add(claim=claim, uploads=data["documents"], actor=request.user)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -526,9 +525,7 @@ def document_upload(request, pk):
     if form.is_valid():
         uploads = form.cleaned_data["files"]
         try:
-            with transaction.atomic():
-                for upload in uploads:
-                    services.claim_document_add(claim=claim, upload=upload, actor=request.user)
+            services.claim_documents_add(claim=claim, uploads=uploads, actor=request.user)
         except Conflict as error:
             messages.error(request, " ".join(error.messages))
             if not request.htmx:

@@ -137,6 +137,12 @@ def refusal(claim, transition, actor, *, limit=None, amount=None):
         exposure = max(claim.claimed_amount, amount or 0)
         if limit is None or exposure > limit:
             return FORBIDDEN, _("This claim is above your approval limit; an administrator must approve it.")
+    if transition.action == "approve" and claim.transitions.filter(action="pay").exists():
+        # A reopened paid claim cannot be approved again: a second payout of one claim is not
+        # modelled, and an approval nobody can pay would leave the claim stuck as APPROVED.
+        return FORBIDDEN, _(
+            "This claim was paid already and cannot be approved again; reject it with a reason, then close it."
+        )
     return None
 
 

@@ -45,6 +45,8 @@ def _text(value, name, *, required=True, max_length=MAX_TEXT):
         _refuse(_("%(name)s must be a non-empty string.") % {"name": name})
     if len(value) > max_length:
         _refuse(_("%(name)s is longer than %(limit)d characters.") % {"name": name, "limit": max_length})
+    if "\x00" in value:
+        _refuse(_("%(name)s contains a NUL character.") % {"name": name})
     return value
 
 

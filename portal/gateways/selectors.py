@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.selectors import SEES_EVERY_BOOK, book_scope_q
 from portal.payments.models import Payment
+from portal.payments.selectors import payments_visible_to
 
 from .models import GatewayTransaction, WebhookEvent
 
@@ -112,8 +113,8 @@ def reconciliation_figures(rows):
 def gateway_payments_without_transaction(user, *, date_from, date_to):
     """Payments the ledger says came through a gateway, in the date range, that no online payment of ours produced."""
     return (
-        Payment.objects.filter(
-            book_scope_q(user, agent_field="account__customer__agent"),
+        payments_visible_to(user)
+        .filter(
             method__in=Payment.GATEWAY_METHODS,
             direction=Payment.Direction.IN,
             received_on__gte=date_from,

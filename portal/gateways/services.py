@@ -377,6 +377,8 @@ def _apply_wompi_answer(attempt, found):
         moment = datetime.fromisoformat(finalized) if isinstance(finalized, str) else timezone.now()
     except ValueError:
         moment = timezone.now()
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
     if not _transition_refusal(attempt, found["status"]):
         _move(
             attempt,

@@ -15,6 +15,7 @@ from portal.core.exports import csv_download
 from portal.core.forms import add_service_errors
 from portal.core.permissions import permission_required
 from portal.customers.selectors import customers_visible_to
+from portal.policies.forms import PK
 
 from . import services
 from .forms import OnlinePaymentForm, ReconciliationForm
@@ -53,7 +54,7 @@ def _pse_banks():
 def _payment_form(request, data=None):
     initial = {"method": request.GET.get("method") or PaymentMethod.NEQUI}
     customer_pk = request.GET.get("customer", "")
-    if customer_pk.isdigit():
+    if PK.fullmatch(customer_pk):
         initial["customer"] = customers_visible_to(request.user).filter(pk=customer_pk).first()
     chosen = (data or request.GET).get("method") or initial["method"]
     banks = _pse_banks() if chosen == PaymentMethod.PSE else []

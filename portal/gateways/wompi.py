@@ -22,6 +22,14 @@ NETWORK_FAILURES = (requests.ConnectionError, requests.Timeout, requests.excepti
 RETRY_PAUSE_SECONDS = 0.2
 
 
+def _data(body):
+    """The `data` object of a Wompi answer; an answer without one is a fault on Wompi's side."""
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise WompiServerError(200, "Wompi's answer has no data object")
+    return data
+
+
 class WompiError(Exception):
     """Wompi could not do what was asked."""
 
@@ -166,10 +174,10 @@ class WompiClient:
             payload["accept_personal_auth"] = acceptance["accept_personal_auth"]
         if redirect_url:
             payload["redirect_url"] = redirect_url
-        return self._request("POST", "/transactions", key=self.private_key, payload=payload)["data"]
+        return _data(self._request("POST", "/transactions", key=self.private_key, payload=payload))
 
     def transaction(self, wompi_id):
-        return self._request("GET", f"/transactions/{quote(wompi_id, safe='')}", key=self.public_key)["data"]
+        return _data(self._request("GET", f"/transactions/{quote(wompi_id, safe='')}", key=self.public_key))
 
     def transactions_with_reference(self, reference):
         found = self._request("GET", "/transactions", key=self.private_key, params={"reference": reference})

@@ -4,6 +4,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.money import CENT
+
 from .models import Payment
 
 # A statement covers at most this many days: longer ones are downloaded year by year.
@@ -24,7 +26,7 @@ class PaymentRecordForm(forms.Form):
         label=_("Amount"),
         max_digits=16,
         decimal_places=2,
-        min_value=0.01,
+        min_value=CENT,
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
     )
     reference = forms.CharField(

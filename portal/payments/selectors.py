@@ -32,10 +32,6 @@ def instalments_visible_to(user):
     )
 
 
-def ledger_entries_visible_to(user):
-    return LedgerEntry.objects.filter(book_scope_q(user, agent_field=OWNED_AGENT))
-
-
 def payments_visible_to(user):
     return Payment.objects.filter(book_scope_q(user, agent_field=OWNED_AGENT)).select_related(
         "account", "account__customer", "account__customer__agent", "recorded_by"

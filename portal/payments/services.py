@@ -471,27 +471,7 @@ def payment_receive(*, customer, amount, currency, method, reference, actor, rec
 def payment_record(*, account, amount, method, reference, actor, received_on=None):
     """A payment typed in by staff (cash or bank transfer) on `account`; a reference already recorded is
     refused with what it was, so one payment is never entered twice."""
-    reference = _clean_reference(reference)
-    existing = Payment.objects.filter(direction=Payment.Direction.IN, method=method, reference=reference).first()
-    if existing is not None:
-        if existing.account_id != account.pk:
-            raise ValidationError(
-                {
-                    "reference": _("Reference %(reference)s is already recorded for another customer's payment.")
-                    % {"reference": reference}
-                }
-            )
-        raise ValidationError(
-            {
-                "reference": _("Reference %(reference)s was already recorded on %(day)s for %(amount)s.")
-                % {
-                    "reference": reference,
-                    "day": date_format(existing.received_on, "SHORT_DATE_FORMAT"),
-                    "amount": format_money(existing.amount, existing.currency),
-                }
-            }
-        )
-    payment, _created = _payment_receive(
+    payment, created = _payment_receive(
         customer=account.customer,
         amount=amount,
         currency=account.currency,
@@ -501,6 +481,19 @@ def payment_record(*, account, amount, method, reference, actor, received_on=Non
         received_on=received_on,
         source=None,
     )
+    if not created:
+        # Checked after the account lock, so two people typing the same payment at once get one
+        # payment and one refusal, never two "recorded".
+        raise ValidationError(
+            {
+                "reference": _("Reference %(reference)s was already recorded on %(day)s for %(amount)s.")
+                % {
+                    "reference": payment.reference,
+                    "day": date_format(payment.received_on, "SHORT_DATE_FORMAT"),
+                    "amount": format_money(payment.amount, payment.currency),
+                }
+            }
+        )
     return payment
 
 

@@ -101,7 +101,6 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_guid",
     "huey.contrib.djhuey",
-    "rest_framework",
     "portal.core",
     "portal.accounts",
     "portal.audit",
