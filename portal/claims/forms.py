@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.forms import date_input
 from portal.core.money import format_money
 from portal.policies.forms import PK
 from portal.policies.selectors import policies_visible_to, version_in_force_on
@@ -21,11 +22,6 @@ CENT = Decimal("0.01")
 def is_pk(value):
     """A database id as a browser sends it: ASCII digits only."""
     return PK.fullmatch(str(value or "")) is not None
-
-
-def date_input():
-    """A browser date picker; its value is always ISO, whatever the user's language."""
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def parsed_date(value):

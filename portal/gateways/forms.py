@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.forms import date_input
 from portal.customers.selectors import customers_visible_to
 
 from .models import PaymentMethod
@@ -16,14 +17,9 @@ MAX_DAYS = 366
 DEFAULT_PENDING_HOURS = 2
 
 
-def _date_input():
-    """A browser date picker; its value is always ISO, whatever the user's language."""
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
 class ReconciliationForm(forms.Form):
-    date_from = forms.DateField(label=_("Started from"), widget=_date_input())
-    date_to = forms.DateField(label=_("to"), widget=_date_input())
+    date_from = forms.DateField(label=_("Started from"), widget=date_input())
+    date_to = forms.DateField(label=_("to"), widget=date_input())
     pending_hours = forms.IntegerField(
         label=_("Pending for more than (hours)"), min_value=1, max_value=24 * 30, initial=DEFAULT_PENDING_HOURS
     )

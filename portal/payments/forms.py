@@ -4,17 +4,13 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.forms import date_input
 from portal.core.money import CENT
 
 from .models import Payment
 
 # A statement covers at most this many days: longer ones are downloaded year by year.
 MAX_STATEMENT_DAYS = 5 * 366
-
-
-def _date_input():
-    """A browser date picker; its value is always ISO, whatever the user's language."""
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class PaymentRecordForm(forms.Form):
@@ -34,7 +30,7 @@ class PaymentRecordForm(forms.Form):
         max_length=64,
         help_text=_("The receipt-book number for cash, or the bank's reference for a transfer."),
     )
-    received_on = forms.DateField(label=_("Received on"), widget=_date_input())
+    received_on = forms.DateField(label=_("Received on"), widget=date_input())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,8 +50,8 @@ class PayoutPrepareForm(forms.Form):
 
 
 class StatementPeriodForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=_date_input())
-    end = forms.DateField(label=_("To"), widget=_date_input())
+    start = forms.DateField(label=_("From"), widget=date_input())
+    end = forms.DateField(label=_("To"), widget=date_input())
 
     @staticmethod
     def default_period(today=None):

@@ -5,6 +5,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.forms import date_input
 from portal.customers.selectors import customers_visible_to
 
 from .models import PaymentFrequency
@@ -13,11 +14,6 @@ from .selectors import products_on_sale
 PK = re.compile(r"[0-9]{1,18}")
 RENEWAL_WINDOWS = [(7, _("7 days")), (30, _("30 days")), (60, _("60 days")), (90, _("90 days"))]
 DEFAULT_RENEWAL_WINDOW = 30
-
-
-def _date_input():
-    """A browser date picker; its value is always ISO, whatever the user's language."""
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class CoverageChoiceField(forms.MultipleChoiceField):
@@ -49,7 +45,7 @@ class CoverageInputsMixin:
 class QuoteForm(CoverageInputsMixin, forms.Form):
     customer = forms.ModelChoiceField(label=_("Customer"), queryset=None)
     product = forms.ModelChoiceField(label=_("Product"), queryset=None)
-    start_date = forms.DateField(label=_("Cover starts"), widget=_date_input())
+    start_date = forms.DateField(label=_("Cover starts"), widget=date_input())
     sum_insured = forms.DecimalField(
         label=_("Sum insured"), max_digits=16, decimal_places=2, widget=forms.NumberInput(attrs={"step": "0.01"})
     )
@@ -126,7 +122,7 @@ class QuoteForm(CoverageInputsMixin, forms.Form):
 
 
 class EndorseForm(CoverageInputsMixin, forms.Form):
-    effective_date = forms.DateField(label=_("Takes effect on"), widget=_date_input())
+    effective_date = forms.DateField(label=_("Takes effect on"), widget=date_input())
     sum_insured = forms.DecimalField(
         label=_("Sum insured"), max_digits=16, decimal_places=2, widget=forms.NumberInput(attrs={"step": "0.01"})
     )
@@ -168,7 +164,7 @@ class EndorseForm(CoverageInputsMixin, forms.Form):
 
 
 class CancelForm(forms.Form):
-    effective_date = forms.DateField(label=_("Cancel from"), widget=_date_input())
+    effective_date = forms.DateField(label=_("Cancel from"), widget=date_input())
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
 
     def __init__(self, *args, policy, **kwargs):
