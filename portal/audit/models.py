@@ -3,16 +3,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class AuditEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("Audit events are append-only")
-
-    def delete(self):
-        raise TypeError("Audit events are append-only")
+from portal.core.models import AppendOnlyModel
 
 
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """One thing that happened, written in the same transaction as the change it records.
 
     Append-only: the model refuses updates and deletes, and on PostgreSQL a trigger makes the
@@ -37,7 +31,7 @@ class AuditEvent(models.Model):
     correlation_id = models.CharField(_("correlation id"), max_length=64, blank=True, db_index=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
 
-    objects = AuditEventQuerySet.as_manager()
+    refusal = "Audit events are append-only"
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -51,11 +45,3 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label or '-'} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("Audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("Audit events are append-only")

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.models import AppendOnlyModel
 from portal.policies.models import CURRENCIES
 
 
@@ -197,15 +198,7 @@ class Claim(models.Model):
         return self.status in self.OPEN
 
 
-class ClaimTransitionQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("Claim transitions are append-only")
-
-    def delete(self):
-        raise TypeError("Claim transitions are append-only")
-
-
-class ClaimTransition(models.Model):
+class ClaimTransition(AppendOnlyModel):
     """One recorded move of a claim's status: who, when, from, to, and why. Append-only."""
 
     claim = models.ForeignKey(
@@ -230,7 +223,7 @@ class ClaimTransition(models.Model):
     )
     created_at = models.DateTimeField(_("at"), default=timezone.now)
 
-    objects = ClaimTransitionQuerySet.as_manager()
+    refusal = "Claim transitions are append-only"
 
     class Meta:
         ordering = ["claim", "created_at", "id"]
@@ -244,14 +237,6 @@ class ClaimTransition(models.Model):
 
     def __str__(self):
         return f"{self.claim_id}: {self.from_status or '∅'} → {self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("Claim transitions are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("Claim transitions are append-only")
 
 
 class ClaimDocument(models.Model):

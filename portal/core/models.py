@@ -2,6 +2,35 @@ from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError(self.model.refusal)
+
+    def delete(self):
+        raise TypeError(self.model.refusal)
+
+
+class AppendOnlyModel(models.Model):
+    """A record that is written once and never changed or deleted (audit events, versions, ledger
+    entries...): the model and its querysets refuse it; on PostgreSQL a trigger refuses it too
+    (portal.core.triggers)."""
+
+    refusal = "These records are append-only"
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(self.refusal)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(self.refusal)
+
+
 class NumberSequence(models.Model):
     """Gap-free counters for human document numbers (policies, quotes, claims...), one per key and year."""
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from portal.core.models import AppendOnlyModel
 from portal.core.money import CURRENCIES
 
 CURRENCY_CODES = [code for code, _label in CURRENCIES]
@@ -303,14 +304,6 @@ class ClaimPayout(models.Model):
         return self.number
 
 
-class LedgerEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("Ledger entries are append-only")
-
-    def delete(self):
-        raise TypeError("Ledger entries are append-only")
-
-
 class LedgerEntryKind(models.TextChoices):
     PREMIUM_DUE = "PREMIUM_DUE", _("Premium due")
     PAYMENT_RECEIVED = "PAYMENT_RECEIVED", _("Payment received")
@@ -320,7 +313,7 @@ class LedgerEntryKind(models.TextChoices):
     ADJUSTMENT = "ADJUSTMENT", _("Adjustment")
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(AppendOnlyModel):
     """One movement on an account, signed: positive is owed by the customer, negative is in their favour.
 
     Entries are never changed or deleted; a correction is a new entry. An entry dated ahead
@@ -368,7 +361,7 @@ class LedgerEntry(models.Model):
     )
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
-    objects = LedgerEntryQuerySet.as_manager()
+    refusal = "Ledger entries are append-only"
 
     class Meta:
         ordering = ["account", "posted_on", "id"]
@@ -393,14 +386,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.posted_on} {self.kind} {self.amount} {self.currency}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("Ledger entries are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("Ledger entries are append-only")
 
 
 class Receipt(models.Model):

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from portal.core.models import AppendOnlyModel
 from portal.core.money import CURRENCIES
 
 
@@ -288,15 +289,7 @@ class Policy(models.Model):
         return self.number
 
 
-class PolicyVersionQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("Policy versions are immutable")
-
-    def delete(self):
-        raise TypeError("Policy versions are immutable")
-
-
-class PolicyVersion(models.Model):
+class PolicyVersion(AppendOnlyModel):
     """One immutable state of a policy's terms. A change makes a new version; old ones never change.
 
     The model refuses updates and deletes, and on PostgreSQL a trigger makes the database refuse
@@ -335,7 +328,7 @@ class PolicyVersion(models.Model):
     )
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
-    objects = PolicyVersionQuerySet.as_manager()
+    refusal = "Policy versions are immutable"
 
     class Meta:
         ordering = ["policy", "number"]
@@ -357,14 +350,6 @@ class PolicyVersion(models.Model):
 
     def __str__(self):
         return f"{self.policy.number} v{self.number}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("Policy versions are immutable")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("Policy versions are immutable")
 
     @property
     def ends_cover(self):
