@@ -140,8 +140,9 @@ class RowError(models.Model):
 
 
 class BordereauRow(models.Model):
-    # Millions of rows arrive per import: every index costs on each upsert, so the natural key
-    # (source, period, ...) is the only one besides the primary key, and it serves browsing too.
+    # Millions of rows arrive per import: every index costs, so the natural key is the only one
+    # besides the primary key, and it serves browsing too. On PostgreSQL the table is partitioned
+    # by (source, period), one bordereau per partition (see partitions.py).
     # No database constraint on these two: every row of an import carries the same source and
     # job, and PostgreSQL would check each of a million rows at commit (7 s of a 60 s import).
     # The job row (with its own constraint to the source) is written and locked in the same
@@ -177,8 +178,11 @@ class RiskRow(BordereauRow):
     class Meta:
         verbose_name = _("risk bordereau row")
         constraints = [
+            # The certificate first: each import builds this index by sorting its rows (see
+            # partitions.py), and with source and period in front every comparison would first
+            # walk two equal columns and a UMR shared by thousands of rows (1.6 s vs 0.6 s per million).
             models.UniqueConstraint(
-                fields=["source", "period", "umr", "certificate_ref", "transaction_type"], name="risk_row_natural_key"
+                fields=["certificate_ref", "umr", "transaction_type", "source", "period"], name="risk_row_natural_key"
             )
         ]
 
@@ -204,7 +208,7 @@ class ClaimRow(BordereauRow):
     class Meta:
         verbose_name = _("claims bordereau row")
         constraints = [
-            models.UniqueConstraint(fields=["source", "period", "claim_reference"], name="claim_row_natural_key")
+            models.UniqueConstraint(fields=["claim_reference", "source", "period"], name="claim_row_natural_key")
         ]
 
     def __str__(self):

@@ -91,7 +91,7 @@ class RiskRowTable(tables.Table):
             "net_premium",
             "class_of_business",
         ]
-        order_by = ("umr", "certificate_ref")
+        order_by = ("certificate_ref", "umr")
 
 
 class ClaimRowTable(tables.Table):
