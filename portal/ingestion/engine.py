@@ -10,7 +10,9 @@
    once per distinct value by the Python parsers in `parsing` and joined back; amounts and texts
    are checked by SQL expressions (on SQLite by the Python parsers, registered as functions).
    Row errors, cross-field rules and duplicate keys are all written by a few INSERT ... SELECTs.
-3. Upsert the good rows by natural key, in the same transaction as the errors.
+3. Upsert the good rows by natural key, in the same transaction as the errors. On PostgreSQL the
+   typed rows of a first import of a source and period become that bordereau's partition
+   instead (see `partitions`).
 
 Nothing reaches the bordereau tables before that last transaction, so a worker that dies
 half-way leaves nothing behind and the job can simply be run again.
@@ -374,8 +376,9 @@ class Batch:
             ) checked""",
             [_db_value(job.period), timezone.now()],
         )
-        # Enough for the planner to hash the keys of the good rows rather than sort them all.
-        self.analyze(self.typed, ["status", *NATURAL_KEYS[self.kind], *(["key_hash"] if postgresql else [])])
+        # The planner needs the share of good rows and how often key hashes repeat; statistics on the
+        # keys' texts would cost more than the queries they could improve.
+        self.analyze(self.typed, ["status", "key_hash"])
         if rows < 0:
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT COUNT(*) FROM {self.typed}")
@@ -383,38 +386,29 @@ class Batch:
         self.rows = rows
         return rows
 
-    def write_field_errors(self):
-        """One error row per bad cell (and per ragged row), in field order within each row."""
+    def write_errors(self):
+        """One error row per bad cell (and per ragged row), then one per broken rule across the
+        fields of a row whose fields are each fine; in field order within each row. One pass over
+        the typed rows for both."""
         ragged = _quote(_("This row has more cells than the header"))
         parts = [
             f"SELECT row_number, 0 AS position, '' AS label, '' AS raw, {ragged} AS message "
-            "FROM bad WHERE extra_cells > 0"
+            "FROM bad WHERE status = 1 AND extra_cells > 0"
         ]
         for position, spec in enumerate(self.fields, start=1):
             parts.append(
                 f"SELECT row_number, {position}, {_quote(self.label(spec.name))}, {spec.name}__raw, {spec.name}__error "
-                f"FROM bad WHERE {spec.name}__error IS NOT NULL"
+                f"FROM bad WHERE status = 1 AND {spec.name}__error IS NOT NULL"
+            )
+        for position, (field, value, message, condition) in enumerate(self.rules, start=len(self.fields) + 1):
+            parts.append(
+                f"SELECT row_number, {position}, {_quote(self.label(field))}, {value}, {message} "
+                f"FROM bad WHERE status = 2 AND {condition}"
             )
         self.execute(
             f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
             SELECT %s, row_number, label, SUBSTR(raw, 1, 255), SUBSTR(message, 1, 255) FROM (
-                WITH bad AS (SELECT * FROM {self.typed} WHERE status = 1)
-                {" UNION ALL ".join(parts)}
-            ) errors ORDER BY row_number, position""",
-            [self.job_id],
-        )
-
-    def write_rule_errors(self):
-        """Rules across fields, for the rows whose fields are each fine."""
-        parts = [
-            f"SELECT row_number, {position} AS position, {_quote(self.label(field))} AS label, {value} AS raw, "
-            f"{message} AS message FROM broken WHERE {condition}"
-            for position, (field, value, message, condition) in enumerate(self.rules)
-        ]
-        self.execute(
-            f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
-            SELECT %s, row_number, label, raw, SUBSTR(message, 1, 255) FROM (
-                WITH broken AS (SELECT * FROM {self.typed} WHERE status = 2)
+                WITH bad AS MATERIALIZED (SELECT * FROM {self.typed} WHERE status <> 0)
                 {" UNION ALL ".join(parts)}
             ) errors ORDER BY row_number, position""",
             [self.job_id],
@@ -695,8 +689,7 @@ def _read(batch, rows, layout, on_progress):
 @transaction.atomic
 def _write_errors_and_load(job, batch, profile):
     ImportJob.objects.select_for_update().filter(pk=job.pk).exists()
-    batch.write_field_errors()
-    batch.write_rule_errors()
+    batch.write_errors()
     batch.reject_duplicates()
     rows_rejected = job.row_errors.values("row_number").distinct().count()
     if rows_rejected and profile is not None and profile.all_or_nothing:
