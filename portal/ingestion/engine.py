@@ -62,6 +62,7 @@ PLAIN_DECIMAL_PATTERNS = {"dot": r"^[0-9]+(\.[0-9]{1,2})?$", "comma": r"^[0-9]+(
 # A bordereau row's id: its job's and its line's numbers, unique across the partitions without a
 # sequence, so that parallel workers can number the rows as they type them.
 ROW_ID = "(CAST(%d AS bigint) * 4294967296 + row_number)"
+FORMULA_STARTS = ("=", "+", "-", "@")
 CLAIM_AMOUNTS = ("paid_indemnity", "paid_fees", "previously_paid", "reserve_indemnity", "reserve_fees")
 
 
@@ -319,10 +320,14 @@ class Batch:
             elif spec.type == "amount":
                 normalised, amount = _amount_sql(cell, f"{name}__n", self.layout.decimal_style)
                 inner.append(f"{normalised} AS {name}__n")
-                middle.append(f"{amount} AS {name}__a")
+                middle += [f"{amount} AS {name}__a", f"{name}__n"]
                 value = f"CASE WHEN {name}__a >= 0 AND {name}__a <= {parsing.MAX_AMOUNT} THEN {name}__a END"
+                # Without spaces the cell is empty exactly when TRIM would leave it empty.
+                blank = f"{name}__n = ''" if postgresql else f"TRIM({name}__raw) = ''"
+                # The amount's value is missing exactly when one of these holds: a required amount
+                # needs no second test for "Required".
                 error = (
-                    f"CASE WHEN TRIM({name}__raw) = '' THEN NULL "
+                    f"CASE WHEN {blank} THEN {required if spec.required else 'NULL'} "
                     f"WHEN {name}__a IS NULL THEN {_quote(parsing.MSG_NUMBER)} "
                     f"WHEN {name}__a < 0 THEN {_quote(parsing.MSG_NEGATIVE)} "
                     f"WHEN {name}__a > {parsing.MAX_AMOUNT} THEN {_quote(parsing.MSG_TOO_BIG)} END"
@@ -332,11 +337,16 @@ class Batch:
                 middle.append(f"{name}__t")
                 too_long = _quote(parsing.MSG_TOO_LONG % {"max": spec.max_length})
                 value = f"{name}__t"
-                error = (
-                    f"CASE WHEN LENGTH({name}__t) > {spec.max_length} THEN {too_long} "
-                    f"WHEN SUBSTR({name}__t, 1, 1) IN ('=', '+', '-', '@') THEN {formula} END"
+                too_many, formula_start = (
+                    # Cheaper on PostgreSQL: the byte length first, and the first character's code.
+                    f"OCTET_LENGTH({name}__t) > {spec.max_length} AND LENGTH({name}__t) > {spec.max_length}",
+                    f"ASCII({name}__t) IN ({', '.join(str(ord(char)) for char in FORMULA_STARTS)})",
                 )
-            if spec.required:
+                if not postgresql:
+                    too_many = f"LENGTH({name}__t) > {spec.max_length}"
+                    formula_start = f"SUBSTR({name}__t, 1, 1) IN ({', '.join(_quote(char) for char in FORMULA_STARTS)})"
+                error = f"CASE WHEN {too_many} THEN {too_long} WHEN {formula_start} THEN {formula} END"
+            if spec.required and spec.type != "amount":
                 error = f"COALESCE({error}, CASE WHEN {value} IS NULL THEN {required} END)"
             outer += [f"{value} AS {name}", f"{error} AS {name}__error", f"{name}__raw"]
             stored = _stored_value_sql(spec)
