@@ -37,6 +37,7 @@ from .detect import detect_layout, missing_required
 from .fields import FIELDS, NATURAL_KEYS, Kind
 from .models import ClaimRow, ImportJob, RiskRow
 from .readers import (
+    TOTALS_INITIALS,
     TOTALS_WORDS,
     CsvRows,
     NotStreamable,
@@ -267,13 +268,21 @@ class Batch:
             return "", "r.extra_cells"
         spaces = _quote(WHITESPACE)
 
+        # Trimming with a set of multibyte characters is slow: an empty cell, or one that starts
+        # with a printable ASCII character (never white space), needs no trimming to be decided.
         def blank(positions):
-            return " AND ".join(f"BTRIM(r.c{position}, {spaces}) = ''" for position in positions)
+            return " AND ".join(
+                f"(r.c{at} = '' OR (ASCII(r.c{at}) NOT BETWEEN 33 AND 126 AND BTRIM(r.c{at}, {spaces}) = ''))"
+                for at in positions
+            )
 
-        # Every totals word has a t: most cells are ruled out without the regular expression.
+        # A totals label starts with white space or a totals word's first letter, and every totals
+        # word has a t: most cells are ruled out without the regular expression.
+        starts = ", ".join(str(code) for code in sorted({*map(ord, WHITESPACE), *map(ord, TOTALS_INITIALS)}))
         pattern = _totals_pattern()
         totals = " OR ".join(
-            f"((STRPOS(r.c{at}, 't') > 0 OR STRPOS(r.c{at}, 'T') > 0) AND r.c{at} ~ {pattern})"
+            f"(ASCII(r.c{at}) IN ({starts}) AND (STRPOS(r.c{at}, 't') > 0 OR STRPOS(r.c{at}, 'T') > 0) "
+            f"AND r.c{at} ~ {pattern})"
             for at in range(min(3, self.cells))
         )
         where = f"WHERE r.extra_cells IS NOT NULL OR NOT ({blank(range(self.cells))} OR {totals})"
