@@ -22,9 +22,12 @@ never from file contents; every value travels as a query parameter or through CO
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from itertools import islice
 
 import psycopg
@@ -78,6 +81,42 @@ class Outcome:
     rows_loaded: int
     rows_rejected: int
     seconds: float
+
+
+def _on_own_connection(call):
+    try:
+        return call()
+    finally:
+        connection.close()  # this thread's connection
+
+
+def _may_run_beside():
+    """Other connections see the working tables only once they are committed: an import runs
+    outside any transaction, except in the test suite's transactions."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def side_by_side(*calls):
+    """The results of `calls`, the first run here and each other one at the same time on a
+    connection of its own (one after another where `_may_run_beside` says no): a query runs on
+    one core, and these machines have two."""
+    if len(calls) < 2 or not _may_run_beside():
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=len(calls) - 1) as pool:
+        others = [pool.submit(_on_own_connection, call) for call in calls[1:]]
+        return [calls[0](), *(other.result() for other in others)]
+
+
+@contextmanager
+def beside(call):
+    """Start `call` on a connection of its own (see `side_by_side`) and give a function that
+    waits for it to end, raising what it raised; where it may not run beside, that function runs it."""
+    if not _may_run_beside():
+        yield call
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(_on_own_connection, call)
+        yield running.result
 
 
 def open_rows(path, layout, size):
@@ -242,26 +281,34 @@ class Batch:
             self.analyze(table)
 
     def _distinct_cells(self, specs):
-        """The distinct raw texts of each field; on PostgreSQL all from one pass over the raw rows."""
+        """The distinct raw texts of each field; on PostgreSQL from two passes over the raw rows at
+        once, each grouping half of the fields."""
         cells = [self.cell(spec) for spec in specs]
-        present = [cell for cell in cells if cell != "''"]
+        present = list(dict.fromkeys(cell for cell in cells if cell != "''"))
         distinct = {"''": [""]}
-        with connection.cursor() as cursor:
-            if connection.vendor != "postgresql":
+        if connection.vendor != "postgresql":
+            with connection.cursor() as cursor:
                 for cell in present:
                     cursor.execute(f"SELECT DISTINCT {cell} FROM {self.raw} r")
                     distinct[cell] = [row[0] for row in cursor.fetchall()]
-            elif present:
-                distinct.update((cell, []) for cell in present)
-                grouping = ", ".join(f"GROUPING({cell})" for cell in present)
-                sets = ", ".join(f"({cell})" for cell in present)
-                cursor.execute(
-                    f"SELECT {grouping}, {', '.join(present)} FROM {self.raw} r GROUP BY GROUPING SETS ({sets})"
-                )
-                for row in cursor.fetchall():
-                    grouped = row[: len(present)].index(0)  # GROUPING() is 0 for the column of its set
-                    distinct[present[grouped]].append(row[len(present) + grouped])
+        elif present:
+            halves = [present[: (len(present) + 1) // 2], present[(len(present) + 1) // 2 :]]
+            for found in side_by_side(*(partial(self._grouped_cells, half) for half in halves if half)):
+                distinct.update(found)
         return [distinct[cell] for cell in cells]
+
+    def _grouped_cells(self, cells):
+        """The distinct texts of each of `cells` in one pass: one grouping set per cell."""
+        found = {cell: [] for cell in cells}
+        grouping = ", ".join(f"GROUPING({cell})" for cell in cells)
+        sets = ", ".join(f"({cell})" for cell in cells)
+        with connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+            cursor.execute(f"SELECT {grouping}, {', '.join(cells)} FROM {self.raw} r GROUP BY GROUPING SETS ({sets})")
+            for row in cursor.fetchall():
+                grouped = row[: len(cells)].index(0)  # GROUPING() is 0 for the column of its set
+                found[cells[grouped]].append(row[len(cells) + grouped])
+        return found
 
     def _kept_rows(self):
         """The WHERE clause that drops blank and totals rows, and the count of extra cells, for rows
@@ -375,7 +422,7 @@ class Batch:
         broken = " OR ".join(f"({condition})" for _field, _value, _message, condition in self.rules)
         final.append(f"CASE WHEN {any_error} THEN 1 WHEN {broken} THEN 2 ELSE 0 END AS status")
         if postgresql:
-            # Duplicate keys are looked for among these hashes first (see reject_duplicates).
+            # Duplicate keys are looked for among these hashes first (see find_duplicates).
             key = " || chr(31) || ".join(NATURAL_KEYS[self.kind])
             final.append(f"hashtextextended({key}, 0) AS key_hash")
             self.bookkeeping.append("key_hash")
@@ -445,10 +492,10 @@ class Batch:
             [self.job_id],
         )
 
-    def reject_duplicates(self):
-        """Keep the first row of each natural key in the file; reject the others, naming that row."""
+    def find_duplicates(self):
+        """The rows that repeat an earlier good row's natural key, with that row, into `later`. It
+        only reads the typed rows, so it may run on a connection of its own (see `side_by_side`)."""
         natural = NATURAL_KEYS[self.kind]
-        labels = " + ".join(self.label(name) for name in natural)
         shown = " || ' / ' || ".join(f"t.{name}" for name in natural)
         same_key = " AND ".join(f"k.{name} = t.{name}" for name in natural)
         suspects = f"SELECT * FROM {self.typed} WHERE status = 0"
@@ -458,6 +505,9 @@ class Batch:
             place = "t.place, "
             # Parallel workers would each hash nearly every key and hand them all to the leader, and
             # sorting a million integers beats hashing them into a million groups (0.3 s vs 0.6 s).
+            # This may be a connection of its own: it needs the import's settings too.
+            self.execute("SET jit = off")
+            self.execute("SET work_mem = '256MB'")
             self.execute("SET max_parallel_workers_per_gather = 0")
             self.execute("SET enable_hashagg = off")
             # Grouping integers is much cheaper than grouping the keys' texts: only the rows whose
@@ -477,6 +527,11 @@ class Batch:
         )
         if connection.vendor == "postgresql":
             self.execute("RESET enable_hashagg")
+            self.execute("RESET max_parallel_workers_per_gather")
+
+    def write_duplicate_errors(self):
+        """Keep the first row of each natural key in the file; reject the others, naming that row."""
+        labels = " + ".join(self.label(name) for name in NATURAL_KEYS[self.kind])
         self.execute(
             f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
             SELECT %s, row_number, %s, SUBSTR(shown, 1, 255), %s || CAST(first_row AS TEXT) FROM {self.later}
@@ -690,7 +745,8 @@ def run_import(job, *, profile, on_progress):
         on_progress(rows_read, 0, 1.0)
         rows_total = batch.build_typed(job)
         on_progress(rows_total, 0, 1.0)
-        rows_loaded, rows_rejected = _write_errors_and_load(job, batch, profile)
+        with beside(batch.find_duplicates) as duplicates_found:
+            rows_loaded, rows_rejected = _write_errors_and_load(job, batch, profile, duplicates_found)
     finally:
         batch.drop()
         first_sheet.cache_clear()
@@ -725,10 +781,11 @@ def _read(batch, rows, layout, on_progress):
 
 
 @transaction.atomic
-def _write_errors_and_load(job, batch, profile):
+def _write_errors_and_load(job, batch, profile, duplicates_found):
     ImportJob.objects.select_for_update().filter(pk=job.pk).exists()
     batch.write_errors()
-    batch.reject_duplicates()
+    duplicates_found()
+    batch.write_duplicate_errors()
     rows_rejected = job.row_errors.values("row_number").distinct().count()
     if rows_rejected and profile is not None and profile.all_or_nothing:
         return 0, rows_rejected
