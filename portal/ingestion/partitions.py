@@ -53,19 +53,26 @@ def default_partition_holds(model, source_id, period):
         return cursor.fetchone() is not None
 
 
-def partition_attach(model, table, source_id, period, *, dropped_columns):
-    """Make `table`, which holds exactly the parent's columns plus `dropped_columns`, the partition
-    of `source_id` and `period`: drop those columns, add the parent's NOT NULLs, checks and keys,
-    and attach it. The check on source and period lets PostgreSQL attach without scanning."""
+def _columns(cursor, table):
+    """`table`'s columns, and whether each is NOT NULL."""
+    cursor.execute(
+        "SELECT attname, attnotnull FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+        "AND NOT attisdropped ORDER BY attnum",
+        [table],
+    )
+    return dict(cursor.fetchall())
+
+
+def partition_attach(model, table, source_id, period):
+    """Make `table`, which holds the parent's columns (and others, of the import's own), the
+    partition of `source_id` and `period`: drop the others, add the parent's NOT NULLs, checks and
+    keys, and attach it. The check on source and period lets PostgreSQL attach without scanning."""
     parent = model._meta.db_table
     name = partition_name(model, source_id, period)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
-            "AND NOT attisdropped AND attnotnull",
-            [parent],
-        )
-        not_null = [row[0] for row in cursor.fetchall()]
+        columns = _columns(cursor, parent)
+        dropped_columns = [column for column in _columns(cursor, table) if column not in columns]
+        not_null = [column for column, required in columns.items() if required]
         cursor.execute(
             "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = to_regclass(%s) AND contype IN ('c', 'p', 'u') ORDER BY contype, conname",
