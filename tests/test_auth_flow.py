@@ -429,11 +429,70 @@ def test_enrolling_with_a_wrong_code_is_422_and_leaves_the_device_unconfirmed(cl
     assert not events("auth.2fa_enrolled").exists()
 
 
+def secret_shown(page):
+    return re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', page.content.decode()).group(1)
+
+
 def test_reloading_the_set_up_page_keeps_the_same_pending_secret(client, agent):
     client.force_login(agent)
-    client.get(reverse("accounts:two_factor_setup"))
-    client.get(reverse("accounts:two_factor_setup"))
+    first = secret_shown(client.get(reverse("accounts:two_factor_setup")))
+    second = secret_shown(client.get(reverse("accounts:two_factor_setup")))
+    assert first == second
     assert TOTPDevice.objects.filter(user=agent).count() == 1
+
+
+def test_another_session_gets_a_fresh_secret_and_the_earlier_one_is_gone(agent):
+    earlier, later = Client(), Client()
+    earlier.force_login(agent)
+    later.force_login(agent)
+    first = secret_shown(earlier.get(reverse("accounts:two_factor_setup")))
+    second = secret_shown(later.get(reverse("accounts:two_factor_setup")))
+    assert first != second
+    assert TOTPDevice.objects.filter(user=agent).count() == 1
+
+
+def test_a_secret_seen_on_an_earlier_visit_cannot_be_confirmed(agent):
+    intruder, owner = Client(), Client()
+    intruder.force_login(agent)  # a phished password opened the enrolment page first
+    intruder.get(reverse("accounts:two_factor_setup"))
+    intruders_device = TOTPDevice.objects.get(user=agent, confirmed=False)
+    owner.force_login(agent)
+    owner.get(reverse("accounts:two_factor_setup"))
+    owners_device = TOTPDevice.objects.get(user=agent, confirmed=False)
+
+    refused = intruder.post(reverse("accounts:two_factor_setup"), {"token": current_token(intruders_device)})
+    confirmed = owner.post(reverse("accounts:two_factor_setup"), {"token": current_token(owners_device)})
+
+    assert refused.status_code == 409
+    assert "replaced by a newer one" in refused.content.decode()
+    assert confirmed.status_code == 302
+    assert list(TOTPDevice.objects.filter(user=agent).values_list("pk", "confirmed")) == [(owners_device.pk, True)]
+
+
+def test_a_wrong_code_keeps_the_secret_so_the_next_code_of_the_same_app_works(client, agent):
+    client.force_login(agent)
+    shown = secret_shown(client.get(reverse("accounts:two_factor_setup")))
+    device = TOTPDevice.objects.get(user=agent, confirmed=False)
+
+    retry = client.post(reverse("accounts:two_factor_setup"), {"token": wrong_token(device)})
+    response = client.post(reverse("accounts:two_factor_setup"), {"token": current_token(device)})
+
+    assert secret_shown(retry) == shown
+    assert response.status_code == 302
+    device.refresh_from_db()
+    assert device.confirmed is True
+
+
+def test_confirming_drops_every_other_pending_device(client, agent):
+    client.force_login(agent)
+    client.get(reverse("accounts:two_factor_setup"))
+    device = TOTPDevice.objects.get(user=agent, confirmed=False)
+    stray = TOTPDevice.objects.create(user=agent, name="left behind", confirmed=False)
+
+    client.post(reverse("accounts:two_factor_setup"), {"token": current_token(device)})
+
+    assert not TOTPDevice.objects.filter(pk=stray.pk).exists()
+    assert TOTPDevice.objects.filter(user=agent, confirmed=True).count() == 1
 
 
 def test_set_up_page_says_2fa_is_on_for_an_enrolled_and_verified_user(client, enrolled_agent):

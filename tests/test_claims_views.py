@@ -736,6 +736,16 @@ def test_the_claims_of_a_policy_without_htmx_open_the_filtered_work_queue(client
     assert response["Location"] == f"{reverse('claims:claim_list')}?policy={policy.number}&sort=-created_at"
 
 
+def test_the_claims_of_a_customer_open_the_work_queue_by_key_not_by_id_number(client, agent, claim, customer):
+    response = signed_in(client, agent).get(reverse("claims:customer_claims", args=[customer.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('claims:claim_list')}?customer_pk={customer.pk}&sort=-created_at"
+    assert customer.id_number not in response["Location"]
+    queue = client.get(response["Location"]).content.decode()
+    assert claim.number in queue
+
+
 def test_the_claims_of_another_books_policy_or_customer_are_404(client, outsider_agent, policy, customer):
     signed_in(client, outsider_agent)
 

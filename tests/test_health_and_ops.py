@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import string
 import subprocess
 import sys
@@ -248,7 +249,11 @@ def test_redaction_of_a_secret_followed_by_a_placeholder_still_produces_a_line(j
 
 
 def production_env(**overrides):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "AMPARO_", "HUEY_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "AMPARO_", "HUEY_", "REDIS_", "CACHE_", "EMAIL_"))
+    }
     alphabet = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
     env.update(
         {
@@ -256,6 +261,8 @@ def production_env(**overrides):
             "DJANGO_SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(60)),
             "DATABASE_URL": "postgresql://amparo:change-me@db.example.invalid:5432/amparo",
             "DJANGO_ALLOWED_HOSTS": "amparo.example.com",
+            "HUEY_URL": "redis://queue.example.invalid:6379/0",
+            "REDIS_URL": "redis://cache.example.invalid:6379/1",
         }
     )
     for key, value in overrides.items():
@@ -286,6 +293,10 @@ def test_deploy_check_with_production_settings_reports_no_warnings():
         ({"DJANGO_SECRET_KEY": "short-and-guessable"}, "DJANGO_SECRET_KEY"),
         ({"DATABASE_URL": None}, "DATABASE_URL"),
         ({"DJANGO_ALLOWED_HOSTS": None}, "DJANGO_ALLOWED_HOSTS"),
+        ({"HUEY_URL": None}, "HUEY_URL"),
+        ({"REDIS_URL": None}, "REDIS_URL"),
+        ({"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}, "EMAIL_BACKEND"),
+        ({"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}, "EMAIL_BACKEND"),
     ],
 )
 def test_production_settings_refuse_to_load_without_the_essentials(missing, message):
@@ -318,13 +329,57 @@ def test_a_malformed_boolean_setting_is_refused_with_its_name():
     assert "AMPARO_REQUIRE_2FA must be a boolean" in result.stderr
 
 
-def test_procfile_declares_web_worker_and_release():
-    processes = dict(
+def procfile_processes():
+    return dict(
         line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip() and ":" in line
     )
+
+
+def test_procfile_declares_web_worker_and_release():
+    processes = procfile_processes()
     assert "gunicorn portal.wsgi" in processes["web"]
     assert "run_huey" in processes["worker"]
     assert "migrate" in processes["release"]
+
+
+def test_procfile_runs_every_process_on_production_settings():
+    for name, command in procfile_processes().items():
+        assert "DJANGO_SETTINGS_MODULE=portal.settings.production" in command, name
+
+
+def test_gunicorn_believes_forwarded_headers_only_from_configured_addresses():
+    web = procfile_processes()["web"]
+    assert "--forwarded-allow-ips '*'" not in web
+    assert "${FORWARDED_ALLOW_IPS" in web
+
+
+def test_manage_py_refuses_to_fall_back_to_development_settings_for_a_named_database():
+    env = production_env(DJANGO_SETTINGS_MODULE=None)
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "DJANGO_SETTINGS_MODULE" in result.stderr
+
+
+def test_a_fresh_clone_runs_manage_py_check_without_a_var_folder(tmp_path):
+    # `make run` and `make test` create var/; a bare `manage.py check` or `migrate` must not need them.
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.split(b"\0")
+    for name in filter(None, (item.decode() for item in tracked)):
+        source = ROOT / name
+        if source.is_file():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, tmp_path / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "AMPARO_", "HUEY_"))}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
 
 
 # --- the queue ----------------------------------------------------------------------------------

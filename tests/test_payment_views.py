@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import timedelta
 from decimal import Decimal
+from email.message import Message
 
 import pytest
 from django.urls import reverse
@@ -234,6 +235,24 @@ def test_the_statement_pdf_downloads_in_spanish_with_the_balances(client, accoun
     text = PdfReader(io.BytesIO(answer.content)).pages[0].extract_text()
     assert "Estado de cuenta" in text or "Account statement" in text
     assert "4.569.600,00" in text
+
+
+def test_a_typed_id_number_cannot_rename_the_statement_download(client, agent, finance_user):
+    crafted = "1\";filename*=UTF-8''a.html;x=\""
+    customer = CustomerFactory(agent=agent, id_number=crafted)
+    issue_policy(customer=customer, product=ProductFactory(code="HOGAR"), actor=agent)
+    account = LedgerAccount.objects.get(customer=customer)
+    today = timezone.localdate()
+
+    answer = signed_in(client, finance_user).get(
+        reverse("payments:statement_pdf", args=[account.pk]), {"start": today.isoformat(), "end": today.isoformat()}
+    )
+
+    header = Message()
+    header["Content-Disposition"] = answer["Content-Disposition"]
+    assert header.get_content_disposition() == "attachment"
+    assert [name for name, _ in header.get_params(header="Content-Disposition")[1:]] == ["filename"]
+    assert header.get_filename() == f"statement-{crafted}-COP-{today.isoformat()}-{today.isoformat()}.pdf"
 
 
 def test_a_bad_pdf_period_goes_back_to_the_statement_with_the_reason(client, account, finance_user):

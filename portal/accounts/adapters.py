@@ -1,8 +1,11 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+
+from portal.core.client_address import client_address
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -19,6 +22,13 @@ class AccountAdapter(DefaultAccountAdapter):
             reason = _("The portal is for Amparo staff. Customers sign in with the Amparo mobile app.")
             raise ImmediateHttpResponse(render(request, "403.html", {"exception": reason}, status=403))
         return super().pre_login(request, user, **kwargs)
+
+    def get_client_ip(self, request):
+        # allauth's rate limits count per address: the same address the lockout and the audit trail use.
+        address = client_address(request)
+        if not address:
+            raise PermissionDenied("Unable to determine client IP address")
+        return address
 
     def send_mail(self, template_prefix, email, context):
         from tasks.notifications import email_message_send

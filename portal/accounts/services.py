@@ -146,17 +146,27 @@ def team_create(*, actor, name, supervisor):
 
 @transaction.atomic
 def totp_device_start(*, user):
-    """Return the user's pending (unconfirmed) TOTP device, creating it on first use."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
-    return device
+    """A new pending TOTP device with a fresh key, replacing any earlier pending one.
+
+    Whoever saw an earlier enrolment page (with a phished password, say) holds a key that no longer
+    exists by the time the user confirms theirs.
+    """
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+
+
+def totp_device_pending(*, user, device_id):
+    """The pending device `device_id` of `user` (the one this session was shown), or None."""
+    if device_id is None:
+        return None
+    return TOTPDevice.objects.filter(user=user, confirmed=False, pk=device_id).first()
 
 
 @transaction.atomic
-def totp_device_confirm(*, user, token):
-    """Confirm the pending device if the code from the authenticator app is right."""
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-pk").first()
+def totp_device_confirm(*, user, device_id, token):
+    """Confirm the pending device this session was shown, if the authenticator app's code is right;
+    every other pending device of the user goes."""
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False, pk=device_id).first()
     if device is None:
         raise ValidationError(_("Start the set-up again: there is no authenticator waiting for a code."))
     if not device.verify_token((token or "").strip().replace(" ", "")):

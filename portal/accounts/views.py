@@ -29,6 +29,9 @@ USERS_REASON = gettext_lazy("The user directory is open to administrators, super
 MANAGE_USERS_REASON = gettext_lazy("Only administrators change roles, suspend users or reset their second factor.")
 
 
+PENDING_TOTP_KEY = "amparo_pending_totp_device"
+
+
 def _safe_next(request, default="core:dashboard"):
     target = request.POST.get("next") or request.GET.get("next")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
@@ -40,14 +43,27 @@ def _safe_next(request, default="core:dashboard"):
 def two_factor_setup(request):
     if user_has_device(request.user):
         return render(request, "accounts/two_factor_setup.html", {"enrolled": True})
-    device = services.totp_device_start(user=request.user)
+    # The key is bound to this session: a new session gets a fresh key (the earlier pending one goes),
+    # and only the key this session was shown can be confirmed from it.
     form = TokenForm(request.POST or None)
+    device = services.totp_device_pending(user=request.user, device_id=request.session.get(PENDING_TOTP_KEY))
+    if device is None:
+        if request.method == "POST":
+            # A set-up in another session (or by someone else) replaced this one: leave that one alone.
+            reason = _("This set-up was replaced by a newer one. Start again to get a new code.")
+            context = {"enrolled": False, "replaced": reason, "next": _safe_next(request, default="")}
+            return render(request, "accounts/two_factor_setup.html", context, status=409)
+        device = services.totp_device_start(user=request.user)
+        request.session[PENDING_TOTP_KEY] = device.pk
     if request.method == "POST" and form.is_valid():
         try:
-            device = services.totp_device_confirm(user=request.user, token=form.cleaned_data["token"])
+            device = services.totp_device_confirm(
+                user=request.user, device_id=device.pk, token=form.cleaned_data["token"]
+            )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
+            request.session.pop(PENDING_TOTP_KEY, None)
             otp_login(request, device)
             messages.success(request, _("Two-factor authentication is on. You will be asked for a code at sign-in."))
             return redirect(_safe_next(request))

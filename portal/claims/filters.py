@@ -58,6 +58,8 @@ class ClaimFilter(django_filters.FilterSet):
     number = django_filters.CharFilter(label=_("Claim number"), method="filter_number")
     policy = django_filters.CharFilter(label=_("Policy number"), method="filter_policy")
     customer = django_filters.CharFilter(label=_("Customer name or ID"), method="filter_customer")
+    # Links from a customer's page name the customer by key: an ID number in a URL ends up in access logs.
+    customer_pk = django_filters.NumberFilter(label=_("Customer"), field_name="customer_id", widget=forms.HiddenInput)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=STATUS_CHOICES, method="filter_status")
     age = django_filters.ChoiceFilter(label=_("Age"), choices=AGE_CHOICES, method="filter_age")
     filed = django_filters.DateFromToRangeFilter(label=_("Filed between"), field_name="created_at", widget=DATE_RANGE)
@@ -81,6 +83,7 @@ class ClaimFilter(django_filters.FilterSet):
             "number",
             "policy",
             "customer",
+            "customer_pk",
             "status",
             "age",
             "filed",

@@ -29,6 +29,7 @@ from portal.core.forms import add_service_errors
 from portal.core.listing import BoundedLazyPaginator, render_filtered_table
 from portal.core.money import format_money, round_money
 from portal.core.permissions import permission_required
+from portal.core.uploads import body_limit
 from portal.customers.selectors import customers_visible_to
 from portal.policies.selectors import policies_visible_to
 from tasks.claims import bulk_transition_process
@@ -332,6 +333,7 @@ def bulk_job(request, pk):
 # --- filing ---------------------------------------------------------------------------------------
 
 
+@body_limit("AMPARO_UPLOAD_BODY_MAX_BYTES")
 @permission_required("claims.add_claim", FILE_REASON)
 def claim_file(request):
     if request.method != "POST":
@@ -516,6 +518,7 @@ def _documents_answer(request, claim, *, upload_form=None, status=200):
     return render(request, "claims/claim_detail.html#documents", context, status=status)
 
 
+@body_limit("AMPARO_UPLOAD_BODY_MAX_BYTES")
 @require_POST
 @permission_required("claims.add_claimdocument", DOCUMENT_ADD_REASON)
 def document_upload(request, pk):
@@ -595,5 +598,5 @@ def customer_claims(request, pk):
     return _related_claims(
         request,
         claims_of_customer(request.user, customer),
-        queue_filter={"customer": customer.id_number, "sort": "-created_at"},
+        queue_filter={"customer_pk": customer.pk, "sort": "-created_at"},
     )

@@ -1,15 +1,18 @@
-"""Downloads of tabular data as CSV (streamed) or XLSX (written to a temporary file first).
+"""Downloads: tabular data as CSV (streamed) or XLSX (written to a temporary file first), and documents.
 
-Both neutralise cells that a spreadsheet would run as a formula (CSV/formula injection).
+Both tabular formats neutralise cells that a spreadsheet would run as a formula (CSV/formula injection).
+Every download names its file through `content_disposition_header`, so a name built from what people
+typed (an ID number, a file's original name) can never add or rename a header parameter.
 """
 
 import csv
 import tempfile
 
 from django.contrib import messages
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.formats import number_format
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
@@ -42,7 +45,14 @@ def _csv_lines(header, rows):
 
 def csv_download(filename, header, rows):
     response = StreamingHttpResponse(_csv_lines(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=f"{filename}.csv")
+    return response
+
+
+def pdf_download(content, filename):
+    """A PDF document (bytes) as an attachment named `filename`."""
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return response
 
 

@@ -1,5 +1,4 @@
-from axes.helpers import get_client_ip_address
-
+from .client_address import client_address
 from .request_context import reset_ip_address, set_ip_address
 
 
@@ -10,7 +9,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = set_ip_address(get_client_ip_address(request))
+        token = set_ip_address(client_address(request))
         try:
             return self.get_response(request)
         finally:

@@ -3,7 +3,7 @@ Thin views over the payments services and selectors."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +14,7 @@ from django_htmx.http import reswap, retarget
 from django_tables2 import RequestConfig
 
 from portal.core.exceptions import Conflict
-from portal.core.exports import csv_download, xlsx_download, xlsx_refusal
+from portal.core.exports import csv_download, pdf_download, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
 from portal.core.listing import BoundedLazyPaginator, render_filtered_table
 from portal.core.money import format_money
@@ -159,11 +159,10 @@ def statement_pdf(request, pk):
         for error in form.non_field_errors() or [_("Enter both dates of the period.")]:
             messages.error(request, error)
         return redirect("payments:statement", pk=account.pk)
-    response = HttpResponse(
-        documents.statement_pdf(account=account, start=start, end=end), content_type="application/pdf"
+    return pdf_download(
+        documents.statement_pdf(account=account, start=start, end=end),
+        documents.statement_filename(account, start, end),
     )
-    response["Content-Disposition"] = f'attachment; filename="{documents.statement_filename(account, start, end)}"'
-    return response
 
 
 # --- payments -----------------------------------------------------------------------------------------------
@@ -265,9 +264,7 @@ def receipt_pdf(request, pk):
     receipt = getattr(payment, "receipt", None)
     if receipt is None:
         raise Http404
-    response = HttpResponse(documents.receipt_pdf(receipt=receipt), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{documents.receipt_filename(receipt)}"'
-    return response
+    return pdf_download(documents.receipt_pdf(receipt=receipt), documents.receipt_filename(receipt))
 
 
 @require_POST

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from django_tables2 import RequestConfig
 
 from portal.core.exceptions import Conflict
-from portal.core.exports import csv_download, xlsx_download, xlsx_refusal
+from portal.core.exports import csv_download, pdf_download, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
 from portal.core.listing import BoundedLazyPaginator, render_filtered_table
 from portal.core.money import format_money
@@ -720,9 +720,7 @@ def version_pdf(request, pk, number):
     version = get_object_or_404(
         policy_versions_of(policy).select_related("policy__product", "policy__customer"), number=number
     )
-    response = HttpResponse(documents.policy_document_pdf(version=version), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{documents.policy_document_filename(version)}"'
-    return response
+    return pdf_download(documents.policy_document_pdf(version=version), documents.policy_document_filename(version))
 
 
 # --- renewals ----------------------------------------------------------------------------------------

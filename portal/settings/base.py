@@ -64,10 +64,13 @@ def huey_settings(url, *, name, immediate=False, workers=2):
             "consumer": consumer,
         }
     if url.startswith("sqlite:///"):
+        filename = Path(url.removeprefix("sqlite:///"))
+        # SQLite makes the file but not its folder (a fresh clone has no var/ until something makes it).
+        filename.parent.mkdir(parents=True, exist_ok=True)
         return {
             "huey_class": "huey.SqliteHuey",
             "name": name,
-            "filename": url.removeprefix("sqlite:///"),
+            "filename": str(filename),
             "immediate": immediate,
             "consumer": consumer,
         }
@@ -122,6 +125,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "portal.core.uploads.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -162,6 +166,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Short write transactions from the web server and the huey consumer share one file.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -211,8 +216,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "portal.accounts.lockout.username_from_credentials"
 AXES_LOCKOUT_CALLABLE = "portal.accounts.lockout.locked_out_response"
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
 AXES_VERBOSE = False
+
+# How many reverse proxies (load balancer, nginx) stand in front of gunicorn, each appending to
+# X-Forwarded-For. One number drives the lockout, allauth's rate limits, webhook throttles and the
+# audit trail's addresses (portal.core.client_address); 0 believes only the socket's address.
+AMPARO_TRUSTED_PROXY_COUNT = env_int("AMPARO_TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "portal.core.client_address.client_address"
+ALLAUTH_TRUSTED_PROXY_COUNT = AMPARO_TRUSTED_PROXY_COUNT
 
 # Correlation id: accepted from X-Request-ID when it is a UUID, otherwise generated.
 DJANGO_GUID = {
@@ -238,6 +249,12 @@ MEDIA_ROOT = Path(env("AMPARO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Files only the app serves, after a permission check (claim documents): never under MEDIA_URL.
 AMPARO_PRIVATE_ROOT = Path(env("AMPARO_PRIVATE_ROOT", str(BASE_DIR / "var" / "private")))
 AMPARO_CLAIM_DOCUMENT_MAX_BYTES = env_int("AMPARO_CLAIM_DOCUMENT_MAX_MB", 10) * 1024 * 1024
+# Request bodies, refused with 413 from their Content-Length before anything is read or spooled to disk
+# (portal.core.uploads): any request, and the pages that take several documents at once.
+AMPARO_REQUEST_BODY_MAX_BYTES = env_int("AMPARO_REQUEST_BODY_MAX_MB", 3) * 1024 * 1024
+AMPARO_UPLOAD_BODY_MAX_BYTES = env_int("AMPARO_UPLOAD_BODY_MAX_MB", 50) * 1024 * 1024
+# Form fields other than files (Django's own cap, stated here so it is not forgotten).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Days an instalment may stay unpaid before its policy lapses.
 AMPARO_LAPSE_GRACE_DAYS = env_int("AMPARO_LAPSE_GRACE_DAYS", 30)
 # A bulk claim action over at most this many claims runs in the request; larger ones in a huey task.
@@ -251,7 +268,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rate-limit counters (sign-in, webhooks) and throttles live here: with several web processes it must
+# be shared (Redis), or each process keeps a limit of its own. A per-process memory cache otherwise.
+CACHE_URL = env("CACHE_URL") or env("REDIS_URL")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Amparo <no-reply@amparo.local>")

@@ -15,6 +15,15 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names the portal answers on")
 
 AMPARO_REQUIRE_2FA = env_bool("AMPARO_REQUIRE_2FA", True)
+if not CACHE_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL (or CACHE_URL) must be set in production: every web process counts sign-in attempts there"
+    )
+if not env("HUEY_URL"):
+    raise ImproperlyConfigured(
+        "HUEY_URL must be set in production (redis://... or postgresql://...): tasks queued in a local file "
+        "would never reach the workers on other machines"
+    )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
@@ -28,10 +37,11 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 8 * 60 * 60)
 X_FRAME_OPTIONS = "DENY"
 
-if env("REDIS_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
-
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+if {"console", "locmem", "dummy", "filebased"} & set(EMAIL_BACKEND.split(".")):
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND {EMAIL_BACKEND!r} does not deliver mail: production must send receipts and codes"
+    )
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
