@@ -20,12 +20,13 @@ import time
 from django.db import connection, transaction
 from django.test import Client
 
+from portal.accounts.demo import seed_demo_users
 from portal.accounts.models import User
 from portal.claims.demo import seed_demo_claims, seed_scale_claims
 from portal.claims.models import Claim, ClaimTransition
 from portal.claims.selectors import claims_visible_to
 from portal.claims.services import bulk_transition_run, bulk_transition_start
-from portal.core.demo import seed_demo_base
+from portal.payments.demo import pay_out_claim
 from portal.policies.demo import seed_demo_policies
 
 from .common import emit, ensure_database, time_requests
@@ -73,9 +74,9 @@ def main(argv):
     args = parser.parse_args(argv)
 
     ensure_database()
-    seed_demo_base()
+    seed_demo_users()
     seed_demo_policies()
-    seed_demo_claims()
+    seed_demo_claims(pay_out=pay_out_claim)
     started = time.perf_counter()
     created = seed_scale_claims(args.rows)
     build_seconds = round(time.perf_counter() - started, 1) if created else None

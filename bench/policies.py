@@ -14,8 +14,8 @@ import time
 from django.db import connection
 from django.test import Client
 
+from portal.accounts.demo import seed_demo_users
 from portal.accounts.models import User
-from portal.core.demo import seed_demo_base
 from portal.policies.demo import seed_demo_policies, seed_scale_policies
 from portal.policies.models import Policy
 
@@ -29,7 +29,7 @@ def main(argv):
     args = parser.parse_args(argv)
 
     ensure_database()
-    seed_demo_base()
+    seed_demo_users()
     seed_demo_policies()
     started = time.perf_counter()
     created = seed_scale_policies(args.rows)

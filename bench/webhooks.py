@@ -35,8 +35,8 @@ from django.urls import reverse
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
+from portal.accounts.demo import seed_demo_users
 from portal.accounts.models import User
-from portal.core.demo import seed_demo_base
 from portal.customers.models import Customer
 from portal.customers.services import customer_create
 from portal.gateways.models import GatewayTransaction, WebhookEvent
@@ -276,7 +276,7 @@ def main(argv):
     # Tasks go to the configured queue (HUEY_URL), as in production; the worker's part is timed apart.
     HUEY.immediate = False
     say("building the book")
-    seed_demo_base()
+    seed_demo_users()
     seed_demo_policies()
     customers = _book(args.customers)
     run = secrets.token_hex(3)

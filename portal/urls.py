@@ -3,16 +3,17 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal.core import views as core_views
+from portal.dashboard import views as dashboard_views
 
 admin.site.site_header = "Amparo"
 admin.site.site_title = "Amparo"
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", dashboard_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
-    path("", include("portal.core.urls")),
+    path("", include("portal.dashboard.urls")),
     path("", include("portal.accounts.urls")),
     path("audit/", include("portal.audit.urls")),
     path("bordereaux/", include("portal.ingestion.urls")),

@@ -340,11 +340,11 @@ def test_reactivating_an_active_user_is_refused(admin_user, agent):
 
 def test_suspended_user_with_an_open_session_is_signed_out_on_the_next_request(client, admin_user, agent):
     client.force_login(agent)
-    assert client.get(reverse("core:dashboard")).status_code == 200
+    assert client.get(reverse("dashboard:dashboard")).status_code == 200
 
     services.user_suspend(user=agent, actor=admin_user, reason="fraud investigation")
 
-    response = client.get(reverse("core:dashboard"))
+    response = client.get(reverse("dashboard:dashboard"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
 

@@ -59,7 +59,7 @@ def test_staff_member_signs_in_with_email_and_password_and_it_is_audited(client,
     response = sign_in(client, agent.email_primary, password)
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("core:dashboard")
+    assert response["Location"] == reverse("dashboard:dashboard")
     assert signed_in_user_id(client) == str(agent.pk)
     event = events("auth.sign_in").get()
     assert event.actor == agent
@@ -128,7 +128,7 @@ def test_sign_in_ignores_a_next_url_on_another_site(client, agent, password):
     )
     assert response.status_code == 302
     assert "evil.example" not in response["Location"]
-    assert response["Location"] == reverse("core:dashboard")
+    assert response["Location"] == reverse("dashboard:dashboard")
 
 
 @pytest.mark.parametrize("target", ["https://evil.example", "//evil.example/x", "https:/evil.example"])
@@ -264,7 +264,7 @@ def test_password_reset_does_not_reveal_whether_an_email_has_an_account(client, 
 
 def test_with_2fa_required_a_staff_member_without_a_device_is_sent_to_set_it_up(client, agent, require_2fa):
     client.force_login(agent)
-    response = client.get(reverse("core:dashboard"))
+    response = client.get(reverse("dashboard:dashboard"))
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('accounts:two_factor_setup')}?next=%2Fdashboard%2F"
 
@@ -280,7 +280,7 @@ def test_with_2fa_required_an_htmx_request_gets_a_client_side_redirect(client, a
 def test_with_2fa_required_every_staff_role_must_pass_it(client, db, require_2fa):
     for role in (Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.FINANCE, Role.INTERVENTORIA):
         client.force_login(UserFactory(role=role))
-        response = client.get(reverse("core:dashboard"))
+        response = client.get(reverse("dashboard:dashboard"))
         assert response.status_code == 302, role
         assert response["Location"].startswith(reverse("accounts:two_factor_setup")), role
 
@@ -294,13 +294,13 @@ def test_with_2fa_required_the_unverified_user_can_still_sign_out(client, agent,
 
 def test_with_2fa_off_a_user_without_a_device_goes_straight_in(client, agent):
     client.force_login(agent)
-    assert client.get(reverse("core:dashboard")).status_code == 200
+    assert client.get(reverse("dashboard:dashboard")).status_code == 200
 
 
 def test_a_user_with_a_confirmed_device_must_verify_even_when_2fa_is_not_required(client, enrolled_agent):
     agent, _device = enrolled_agent
     client.force_login(agent)
-    response = client.get(reverse("core:dashboard"))
+    response = client.get(reverse("dashboard:dashboard"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:two_factor_verify"))
 
@@ -308,7 +308,7 @@ def test_a_user_with_a_confirmed_device_must_verify_even_when_2fa_is_not_require
 def test_an_unconfirmed_device_does_not_make_the_user_verify(client, agent):
     TOTPDevice.objects.create(user=agent, name="half-done", confirmed=False)
     client.force_login(agent)
-    assert client.get(reverse("core:dashboard")).status_code == 200
+    assert client.get(reverse("dashboard:dashboard")).status_code == 200
 
 
 def test_password_sign_in_of_an_enrolled_user_lands_on_the_code_page(client, enrolled_agent, password):
@@ -326,12 +326,12 @@ def test_the_right_code_lets_the_user_in_and_is_audited(client, enrolled_agent):
     client.force_login(agent)
 
     response = client.post(
-        reverse("accounts:two_factor_verify"), {"token": current_token(device), "next": reverse("core:dashboard")}
+        reverse("accounts:two_factor_verify"), {"token": current_token(device), "next": reverse("dashboard:dashboard")}
     )
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("core:dashboard")
-    assert client.get(reverse("core:dashboard")).status_code == 200
+    assert response["Location"] == reverse("dashboard:dashboard")
+    assert client.get(reverse("dashboard:dashboard")).status_code == 200
     assert events("auth.2fa_verified").get().actor == agent
 
 
@@ -353,7 +353,7 @@ def test_a_wrong_code_is_422_and_audited(client, enrolled_agent):
     assert "That code is not right" in response.content.decode()
     assert events("auth.2fa_failed").get().actor == agent
     assert not events("auth.2fa_verified").exists()
-    assert client.get(reverse("core:dashboard")).status_code == 302
+    assert client.get(reverse("dashboard:dashboard")).status_code == 302
 
 
 def test_an_empty_code_is_422_with_a_message(client, enrolled_agent):
@@ -383,7 +383,7 @@ def test_verify_ignores_a_next_url_on_another_site(client, enrolled_agent):
     )
     assert response.status_code == 302
     assert "evil.example" not in response["Location"]
-    assert response["Location"] == reverse("core:dashboard")
+    assert response["Location"] == reverse("dashboard:dashboard")
 
 
 def test_verify_page_sends_a_user_without_a_device_to_set_up(client, agent):
@@ -404,15 +404,15 @@ def test_enrolling_with_the_right_code_turns_2fa_on_and_is_audited(client, agent
     device = TOTPDevice.objects.get(user=agent, confirmed=False)
 
     response = client.post(
-        reverse("accounts:two_factor_setup"), {"token": current_token(device), "next": reverse("core:dashboard")}
+        reverse("accounts:two_factor_setup"), {"token": current_token(device), "next": reverse("dashboard:dashboard")}
     )
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("core:dashboard")
+    assert response["Location"] == reverse("dashboard:dashboard")
     device.refresh_from_db()
     assert device.confirmed is True
     assert events("auth.2fa_enrolled").get().actor == agent
-    assert client.get(reverse("core:dashboard")).status_code == 200  # verified for this session
+    assert client.get(reverse("dashboard:dashboard")).status_code == 200  # verified for this session
 
 
 def test_enrolling_with_a_wrong_code_is_422_and_leaves_the_device_unconfirmed(client, agent):

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
-from portal.claims import services
+from portal.claims import services, workflow
 from portal.claims.models import (
     BulkTransitionJob,
     BulkTransitionResult,
@@ -285,6 +285,33 @@ def test_a_bulk_job_needs_claims_given_by_their_ids(supervisor, claim_ids, messa
 
     assert refused.value.messages == [message]
     assert nothing_started()
+
+
+def test_a_bulk_job_over_the_maximum_is_refused_by_the_service_itself(supervisor, monkeypatch):
+    monkeypatch.setattr(workflow, "BULK_MAX", 2)
+
+    with pytest.raises(ValidationError) as refused:
+        bulk_transition_start(actor=supervisor, action="start_review", claim_ids=[1, 2, 3])
+
+    assert refused.value.messages == ["A bulk action takes at most 2 claims at a time; narrow the filter."]
+    assert nothing_started()
+
+
+def test_a_small_bulk_job_runs_in_the_request_and_a_large_one_in_the_worker(
+    people, supervisor, settings, django_capture_on_commit_callbacks
+):
+    settings.AMPARO_CLAIM_BULK_IN_REQUEST = 1
+    small, large = [claim_in(ClaimStatus.PENDING, people)], [claim_in(ClaimStatus.PENDING, people) for _ in range(2)]
+
+    ran = services.bulk_transition_submit(actor=supervisor, action="start_review", claim_ids=[c.pk for c in small])
+    with django_capture_on_commit_callbacks() as queued:
+        waiting = services.bulk_transition_submit(
+            actor=supervisor, action="start_review", claim_ids=[c.pk for c in large]
+        )
+
+    assert ran.status == "FINISHED"
+    assert waiting.status == "QUEUED"
+    assert len(queued) == 1
 
 
 def test_claim_ids_given_as_text_are_read_as_numbers_once_each(people, supervisor):

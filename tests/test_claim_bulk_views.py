@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
-from portal.claims import services, views
+from portal.claims import services, workflow
 from portal.claims.models import BulkTransitionJob, BulkTransitionResult, Claim, RejectionReason
 from portal.claims.views import CHANGE_REASON
 
@@ -134,7 +134,7 @@ def test_the_queue_says_how_many_claims_match_without_counting_past_the_bound(cl
     page = client.get(reverse("claims:claim_list"), {"status": "OPEN"}).content.decode()
     counted = client.get(url, {"status": "OPEN"}, headers=HTMX).content.decode()
     one = client.get(url, {"status": "OPEN", "number": claims[0].number}, headers=HTMX).content.decode()
-    monkeypatch.setattr(views, "BULK_MAX", 2)
+    monkeypatch.setattr(workflow, "BULK_MAX", 2)
     bounded = client.get(url, {"status": "OPEN"}, headers=HTMX).content.decode()
 
     assert f'hx-get="{url}?status=OPEN"' in page
@@ -212,7 +212,7 @@ def test_a_refused_bulk_action_on_the_full_page_goes_back_to_the_queue_with_the_
 
 
 def test_a_bulk_action_above_the_maximum_is_refused(client, agent, claims, monkeypatch):
-    monkeypatch.setattr(views, "BULK_MAX", 2)
+    monkeypatch.setattr(workflow, "BULK_MAX", 2)
 
     response = bulk(signed_in(client, agent), htmx=True, action="start_review", every_match="on", query="status=OPEN")
 

@@ -8,12 +8,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from portal.accounts.demo import seed_demo_users
 from portal.accounts.models import Role, User
 from portal.audit.models import AuditEvent
 from portal.claims import demo
 from portal.claims.models import ApprovalAuthority, Claim, ClaimDocument, ClaimTransition
 from portal.claims.services import claim_actions_available
-from portal.core.demo import seed_demo_base
+from portal.payments.demo import pay_out_claim
 from portal.payments.models import ClaimPayout
 from portal.policies.demo import seed_demo_policies
 
@@ -25,7 +26,7 @@ NUMBER = re.compile(r"^SIN-\d{4}-\d{6,}$")
 @pytest.fixture
 def demo_book(settings, tmp_path):
     settings.AMPARO_PRIVATE_ROOT = tmp_path
-    seed_demo_base()
+    seed_demo_users()
     seed_demo_policies()
 
 
@@ -42,17 +43,17 @@ def counts():
 
 
 def test_seed_demo_claims_files_a_claim_in_every_state_and_a_second_run_changes_nothing(demo_book):
-    logins = demo.seed_demo_claims()
+    logins = demo.seed_demo_claims(pay_out=pay_out_claim)
     before = counts()
 
-    assert demo.seed_demo_claims() == logins == [("finance2@amparo.demo", Role.FINANCE)]
+    assert demo.seed_demo_claims(pay_out=pay_out_claim) == logins == [("finance2@amparo.demo", Role.FINANCE)]
 
     assert counts() == before
     assert set(Claim.objects.values_list("status", flat=True)) == set(Claim.Status.values)
 
 
 def test_every_demo_claim_has_the_history_its_status_needs(demo_book):
-    demo.seed_demo_claims()
+    demo.seed_demo_claims(pay_out=pay_out_claim)
     for claim in Claim.objects.all():
         history = list(claim.transitions.order_by("created_at", "id"))
         assert history[0].action == "file"
@@ -63,7 +64,7 @@ def test_every_demo_claim_has_the_history_its_status_needs(demo_book):
 
 
 def test_demo_paid_claims_were_paid_by_a_payout_one_finance_user_prepared_and_another_confirmed(demo_book):
-    demo.seed_demo_claims()
+    demo.seed_demo_claims(pay_out=pay_out_claim)
     paid = Claim.objects.filter(transitions__action="pay")
     assert paid.count() == 2
     for claim in paid:
@@ -75,7 +76,7 @@ def test_demo_paid_claims_were_paid_by_a_payout_one_finance_user_prepared_and_an
 
 
 def test_demo_supervisors_hold_approval_limits_and_the_truck_claim_is_above_them(demo_book):
-    demo.seed_demo_claims()
+    demo.seed_demo_claims(pay_out=pay_out_claim)
     sergio = User.objects.get(email_primary="supervisor@amparo.demo")
     assert ApprovalAuthority.objects.get(user=sergio, currency="COP").limit == Decimal("20000000")
     assert ApprovalAuthority.objects.filter(user__email_primary="supervisor2@amparo.demo").exists()
@@ -91,7 +92,7 @@ def test_demo_supervisors_hold_approval_limits_and_the_truck_claim_is_above_them
 
 
 def test_demo_claims_carry_a_photo_and_a_pdf_stored_privately(demo_book):
-    demo.seed_demo_claims()
+    demo.seed_demo_claims(pay_out=pay_out_claim)
     documents = {document.content_type: document for document in ClaimDocument.objects.all()}
     assert set(documents) == {"image/jpeg", "application/pdf"}
     for document in documents.values():
@@ -104,7 +105,7 @@ def test_demo_claims_carry_a_photo_and_a_pdf_stored_privately(demo_book):
 
 @pytest.fixture
 def scale_book(demo_book):
-    demo.seed_demo_claims()
+    demo.seed_demo_claims(pay_out=pay_out_claim)
 
 
 def test_seed_scale_claims_adds_that_many_numbered_claims_and_a_rerun_tops_up(scale_book):

@@ -762,7 +762,7 @@ def test_the_supervisor_dashboard_shows_claims_by_status_ageing_and_approved_thi
     file_claim(policy=policy, actor=agent, claimed_amount="1000000")
     services.claim_approve(claim=reviewed, actor=approver, amount="4000000", note="ok")
 
-    body = signed_in(client, approver).get(reverse("core:dashboard")).content.decode()
+    body = signed_in(client, approver).get(reverse("dashboard:dashboard")).content.decode()
 
     assert 'data-testid="claims-card"' in body
     assert 'id="claims-data"' in body
@@ -771,7 +771,7 @@ def test_the_supervisor_dashboard_shows_claims_by_status_ageing_and_approved_thi
 
 
 def test_the_claims_card_says_what_to_do_when_there_are_none(client, agent):
-    body = signed_in(client, agent).get(reverse("core:dashboard")).content.decode()
+    body = signed_in(client, agent).get(reverse("dashboard:dashboard")).content.decode()
 
     assert "No claims yet. When a customer reports a loss, open the policy and file a claim" in body
 

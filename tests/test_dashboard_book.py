@@ -49,7 +49,7 @@ def test_renewals_due_counts_policies_ending_within_thirty_days(agent):
 
 def test_the_dashboard_shows_the_book_card_with_its_figures(client, agent, books):
     client.force_login(agent)
-    body = client.get(reverse("core:dashboard")).content.decode()
+    body = client.get(reverse("dashboard:dashboard")).content.decode()
     assert 'data-testid="book-card"' in body
     assert "Your book" in body
     assert 'data-testid="book-active">2<' in body
@@ -58,7 +58,7 @@ def test_the_dashboard_shows_the_book_card_with_its_figures(client, agent, books
 
 def test_an_empty_book_says_what_to_do_next(client, agent):
     client.force_login(agent)
-    body = client.get(reverse("core:dashboard")).content.decode()
+    body = client.get(reverse("dashboard:dashboard")).content.decode()
     assert 'data-testid="book-empty"' in body
     assert "Add a customer, price a quote and issue it" in body
 
@@ -66,6 +66,6 @@ def test_an_empty_book_says_what_to_do_next(client, agent):
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.FINANCE, Role.INTERVENTORIA])
 def test_oversight_roles_see_the_whole_book_of_business(client, role, books):
     client.force_login(UserFactory(role=role))
-    body = client.get(reverse("core:dashboard")).content.decode()
+    body = client.get(reverse("dashboard:dashboard")).content.decode()
     assert "Book of business" in body
     assert "No policies have been issued yet." not in body

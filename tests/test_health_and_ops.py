@@ -442,7 +442,7 @@ def test_sqlite_huey_from_huey_settings_really_queues_work(tmp_path):
 
 
 def test_email_task_delivers_the_message_in_immediate_mode(db):
-    from tasks.notifications import email_message_send
+    from portal.notifications.tasks import email_message_send
 
     email_message_send(
         to=["ana@amparo.test"], subject="Su recibo de pago", body="Gracias por su pago.", html="<p>Gracias</p>"
@@ -459,7 +459,7 @@ def test_email_task_delivers_the_message_in_immediate_mode(db):
 
 
 def test_email_task_without_html_sends_plain_text_only(db):
-    from tasks.notifications import email_message_send
+    from portal.notifications.tasks import email_message_send
 
     email_message_send(to=["ana@amparo.test"], subject="Aviso", body="Texto")
     assert mail.outbox[0].alternatives == []

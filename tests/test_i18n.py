@@ -8,9 +8,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from portal.accounts.demo import seed_scale_clients
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
-from portal.core.demo import seed_scale_clients
 
 from .factories import UserFactory
 
@@ -48,13 +48,13 @@ def test_the_catalogue_translates_into_spanish():
 
 
 def test_dashboard_is_in_english_by_default(agent_client):
-    body = agent_client.get(reverse("core:dashboard")).content.decode()
+    body = agent_client.get(reverse("dashboard:dashboard")).content.decode()
     assert '<html lang="en">' in body
     assert "Your account security" in body
 
 
 def test_dashboard_follows_the_browsers_spanish_accept_language(agent_client):
-    response = agent_client.get(reverse("core:dashboard"), headers=SPANISH)
+    response = agent_client.get(reverse("dashboard:dashboard"), headers=SPANISH)
     body = response.content.decode()
     assert response.status_code == 200
     assert '<html lang="es-co">' in body
@@ -63,22 +63,22 @@ def test_dashboard_follows_the_browsers_spanish_accept_language(agent_client):
 
 
 def test_a_browser_asking_for_plain_spanish_gets_es_co(agent_client):
-    body = agent_client.get(reverse("core:dashboard"), headers={"Accept-Language": "es"}).content.decode()
+    body = agent_client.get(reverse("dashboard:dashboard"), headers={"Accept-Language": "es"}).content.decode()
     assert "Seguridad de su cuenta" in body
 
 
 def test_the_language_switch_keeps_spanish_for_later_pages(agent_client):
-    response = agent_client.post(reverse("set_language"), {"language": "es-co", "next": reverse("core:dashboard")})
+    response = agent_client.post(reverse("set_language"), {"language": "es-co", "next": reverse("dashboard:dashboard")})
     assert response.status_code == 302
-    assert response["Location"] == reverse("core:dashboard")
+    assert response["Location"] == reverse("dashboard:dashboard")
 
-    body = agent_client.get(reverse("core:dashboard")).content.decode()
+    body = agent_client.get(reverse("dashboard:dashboard")).content.decode()
     assert "Seguridad de su cuenta" in body
 
 
 def test_the_language_switch_back_to_english_wins_over_the_browser(agent_client):
     agent_client.post(reverse("set_language"), {"language": "en", "next": "/"})
-    body = agent_client.get(reverse("core:dashboard"), headers=SPANISH).content.decode()
+    body = agent_client.get(reverse("dashboard:dashboard"), headers=SPANISH).content.decode()
     assert "Your account security" in body
 
 
@@ -104,8 +104,8 @@ def test_numbers_use_colombian_separators_in_spanish_and_english_ones_in_english
     seed_scale_clients(1234)
     client.force_login(finance_user)
 
-    spanish = client.get(reverse("core:dashboard"), headers=SPANISH).content.decode()
-    english = client.get(reverse("core:dashboard"), headers={"Accept-Language": "en"}).content.decode()
+    spanish = client.get(reverse("dashboard:dashboard"), headers=SPANISH).content.decode()
+    english = client.get(reverse("dashboard:dashboard"), headers={"Accept-Language": "en"}).content.decode()
 
     assert "1.234" in spanish
     assert "1,234" not in spanish
@@ -113,7 +113,7 @@ def test_numbers_use_colombian_separators_in_spanish_and_english_ones_in_english
 
 
 def test_dates_use_spanish_month_names_on_the_spanish_dashboard(agent_client):
-    body = agent_client.get(reverse("core:dashboard"), headers=SPANISH).content.decode()
+    body = agent_client.get(reverse("dashboard:dashboard"), headers=SPANISH).content.decode()
     month = SPANISH_MONTHS[timezone.localdate().month - 1]
     # (Django's Spanish catalogue capitalises month names: "22 de Noviembre de 2026".)
     assert f" de {month} de {timezone.localdate().year}" in body.lower()

@@ -382,7 +382,7 @@ def test_finance_sees_the_upload_link_and_the_cancel_button_of_an_import_waiting
 )
 def test_the_navigation_shows_bordereaux_to_admin_finance_and_interventoria_only(client, db, role, shown):
     signed_in(client, UserFactory(role=role))
-    body = client.get(reverse("core:dashboard")).content.decode()
+    body = client.get(reverse("dashboard:dashboard")).content.decode()
     assert 'data-testid="main-nav"' in body
     assert ('data-nav="ingestion:job_list"' in body) is shown
 

@@ -7,7 +7,7 @@ import pytest
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from portal.core.demo import seed_demo_base
+from portal.accounts.demo import seed_demo_users
 from portal.payments.demo import seed_demo_payments
 from portal.payments.models import Instalment, LedgerEntry, Payment
 from portal.policies.demo import seed_demo_policies
@@ -16,7 +16,7 @@ from portal.policies.models import Policy
 
 @pytest.fixture
 def demo(db):
-    seed_demo_base()
+    seed_demo_users()
     seed_demo_policies()
     seed_demo_payments()
 

@@ -13,11 +13,12 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from portal.core.dates import add_months
 from portal.payments.models import Instalment, LedgerAccount, LedgerEntry
-from portal.payments.services import payment_receive, premium_schedule, split_amount
+from portal.payments.schedule import premium_schedule, split_amount
+from portal.payments.services import payment_receive
 from portal.policies.models import PaymentFrequency, PolicyVersion
 from portal.policies.services import (
-    add_months,
     policy_cancel,
     policy_endorse,
     policy_issue,

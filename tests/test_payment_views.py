@@ -346,7 +346,7 @@ def test_finance_reverses_a_payment_from_its_page_and_an_agent_cannot(client, pa
 
 
 def test_the_finance_dashboard_shows_collections_by_day_with_a_chart(client, payments, finance_user):
-    page = signed_in(client, finance_user).get(reverse("core:dashboard")).content.decode()
+    page = signed_in(client, finance_user).get(reverse("dashboard:dashboard")).content.decode()
 
     assert 'data-testid="collections-card"' in page
     assert 'data-testid="collections-COP"' in page
@@ -355,7 +355,7 @@ def test_the_finance_dashboard_shows_collections_by_day_with_a_chart(client, pay
 
 
 def test_the_finance_dashboard_without_payments_says_where_they_will_show(client, finance_user):
-    page = signed_in(client, finance_user).get(reverse("core:dashboard")).content.decode()
+    page = signed_in(client, finance_user).get(reverse("dashboard:dashboard")).content.decode()
 
     assert 'data-testid="collections-empty"' in page
 
@@ -370,7 +370,7 @@ def test_the_customer_page_shows_the_balance_and_links_to_the_account(client, ac
 
 
 def test_the_navigation_has_payments_for_staff_who_may_see_them(client, agent):
-    page = signed_in(client, agent).get(reverse("core:dashboard")).content.decode()
+    page = signed_in(client, agent).get(reverse("dashboard:dashboard")).content.decode()
 
     assert 'data-nav="payments:payment_list"' in page
 

@@ -13,11 +13,12 @@ from django.utils import timezone
 from portal.audit.models import AuditEvent
 from portal.core.exceptions import Conflict
 from portal.payments.models import Instalment, LedgerEntry
-from portal.payments.services import payment_receive, policies_lapse_overdue
+from portal.payments.services import payment_receive
+from portal.policies.lifecycle import policy_actions_available
 from portal.policies.models import Policy
 from portal.policies.services import (
     policies_follow_dates,
-    policy_actions_available,
+    policies_lapse_overdue,
     policy_issue,
     policy_lapse,
     policy_renew,

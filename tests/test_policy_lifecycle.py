@@ -11,10 +11,11 @@ from django_guid import get_guid
 from huey.contrib.djhuey import HUEY
 
 from portal.audit.models import AuditEvent
-from portal.policies import services
+from portal.core.dates import add_months
+from portal.payments.services import payment_receive
+from portal.policies import tasks
 from portal.policies.models import Policy, Quote, RenewalReminder
 from portal.policies.services import (
-    add_months,
     policies_follow_dates,
     policy_cancel,
     policy_suspend,
@@ -22,7 +23,7 @@ from portal.policies.services import (
     quote_decline,
     quotes_expire_overdue,
 )
-from tasks.policies import policies_follow_dates_daily, quotes_expire_overdue_daily, renewal_reminders_send_daily
+from portal.policies.tasks import morning_reminders, nightly_sweeps
 
 from .factories import issue_policy, make_quote
 
@@ -176,19 +177,19 @@ def test_only_quoted_and_accepted_quotes_past_their_validity_expire(db):
 
 def due_tasks(utc_timestamp):
     """What huey's scheduler would enqueue at that minute (it hands tasks a naive UTC timestamp)."""
-    return {task.name for task in HUEY.read_periodic(utc_timestamp) if task.__module__ == "tasks.policies"}
+    return {task.name for task in HUEY.read_periodic(utc_timestamp) if task.__module__ == "portal.policies.tasks"}
 
 
 @pytest.mark.parametrize(
     ("utc_timestamp", "expected"),
     [
-        (datetime(2026, 12, 1, 5, 5), {"policies_follow_dates_daily"}),  # 00:05 in Bogotá
-        (datetime(2026, 12, 1, 5, 10), {"quotes_expire_overdue_daily"}),  # 00:10 in Bogotá
-        (datetime(2026, 12, 1, 13, 0), {"renewal_reminders_send_daily"}),  # 08:00 in Bogotá
+        (datetime(2026, 12, 1, 5, 5), {"nightly_sweeps"}),  # 00:05 in Bogotá
+        (datetime(2026, 12, 1, 5, 10), set()),  # one nightly task, not one per sweep
+        (datetime(2026, 12, 1, 13, 0), {"morning_reminders"}),  # 08:00 in Bogotá
         (datetime(2026, 12, 1, 0, 5), set()),  # 19:05 the day before in Bogotá
         (datetime(2026, 12, 1, 8, 0), set()),  # 03:00 in Bogotá
         (datetime(2026, 12, 1, 13, 1), set()),
-        (datetime(2027, 6, 15, 13, 0), {"renewal_reminders_send_daily"}),  # every day of the year
+        (datetime(2027, 6, 15, 13, 0), {"morning_reminders"}),  # every day of the year
     ],
 )
 def test_the_daily_tasks_are_scheduled_on_bogota_time(utc_timestamp, expected):
@@ -201,13 +202,13 @@ def clock(monkeypatch):
     """Move the services' idea of today, as a night some days from now would."""
 
     def move_to(day):
-        monkeypatch.setattr(services, "_today", lambda: day)
+        monkeypatch.setattr(tasks, "business_date", lambda: day)
 
     return move_to
 
 
 def task_log(caplog, message):
-    [record] = [record for record in caplog.records if record.name == "tasks.policies" and record.msg == message]
+    [record] = [record for record in caplog.records if record.name == "portal.policies.tasks" and record.msg == message]
     return record
 
 
@@ -216,8 +217,8 @@ def test_the_daily_status_task_moves_the_policies_whose_dates_have_come(db, cloc
     policy = issue_policy(start_date=start)
     clock(start)
 
-    with caplog.at_level(logging.INFO, logger="tasks.policies"):
-        policies_follow_dates_daily()
+    with caplog.at_level(logging.INFO, logger="portal.policies.tasks"):
+        nightly_sweeps()
 
     assert status_of(policy) == Policy.Status.ACTIVE
     record = task_log(caplog, "policies followed their dates")
@@ -231,8 +232,8 @@ def test_the_daily_quote_task_expires_the_quotes_past_their_validity(db, clock, 
     quote = make_quote()
     clock(quote.valid_until + timedelta(days=1))
 
-    with caplog.at_level(logging.INFO, logger="tasks.policies"):
-        quotes_expire_overdue_daily()
+    with caplog.at_level(logging.INFO, logger="portal.policies.tasks"):
+        nightly_sweeps()
 
     quote.refresh_from_db()
     assert quote.status == Quote.Status.EXPIRED
@@ -243,11 +244,53 @@ def test_the_daily_reminder_task_emails_the_customers_whose_policies_end_in_30_d
     db, clock, caplog, django_capture_on_commit_callbacks
 ):
     policy = issue_policy()
+    # Paid up: the morning's overdue reminders have nothing to say to this customer.
+    payment_receive(
+        customer=policy.customer,
+        amount=policy.current_version.premium,
+        currency=policy.current_version.currency,
+        method="CASH",
+        reference="RC-PAID-UP",
+        actor=policy.customer.agent,
+    )
     clock(policy.current_version.end_date - timedelta(days=30))
 
-    with caplog.at_level(logging.INFO, logger="tasks.policies"), django_capture_on_commit_callbacks(execute=True):
-        renewal_reminders_send_daily()
+    with (
+        caplog.at_level(logging.INFO, logger="portal.policies.tasks"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        morning_reminders()
 
     assert [message.to for message in mail.outbox] == [[policy.customer.email_primary]]
     assert RenewalReminder.objects.get(policy=policy).stage == RenewalReminder.Stage.DAYS_30
     assert task_log(caplog, "renewal reminders sent").sent == 1
+
+
+def test_the_nightly_task_runs_its_sweeps_in_business_order_on_one_business_date(monkeypatch, clock):
+    night = timezone.localdate() + timedelta(days=3)
+    clock(night)
+    calls = []
+
+    def recording(name, result):
+        def sweep(*, today):
+            calls.append((name, today))
+            return result
+
+        return sweep
+
+    monkeypatch.setattr(tasks, "policies_follow_dates", recording("follow dates", {}))
+    monkeypatch.setattr(tasks, "quotes_expire_overdue", recording("expire quotes", 0))
+    monkeypatch.setattr(tasks, "policies_lapse_overdue", recording("lapse", 0))
+    monkeypatch.setattr(tasks, "renewal_reminders_send", recording("renewal reminders", 0))
+    monkeypatch.setattr(tasks, "instalment_reminders_send", recording("overdue reminders", 0))
+
+    nightly_sweeps()
+    morning_reminders()
+
+    assert calls == [
+        ("follow dates", night),
+        ("expire quotes", night),
+        ("lapse", night),
+        ("renewal reminders", night),
+        ("overdue reminders", night),
+    ]

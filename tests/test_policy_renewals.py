@@ -12,10 +12,10 @@ from django.utils.formats import date_format
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
+from portal.core.dates import add_months
 from portal.policies.models import Coverage, Policy, PolicyVersion, Quote, RatingRule
 from portal.policies.selectors import renewal_queue
 from portal.policies.services import (
-    add_months,
     policies_follow_dates,
     policy_cancel,
     policy_endorse,

@@ -1,6 +1,7 @@
 """Quote rules: create, present, accept, decline, expire and issue; a frozen price; audit in the same transaction."""
 
 import re
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from unittest import mock
@@ -11,10 +12,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from portal.audit.models import AuditEvent
+from portal.core.dates import add_months
 from portal.core.models import NumberSequence
 from portal.policies.models import Coverage, Policy, PolicyVersion, Quote
 from portal.policies.services import (
-    add_months,
     policy_issue,
     quote_accept,
     quote_create,
@@ -486,8 +487,14 @@ def test_a_start_date_from_today_to_a_year_ahead_is_accepted(make_quote, today, 
 # --- audit events: written with the change, never for a refusal -----------------------------------------------
 
 
+@contextmanager
 def audit_unavailable():
-    return mock.patch("portal.policies.services.audit_record", side_effect=RuntimeError("audit unavailable"))
+    failing = mock.Mock(side_effect=RuntimeError("audit unavailable"))
+    with (
+        mock.patch("portal.policies.services.quotes.audit_record", failing),
+        mock.patch("portal.policies.services.issuance.audit_record", failing),
+    ):
+        yield
 
 
 def test_each_step_of_a_quote_writes_its_audit_event_by_its_actor(make_quote, agent):

@@ -251,6 +251,6 @@ def test_agents_and_supervisors_are_told_reconciliation_is_not_theirs(client, ro
 def test_reconciliation_is_in_finances_navigation(client, finance_user):
     client.force_login(finance_user)
 
-    response = client.get(reverse("core:dashboard"))
+    response = client.get(reverse("dashboard:dashboard"))
 
     assert 'data-nav="gateways:reconciliation"' in response.content.decode()

@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.accounts.models import Role
 from portal.accounts.roles import ALL_PERMISSIONS, ROLE_PERMISSIONS, sync_role_permissions
-from portal.core.context_processors import navigation
+from portal.dashboard.navigation import navigation
 
 from .factories import UserFactory
 
@@ -26,11 +26,11 @@ BOOK_NAV = [
 ]
 OVERSIGHT_NAV = ["ingestion:job_list", "gateways:reconciliation"]
 EXPECTED_NAV = {
-    Role.ADMIN: ["core:dashboard", *BOOK_NAV, "accounts:user_list", *OVERSIGHT_NAV, "audit:log", "admin:index"],
-    Role.SUPERVISOR: ["core:dashboard", *BOOK_NAV, "accounts:user_list"],
-    Role.AGENT: ["core:dashboard", *BOOK_NAV],
-    Role.FINANCE: ["core:dashboard", *BOOK_NAV, *OVERSIGHT_NAV],
-    Role.INTERVENTORIA: ["core:dashboard", *BOOK_NAV, "accounts:user_list", *OVERSIGHT_NAV, "audit:log"],
+    Role.ADMIN: ["dashboard:dashboard", *BOOK_NAV, "accounts:user_list", *OVERSIGHT_NAV, "audit:log", "admin:index"],
+    Role.SUPERVISOR: ["dashboard:dashboard", *BOOK_NAV, "accounts:user_list"],
+    Role.AGENT: ["dashboard:dashboard", *BOOK_NAV],
+    Role.FINANCE: ["dashboard:dashboard", *BOOK_NAV, *OVERSIGHT_NAV],
+    Role.INTERVENTORIA: ["dashboard:dashboard", *BOOK_NAV, "accounts:user_list", *OVERSIGHT_NAV, "audit:log"],
 }
 
 
@@ -228,7 +228,7 @@ def test_dashboard_is_active_only_on_the_dashboard_itself():
     admin = UserFactory(role=Role.ADMIN)
     request = request_for(admin, reverse("audit:log"))
     items = {item["name"]: item["active"] for item in navigation(request)["nav_items"]}
-    assert items["core:dashboard"] is False
+    assert items["dashboard:dashboard"] is False
     assert items["audit:log"] is True
 
 
@@ -237,7 +237,7 @@ def test_dashboard_is_active_only_on_the_dashboard_itself():
 def test_rendered_dashboard_shows_each_role_only_its_navigation_and_its_own_dashboard(client, role):
     user = UserFactory(role=role)
     client.force_login(user)
-    response = client.get(reverse("core:dashboard"))
+    response = client.get(reverse("dashboard:dashboard"))
     assert response.status_code == 200
     body = response.content.decode()
     assert re.findall(r'data-nav="([^"]+)"', body) == EXPECTED_NAV[role]
@@ -247,7 +247,7 @@ def test_rendered_dashboard_shows_each_role_only_its_navigation_and_its_own_dash
 @pytest.mark.django_db
 def test_client_account_is_refused_the_dashboard_with_an_explanation(client):
     client.force_login(UserFactory(role=Role.CLIENT))
-    response = client.get(reverse("core:dashboard"))
+    response = client.get(reverse("dashboard:dashboard"))
     assert response.status_code == 403
     assert "mobile app" in response.content.decode()
 

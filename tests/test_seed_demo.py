@@ -6,9 +6,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from portal.accounts.demo import DEMO_PASSWORD, DEMO_USERS
 from portal.accounts.models import Role, Team, User, UserStatus
 from portal.audit.models import AuditEvent
-from portal.core.demo import DEMO_PASSWORD, DEMO_USERS
 
 # The claims demo adds a second finance user, who confirms the payouts the first one prepares.
 DEMO_LOGINS = len(DEMO_USERS) + 1
@@ -169,8 +169,8 @@ def test_seed_demo_book_is_created_once():
 
 
 def test_scale_adds_that_many_policies_each_with_its_customer_and_version_one(django_assert_max_num_queries):
+    from portal.policies.lifecycle import status_on
     from portal.policies.models import Policy
-    from portal.policies.services import status_on
 
     seed()
     before = Policy.objects.count()

@@ -4,7 +4,7 @@ from django_guid import clear_guid, get_guid, set_guid
 
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
-from tasks.tracing import correlated_task
+from portal.core.tasks import correlated_task
 
 SEEN = []
 
@@ -40,9 +40,9 @@ def test_a_task_queued_outside_any_request_gets_a_fresh_correlation_id(db):
 def test_the_worker_knows_each_task_under_its_module_and_function_name():
     from huey.contrib.djhuey import HUEY
 
-    from tasks.ingestion import import_job_process
-    from tasks.notifications import email_message_send
+    from portal.ingestion.tasks import import_job_process
+    from portal.notifications.tasks import email_message_send
 
     registry = HUEY._registry
-    assert registry.task_to_string(email_message_send.task.task_class) == "tasks.notifications.email_message_send"
-    assert registry.task_to_string(import_job_process.task.task_class) == "tasks.ingestion.import_job_process"
+    assert registry.task_to_string(email_message_send.task.task_class) == "portal.notifications.tasks.email_message_send"
+    assert registry.task_to_string(import_job_process.task.task_class) == "portal.ingestion.tasks.import_job_process"

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from portal.core.client_address import client_address
+from portal.notifications.services import email_queue
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -15,7 +16,7 @@ class AccountAdapter(DefaultAccountAdapter):
         return False
 
     def get_login_redirect_url(self, request):
-        return super().get_login_redirect_url(request) or reverse("core:dashboard")
+        return super().get_login_redirect_url(request) or reverse("dashboard:dashboard")
 
     def pre_login(self, request, user, **kwargs):
         if user.is_active and not user.is_staff_role:
@@ -31,9 +32,7 @@ class AccountAdapter(DefaultAccountAdapter):
         return address
 
     def send_mail(self, template_prefix, email, context):
-        from tasks.notifications import email_message_send
-
         message = self.render_mail(template_prefix, email, context)
         alternatives = getattr(message, "alternatives", [])
         html = next((content for content, mimetype in alternatives if mimetype == "text/html"), None)
-        email_message_send(to=list(message.to), subject=message.subject, body=message.body, html=html)
+        email_queue(to=list(message.to), subject=message.subject, body=message.body, html=html, after_commit=False)

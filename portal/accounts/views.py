@@ -32,7 +32,7 @@ MANAGE_USERS_REASON = gettext_lazy("Only administrators change roles, suspend us
 PENDING_TOTP_KEY = "amparo_pending_totp_device"
 
 
-def _safe_next(request, default="core:dashboard"):
+def _safe_next(request, default="dashboard:dashboard"):
     target = request.POST.get("next") or request.GET.get("next")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
         return target

@@ -24,10 +24,10 @@ from PIL import Image, ImageDraw
 from psycopg.copy import QueuedLibpqWriter
 
 from portal.accounts import services as account_services
+from portal.accounts.demo import DEMO_PASSWORD
 from portal.accounts.models import IdType, Role, User
 from portal.audit.services import audit_record
 from portal.core.models import next_sequence_value
-from portal.payments.services import payout_confirm, payout_prepare
 from portal.policies.demo import seed_scale_policies
 from portal.policies.models import Policy
 
@@ -40,7 +40,6 @@ ONE_DAY = timedelta(days=1)
 
 # The demo's second finance user: payouts are prepared by one finance user and confirmed by another.
 CHECKER = ("finance2@amparo.demo", "Felipe Finanzas Ortiz", "1010000010")
-PAYEE = "Bancolombia ahorros 123-456789-01"
 # Supervisors' authority in the demo: Sergio approves up to 20 million, Sofía up to 15 million.
 DEMO_LIMITS = [("supervisor@amparo.demo", "COP", D("20000000")), ("supervisor2@amparo.demo", "COP", D("15000000"))]
 FIRST_DEMO_DESCRIPTION = "Choque en la Calle 80 con la Avenida Boyacá: bómper y puerta delantera derecha."
@@ -83,8 +82,6 @@ def _attach(claim, actor, name, content, content_type):
 
 
 def _checker(admin, existing):
-    from portal.core.demo import DEMO_PASSWORD
-
     email, full_name, id_number = CHECKER
     return existing or account_services.user_create(
         actor=admin,
@@ -96,11 +93,6 @@ def _checker(admin, existing):
         password=DEMO_PASSWORD,
         phone="+57 300 000 0000",
     )
-
-
-def _pay(claim, *, maker, checker):
-    payout = payout_prepare(claim=claim, actor=maker, payee_account=PAYEE)
-    payout_confirm(payout=payout, actor=checker)
 
 
 def _grant_demo_limits(admin, users):
@@ -122,9 +114,13 @@ def _grant_demo_limits(admin, users):
 
 
 @transaction.atomic
-def seed_demo_claims():
+def seed_demo_claims(*, pay_out):
     """Supervisors' approval limits, a second finance user and a claim in every state on the demo
-    policies (idempotent); returns the login it adds as (email, role)."""
+    policies (idempotent); returns the login it adds as (email, role).
+
+    `pay_out(claim, maker=, checker=)` pays an approved claim the way finance does (payments' payout,
+    prepared by one finance user and confirmed by another): payments sits above claims and passes it in.
+    """
     emails = ["admin@amparo.demo", CHECKER[0], *(email for email, _currency, _limit in DEMO_LIMITS)]
     users = {user.email_primary: user for user in User.objects.filter(email_primary__in=emails)}
     admin = users["admin@amparo.demo"]
@@ -192,13 +188,13 @@ def seed_demo_claims():
     theft = file("52101006", "HUR", 15, "4200000", "Hurto de bicicleta y herramientas del depósito.", andres)
     services.claim_start_review(claim=theft, actor=andres)
     services.claim_approve(claim=theft, actor=sergio, amount="4000000", note="Se descuenta el deducible pactado.")
-    _pay(theft, maker=finance, checker=checker)
+    pay_out(theft, maker=finance, checker=checker)
 
     # Closed after payment, and closed after rejection.
     tow = file("98101009", "AS", 6, "350000", "Servicio de grúa por varada en la Autopista Sur.", alejandro)
     services.claim_start_review(claim=tow, actor=alejandro)
     services.claim_approve(claim=tow, actor=sofia, amount="350000", note="Factura de la grúa verificada.")
-    _pay(tow, maker=finance, checker=checker)
+    pay_out(tow, maker=finance, checker=checker)
     services.claim_close(claim=tow, actor=sofia)
     quake = file("79101002", "TER", 100, "15000000", "Grietas en muros tras el temblor de marzo.", ana)
     services.claim_start_review(claim=quake, actor=ana)

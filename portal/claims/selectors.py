@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from portal.accounts.selectors import book_scope_q
 
-from .models import BulkTransitionJob, Claim, ClaimDocument, ClaimTransition, RejectionReason
+from .models import BulkTransitionJob, BulkTransitionResult, Claim, ClaimDocument, ClaimTransition, RejectionReason
 
 CUSTOMER_AGENT = "customer__agent"
 
@@ -94,3 +94,58 @@ def claim_figures(user, *, today=None):
             "colors": [STATUS_COLOURS[status] for status in Claim.Status.values],
         },
     }
+
+
+def claims_for_queue(user):
+    """The claims `user` sees, reading only what a work-queue row shows: a row of the million is cheap."""
+    return (
+        claims_visible_to(user)
+        .select_related(None)
+        .select_related("policy__product", "customer__agent", "assignee")
+        .only(
+            "number",
+            "status",
+            "currency",
+            "claimed_amount",
+            "approved_amount",
+            "loss_date",
+            "coverage_name",
+            "created_at",
+            "policy__number",
+            "policy__product__name",
+            "customer__full_name",
+            "customer__agent__full_name",
+            "assignee__full_name",
+        )
+    )
+
+
+def claims_for_page(user):
+    """The claims `user` sees, with everything the claim page shows about each in the same row."""
+    return claims_visible_to(user).select_related(
+        "policy__current_version", "policy_version", "reviewed_by", "decided_by", "rejection_reason"
+    )
+
+
+def claims_of_policy(user, policy):
+    return claims_visible_to(user).filter(policy=policy).order_by("-created_at", "-id")
+
+
+def claims_of_customer(user, customer):
+    return claims_visible_to(user).filter(customer=customer).order_by("-created_at", "-id")
+
+
+def bulk_job_of(user, pk):
+    """One of the user's own bulk actions, or None."""
+    return bulk_jobs_of(user).select_related("actor", "rejection_reason").filter(pk=pk).first()
+
+
+def bulk_results_of(job, *, outcome=None):
+    results = BulkTransitionResult.objects.filter(job=job).select_related("claim").order_by("id")
+    return results.filter(outcome=outcome) if outcome else results
+
+
+def claim_card_figures(user):
+    """The dashboard's claims card: claim_figures, with the total that decides its empty state."""
+    figures = claim_figures(user)
+    return {**figures, "total": sum(count for _status, _label, count in figures["by_status"])}

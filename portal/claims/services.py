@@ -2,11 +2,12 @@ import logging
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from portal.accounts.models import Role
@@ -14,6 +15,7 @@ from portal.audit.services import audit_record, audit_record_many
 from portal.core.exceptions import Conflict
 from portal.core.models import next_sequence_value
 from portal.core.money import format_money, round_money
+from portal.core.tasks import enqueue_on_commit
 from portal.policies.models import Policy
 from portal.policies.selectors import version_in_force_on
 
@@ -59,6 +61,16 @@ def approval_limit(user, currency):
 
 def coverage_of(version, code):
     return next((line for line in version.coverages if line["code"] == code), None)
+
+
+def deductible_of(line, *, claimed_amount):
+    """The coverage's deductible as the version states it (`line`), and what it comes to on the amount
+    claimed: {pct, minimum, estimate}, or None when the coverage has none."""
+    pct, minimum = Decimal(str(line.get("deductible_pct", 0))), Decimal(str(line.get("deductible_min", 0)))
+    if pct <= 0 and minimum <= 0:
+        return None
+    estimate = min(claimed_amount, max(round_money(claimed_amount * pct / 100), minimum))
+    return {"pct": pct, "minimum": minimum, "estimate": estimate}
 
 
 def coverage_remaining(*, claim_policy, version, coverage_code, excluding=None):
@@ -412,11 +424,10 @@ def claim_mark_paid(*, claim, actor, payout):
 @transaction.atomic
 def claim_document_add(*, claim, upload, actor):
     """Attach a photo or PDF to an open claim; the file is checked by its content before it is kept."""
-    if actor.role not in workflow.FILING_ROLES:
-        raise PermissionDenied(_("Your role may not add documents to claims."))
     claim = _locked(claim)
-    if claim.status == Claim.Status.CLOSED:
-        raise Conflict(_("Claim %(number)s is closed; reopen it to add documents.") % {"number": claim.number})
+    refused = workflow.document_refusal(claim, actor)
+    if refused:
+        _raise(refused)
     mime, sha256, size = documents.checked_upload(upload)
     stored_name = documents.store_upload(upload, mime)
     try:
@@ -490,12 +501,29 @@ def bulk_transition_start(*, actor, action, claim_ids, note="", rejection_reason
     claim_ids = _claim_ids(claim_ids)
     if not claim_ids:
         raise ValidationError(_("Select at least one claim."))
+    if len(claim_ids) > workflow.BULK_MAX:
+        raise ValidationError(
+            _("A bulk action takes at most %(max)s claims at a time; narrow the filter.")
+            % {"max": number_format(workflow.BULK_MAX, force_grouping=True)}
+        )
     job = BulkTransitionJob.objects.create(
         action=action, actor=actor, note=note, rejection_reason=reason, claim_ids=claim_ids, total=len(claim_ids)
     )
     audit_record(
         actor=actor, action="claim.bulk_started", target=job, metadata={"action": action, "claims": len(claim_ids)}
     )
+    return job
+
+
+def bulk_transition_submit(*, actor, action, claim_ids, note="", rejection_reason=None):
+    """Start a bulk action and run it: in this request when it is small enough to answer at once
+    (AMPARO_CLAIM_BULK_IN_REQUEST claims), else in the worker once the job is committed."""
+    job = bulk_transition_start(
+        actor=actor, action=action, claim_ids=claim_ids, note=note, rejection_reason=rejection_reason
+    )
+    if job.total <= settings.AMPARO_CLAIM_BULK_IN_REQUEST:
+        return bulk_transition_run(job=job)
+    enqueue_on_commit("portal.claims.tasks.bulk_transition_process", job_id=str(job.pk))
     return job
 
 

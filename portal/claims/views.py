@@ -2,11 +2,9 @@
 claim page with its actions and documents, and a bulk action's progress. Thin views over the
 claims services and selectors."""
 
-from decimal import Decimal
 from functools import partial
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,28 +24,28 @@ from portal.accounts.models import Role
 from portal.core.exceptions import Conflict
 from portal.core.exports import csv_download, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
-from portal.core.listing import BoundedLazyPaginator, render_filtered_table
-from portal.core.money import format_money, round_money
+from portal.core.listing import BoundedLazyPaginator, bounded_count, render_filtered_table
+from portal.core.money import format_money
 from portal.core.permissions import permission_required
 from portal.core.uploads import body_limit
 from portal.customers.selectors import customers_visible_to
 from portal.policies.selectors import policies_visible_to
-from tasks.claims import bulk_transition_process
 
 from . import documents, services, workflow
 from .filters import OPEN, ClaimFilter
 from .forms import BulkActionForm, ClaimFileForm, DocumentUploadForm, TransitionForm, bulk_action_choices
 from .models import BulkTransitionResult, Claim
-from .queries import (
-    bounded_count,
+from .selectors import (
     bulk_job_of,
     bulk_results_of,
+    claim_documents,
+    claim_timeline,
     claims_for_page,
     claims_for_queue,
     claims_of_customer,
     claims_of_policy,
+    claims_visible_to,
 )
-from .selectors import claim_documents, claim_timeline, claims_visible_to
 from .tables import BulkResultTable, ClaimTable, RelatedClaimTable, claim_status_badge
 
 VIEW_REASON = gettext_lazy("Claims are open to agents, supervisors, finance, Interventoría and administrators.")
@@ -61,7 +59,6 @@ DOCUMENT_VIEW_REASON = gettext_lazy(
 )
 
 # A bulk action takes at most this many claims; the queue also stops counting matches here.
-BULK_MAX = 10_000
 # Where a user's own default work-queue filter is kept: for the session, as a query string.
 SAVED_DEFAULT = "claims.queue_default"
 # What each role sees first when it opens the work queue without a filter.
@@ -109,7 +106,7 @@ def _queue_extra(request, claim_filter):
         "query": query,
         "saved_default": request.session.get(SAVED_DEFAULT),
         "is_default": query == normalized_query(QueryDict(queue_default_query(request))),
-        "bulk_max": BULK_MAX,
+        "bulk_max": workflow.BULK_MAX,
     }
     if bulk_actions:
         extra["bulk_form"] = BulkActionForm(user=request.user, initial={"query": query})
@@ -139,8 +136,8 @@ def queue_count(request):
     """How many claims the filter matches, up to the bulk maximum: loaded after the queue's first page,
     so that counting never delays it."""
     claim_filter = _queue_filter(request, request.GET)
-    matching = bounded_count(claim_filter.qs, BULK_MAX) if claim_filter.is_valid() else 0
-    return render(request, "claims/claim_list.html#matching", {"matching": matching, "bulk_max": BULK_MAX})
+    matching = bounded_count(claim_filter.qs, workflow.BULK_MAX) if claim_filter.is_valid() else 0
+    return render(request, "claims/claim_list.html#matching", {"matching": matching, "bulk_max": workflow.BULK_MAX})
 
 
 @require_POST
@@ -235,16 +232,16 @@ def _bulk_claim_ids(request, data):
         claim_filter = _queue_filter(request, QueryDict(data["query"]))
         if not claim_filter.is_valid():
             raise ValidationError(_("The filter is not valid any more; correct it and choose again."))
-        ids = list(claim_filter.qs.order_by().values_list("pk", flat=True)[: BULK_MAX + 1])
+        ids = list(claim_filter.qs.order_by().values_list("pk", flat=True)[: workflow.BULK_MAX + 1])
         left_out = 0
     else:
-        chosen = data["claim"][: BULK_MAX + 1]
+        chosen = data["claim"][: workflow.BULK_MAX + 1]
         ids = list(claims.filter(pk__in=chosen).values_list("pk", flat=True))
         left_out = len(chosen) - len(ids)
-    if len(ids) > BULK_MAX:
+    if len(ids) > workflow.BULK_MAX:
         raise ValidationError(
             _("A bulk action takes at most %(max)s claims at a time; narrow the filter.")
-            % {"max": number_format(BULK_MAX, force_grouping=True)}
+            % {"max": number_format(workflow.BULK_MAX, force_grouping=True)}
         )
     if not ids:
         raise ValidationError(_("None of the chosen claims is in your book."))
@@ -287,7 +284,7 @@ def bulk_apply(request):
         template = "claims/bulk_confirm.html#confirm" if request.htmx else "claims/bulk_confirm.html"
         return render(request, template, context)
     try:
-        job = services.bulk_transition_start(
+        job = services.bulk_transition_submit(
             actor=request.user,
             action=data["action"],
             claim_ids=ids,
@@ -297,10 +294,6 @@ def bulk_apply(request):
     except ValidationError as error:
         add_service_errors(form, error)
         return _bulk_refused(request, form, back)
-    if len(ids) <= settings.AMPARO_CLAIM_BULK_IN_REQUEST:
-        services.bulk_transition_run(job=job)
-    else:
-        transaction.on_commit(lambda: bulk_transition_process(str(job.pk)))
     if left_out:
         messages.warning(request, _left_out_text(left_out))
     url = reverse("claims:bulk_job", args=[job.pk])
@@ -386,15 +379,6 @@ def claim_file_coverages(request):
 # --- the claim page -------------------------------------------------------------------------------
 
 
-def _deductible(line, claim):
-    """The coverage's deductible as the version states it, and what it comes to on the amount claimed."""
-    pct, minimum = Decimal(str(line.get("deductible_pct", 0))), Decimal(str(line.get("deductible_min", 0)))
-    if pct <= 0 and minimum <= 0:
-        return None
-    estimate = min(claim.claimed_amount, max(round_money(claim.claimed_amount * pct / 100), minimum))
-    return {"pct": pct, "minimum": minimum, "estimate": estimate}
-
-
 # What each timeline row did, in the past tense.
 ACTION_LABELS = {
     "file": pgettext_lazy("claim timeline", "Filed"),
@@ -407,13 +391,13 @@ def _claim_context(request, claim, *, open_action=None, form=None, upload_form=N
     version = claim.policy_version
     line = services.coverage_of(version, claim.coverage_code) or {}
     actions = services.claim_actions_available(claim, user) if user.has_perm("claims.change_claim") else []
-    may_pay_out = claim.status == Claim.Status.APPROVED and user.has_perm("payments.add_claimpayout")
+    may_pay_out = workflow.payout_refusal(claim, user) is None and user.has_perm("payments.add_claimpayout")
     return {
         "claim": claim,
         "badge": claim_status_badge(claim),
         "version": version,
         "coverage": line,
-        "deductible": _deductible(line, claim) if line else None,
+        "deductible": services.deductible_of(line, claimed_amount=claim.claimed_amount) if line else None,
         "remaining": services.coverage_remaining(
             claim_policy=claim.policy, version=version, coverage_code=claim.coverage_code
         ),
@@ -425,9 +409,7 @@ def _claim_context(request, claim, *, open_action=None, form=None, upload_form=N
         "one_click": ("start_review", "close"),
         "open_action": open_action,
         "form": form,
-        "may_upload": user.has_perm("claims.add_claimdocument")
-        and user.role in workflow.FILING_ROLES
-        and claim.status != Claim.Status.CLOSED,
+        "may_upload": user.has_perm("claims.add_claimdocument") and workflow.document_refusal(claim, user) is None,
         "upload_form": upload_form or DocumentUploadForm(auto_id="upload_%s"),
         "payout_url": reverse("payments:payout_prepare", args=[claim.pk]) if may_pay_out else None,
     }

@@ -98,6 +98,10 @@ TRANSITIONS = {
 MANUAL_ACTIONS = [action for action in TRANSITIONS if action != "pay"]
 BULK_ACTIONS = [action for action, t in TRANSITIONS.items() if t.bulk]
 FILING_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+# Who prepares and confirms the payout that moves an approved claim to PAID.
+PAYOUT_ROLES = TRANSITIONS["pay"].roles
+# The most claims one bulk action takes; larger selections are refused, to be narrowed by a filter.
+BULK_MAX = 10_000
 
 
 def role_refusal(transition, actor):
@@ -154,3 +158,33 @@ PAST_TENSE = {
     "close": _("closed"),
     "reopen": _("reopened"),
 }
+
+
+def document_refusal(claim, actor):
+    """Why `actor` may not add documents to `claim` now, as (kind, message), or None if they may."""
+    if actor.role not in FILING_ROLES:
+        return FORBIDDEN, _("Your role may not add documents to claims.")
+    if claim.status == ClaimStatus.CLOSED:
+        return CONFLICT, _("Claim %(number)s is closed; reopen it to add documents.") % {"number": claim.number}
+    return None
+
+
+def payout_role_refusal(actor):
+    """(FORBIDDEN, message) when `actor` may not prepare or confirm claim payouts, else None."""
+    if actor is None or not actor.is_authenticated or actor.role not in PAYOUT_ROLES:
+        return FORBIDDEN, _("Only finance users and administrators prepare and confirm claim payouts.")
+    return None
+
+
+def payout_refusal(claim, actor):
+    """Why `actor` may not prepare the payout of `claim`, as (kind, message), or None if they may
+    (payments refuses a second live payout of one claim on its own)."""
+    refused = payout_role_refusal(actor)
+    if refused:
+        return refused
+    if claim.status != ClaimStatus.APPROVED:
+        return CONFLICT, _("Claim %(number)s is %(status)s; only approved claims are paid.") % {
+            "number": claim.number,
+            "status": claim.get_status_display().lower(),
+        }
+    return None

@@ -27,3 +27,8 @@ def render_filtered_table(request, template, *, filterset, table_class, per_page
     RequestConfig(request, paginate=paginate).configure(table)
     name = f"{template}#results" if request.htmx else template
     return render(request, name, {"filter": filterset, "table": table, **(extra or {})})
+
+
+def bounded_count(queryset, bound):
+    """How many rows `queryset` has, counting at most `bound` + 1 of them (never a COUNT over a million)."""
+    return queryset.order_by()[: bound + 1].count()

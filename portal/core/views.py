@@ -1,21 +1,8 @@
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .health import database_is_up, queue_is_up
-from .permissions import staff_required
-from .selectors import dashboard_for
-
-
-def home(request):
-    return redirect("core:dashboard" if request.user.is_authenticated else "account_login")
-
-
-@staff_required
-def dashboard(request):
-    template, figures = dashboard_for(request.user)
-    return render(request, "core/dashboard.html", {"dashboard_template": template, **figures})
 
 
 @never_cache

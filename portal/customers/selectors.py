@@ -1,5 +1,4 @@
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 
 from portal.accounts.models import Role, User
 from portal.accounts.selectors import SEES_EVERY_BOOK, book_scope_q
@@ -10,17 +9,6 @@ from .models import Customer
 def customers_visible_to(user):
     """Customers in `user`'s book: their own (agent), their teams' (supervisor), all (admin, finance, interventoría)."""
     return Customer.objects.filter(book_scope_q(user)).select_related("agent", "agent__team")
-
-
-def customers_with_policy_counts(user):
-    """The book with each customer's number of policies, counted per row shown (a correlated
-    subquery), not by grouping the whole book before the first page can be cut."""
-    from portal.policies.models import Policy
-
-    policies = Policy.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
-    return customers_visible_to(user).annotate(
-        policy_count=Coalesce(Subquery(policies.annotate(n=Count("pk")).values("n")), 0)
-    )
 
 
 def assignable_agents(user):

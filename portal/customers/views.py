@@ -12,12 +12,12 @@ from portal.core.exports import csv_download, list_without_export, xlsx_download
 from portal.core.forms import add_service_errors
 from portal.core.listing import render_filtered_table
 from portal.core.permissions import permission_required
-from portal.policies.selectors import policies_visible_to, quotes_visible_to
+from portal.policies.selectors import customers_with_policy_counts, policies_visible_to, quotes_visible_to
 
 from . import services
 from .filters import CustomerFilter
 from .forms import CustomerForm, DuplicateCheckForm
-from .selectors import customer_duplicates, customers_visible_to, customers_with_policy_counts, normalized_id_number
+from .selectors import customer_duplicates, customers_visible_to, normalized_id_number
 from .tables import CustomerPolicyTable, CustomerQuoteTable, CustomerTable
 
 VIEW_REASON = gettext_lazy(

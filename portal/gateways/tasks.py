@@ -8,7 +8,7 @@ import logging
 
 from huey import crontab
 
-from tasks.tracing import correlated_periodic_task, correlated_task
+from portal.core.tasks import correlated_periodic_task, correlated_task
 
 from .services import webhook_event_process, webhook_events_process_pending
 

@@ -189,7 +189,7 @@ def _remember_layout(job, profile, layout):
 
 
 def _enqueue(job):
-    from tasks.ingestion import import_job_process
+    from .tasks import import_job_process
 
     transaction.on_commit(lambda: import_job_process(job.pk))
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.accounts.models import User
+from portal.claims.models import Claim
 from portal.policies.demo import CUSTOMERS
 from portal.policies.models import Policy
 
@@ -18,6 +19,7 @@ from . import services
 from .models import ClaimPayout, Instalment, Payment
 
 DEMO_REFERENCE = "DEMO-"
+PAYEE = "Bancolombia ahorros 123-456789-01"
 
 # customer id number -> how they pay: "all" (every instalment due so far), "first" (only the
 # first), "none" (nothing: overdue), with the method and how many days after the due date.
@@ -62,12 +64,16 @@ def _pay(policy, *, habit, method, days_late, actor, today):
         )
 
 
-def _prepare_payout(finance):
-    from portal.claims.models import Claim
+def pay_out_claim(claim, *, maker, checker):
+    """An approved claim paid as finance pays it: prepared by `maker`, confirmed by `checker`."""
+    payout = services.payout_prepare(claim=claim, actor=maker, payee_account=PAYEE)
+    services.payout_confirm(payout=payout, actor=checker)
 
+
+def _prepare_payout(finance):
     claim = Claim.objects.filter(status=Claim.Status.APPROVED).order_by("pk").first()
     if claim is not None and not ClaimPayout.objects.filter(claim=claim).exists():
-        services.payout_prepare(claim=claim, actor=finance, payee_account="Bancolombia ahorros 123-456789-01")
+        services.payout_prepare(claim=claim, actor=finance, payee_account=PAYEE)
 
 
 @transaction.atomic

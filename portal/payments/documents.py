@@ -21,8 +21,7 @@ from portal.policies.documents import (
 )
 
 from .models import InstalmentReminder
-from .selectors import account_statement, allocations_of
-from .services import lapse_grace_days
+from .selectors import account_statement, allocations_of, lapse_grace_days
 
 
 def _pdf(template, context):

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -12,11 +13,16 @@ from django.utils.translation import gettext as _
 
 from portal.accounts.models import Role
 from portal.accounts.selectors import book_scope_q
+from portal.claims.models import Claim
+from portal.claims.selectors import claims_visible_to
 from portal.core.money import CURRENCIES, ZERO
+from portal.policies.models import Policy
 
 from .models import ClaimPayout, Instalment, LedgerAccount, LedgerEntry, Payment
 
 ACCOUNT_AGENT = "customer__agent"
+# Only policies that still give cover are reminded of, and lapse, for an unpaid instalment.
+LIVE_POLICY_STATUSES = (Policy.Status.ACTIVE, Policy.Status.SUSPENDED)
 OWNED_AGENT = "account__customer__agent"
 
 
@@ -292,10 +298,37 @@ def collections_figures(user, *, days=30, today=None):
 
 def claims_awaiting_payout(user):
     """Approved claims in `user`'s book with no payout prepared or confirmed yet, oldest decision first."""
-    from portal.claims.models import Claim
-    from portal.claims.selectors import claims_visible_to
-
     live = ClaimPayout.objects.filter(claim=OuterRef("pk")).exclude(status=ClaimPayout.Status.CANCELLED)
     return (
         claims_visible_to(user).filter(status=Claim.Status.APPROVED).exclude(Exists(live)).order_by("status_changed_at")
     )
+
+
+# --- what is overdue: the reads the lapse and the reminders share ---------------------------------------------
+
+
+def lapse_grace_days():
+    """Days an instalment may stay unpaid after its due date before the policy lapses."""
+    return settings.AMPARO_LAPSE_GRACE_DAYS
+
+
+def balance_due(account, *, on):
+    """What the customer owes on `account` on `on` (negative: credit): the sum of its entries to that date."""
+    return account.entries.filter(posted_on__lte=on).aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+
+
+def lapse_due_on(policy, *, today):
+    """The oldest open instalment of `policy` unpaid past the grace period, or None (nothing to lapse it for).
+
+    An account whose credit covers what is due lapses nothing.
+    """
+    cutoff = today - timedelta(days=lapse_grace_days())
+    instalment = (
+        Instalment.objects.filter(policy=policy, status=Instalment.Status.OPEN, due_date__lt=cutoff)
+        .select_related("account")
+        .order_by("due_date", "sequence")
+        .first()
+    )
+    if instalment is None or balance_due(instalment.account, on=today) <= 0:
+        return None
+    return instalment

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 from django_tables2 import RequestConfig
 
+from portal.claims.selectors import claims_visible_to
 from portal.core.exceptions import Conflict
 from portal.core.exports import csv_download, pdf_download, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
@@ -231,12 +232,7 @@ def payment_export(request, fmt):
 
 
 def _payment_context(request, payment, *, form=None):
-    reversible = (
-        payment.direction == Payment.Direction.IN
-        and payment.status == Payment.Status.CONFIRMED
-        and payment.method in Payment.MANUAL_METHODS
-        and request.user.has_perm("payments.change_payment")
-    )
+    reversible = services.payment_reverse_refusal(payment) is None and request.user.has_perm("payments.change_payment")
     return {
         "payment": payment,
         "badge": status_badge(payment),
@@ -331,8 +327,6 @@ def _payouts_answer(request, *, status=200):
 @permission_required("payments.add_claimpayout", PAYOUT_REASON)
 def payout_prepare(request, claim_pk):
     """Prepare the payout of an approved claim: the form (GET, e.g. from the claim's page) and the action (POST)."""
-    from portal.claims.selectors import claims_visible_to
-
     claim = get_object_or_404(claims_visible_to(request.user), pk=claim_pk)
     form = PayoutPrepareForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

@@ -12,11 +12,12 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from portal.accounts.models import IdType, Role, User
+from portal.core.dates import add_months
 from portal.core.models import next_sequence_value
 from portal.customers.models import Customer
 from portal.customers.services import customer_create, customer_link_app_account
 
-from . import services
+from . import lifecycle, services
 from .models import Coverage, LineOfBusiness, PaymentFrequency, Policy, PolicyVersion, Product, RatingRule
 from .rating import price
 
@@ -366,7 +367,7 @@ def seed_scale_policies(count, *, batch_size=2000):
                         kind=PolicyVersion.Kind.NEW_BUSINESS,
                         effective_date=begins,
                         start_date=begins,
-                        end_date=services.add_months(begins, product.term_months),
+                        end_date=add_months(begins, product.term_months),
                         sum_insured=sums[n % len(sums)],
                         currency=pricing.currency,
                         coverages=breakdown["coverages"],
@@ -382,7 +383,7 @@ def seed_scale_policies(count, *, batch_size=2000):
                         number=f"{product.code}-{today.year}-{first + offset:06d}",
                         product=product,
                         customer=customer,
-                        status=services.status_on(version, today=today),
+                        status=lifecycle.status_on(version, today=today),
                     )
                     for offset, (customer, version) in enumerate(zip(customers, versions, strict=True))
                 ],

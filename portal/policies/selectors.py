@@ -98,3 +98,12 @@ def policy_figures(user):
             "colors": [STATUS_COLOURS[status] for status in Policy.Status.values],
         },
     }
+
+
+def customers_with_policy_counts(user):
+    """The book with each customer's number of policies, counted per row shown (a correlated
+    subquery), not by grouping the whole book before the first page can be cut."""
+    policies = Policy.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
+    return customers_visible_to(user).annotate(
+        policy_count=Coalesce(Subquery(policies.annotate(n=Count("pk")).values("n")), 0)
+    )

@@ -23,7 +23,7 @@ from portal.core.listing import BoundedLazyPaginator, render_filtered_table
 from portal.core.money import format_money
 from portal.core.permissions import permission_required
 
-from . import documents, services
+from . import documents, lifecycle, services
 from .filters import PolicyFilter, QuoteFilter
 from .forms import PK, CancelForm, EndorseForm, QuoteForm, ReasonForm, RenewalWindowForm
 from .models import Policy, Quote
@@ -70,7 +70,7 @@ def _quote_state(quote):
 
 def _quote_actions(user, quote):
     """The buttons `user` sees on `quote`: what its state allows (the services' rule) and the user may do."""
-    allowed = services.quote_actions_available(quote)
+    allowed = lifecycle.quote_actions_available(quote)
     may_change, may_issue = user.has_perm("policies.change_quote"), user.has_perm("policies.add_policy")
     return {action: allowed[action] and (may_issue if action == "issue" else may_change) for action in allowed}
 
@@ -164,6 +164,7 @@ def _quote_context(request, quote, *, decline_form=None, action_errors=()):
         "badge": status_badge(quote),
         "actions": _quote_actions(request.user, quote),
         "days_left": (quote.valid_until - today).days if quote.valid_until else None,
+        "expired": lifecycle.quote_is_expired(quote, today=today),
         "policy": policy,
         "decline_form": decline_form or ReasonForm(auto_id="decline_%s"),
         "action_errors": action_errors,
@@ -354,7 +355,7 @@ def _policy_state(policy):
 
 def _policy_actions(user, policy):
     """The buttons `user` sees on `policy`: what its state allows (the services' rules) and the user may do."""
-    allowed = services.policy_actions_available(policy)
+    allowed = lifecycle.policy_actions_available(policy)
     may_change, may_renew = user.has_perm("policies.change_policy"), user.has_perm("policies.add_policy")
     return {action: allowed[action] and (may_renew if action == "renew" else may_change) for action in allowed}
 

@@ -114,7 +114,7 @@ INSTALLED_APPS = [
     "portal.claims",
     "portal.payments",
     "portal.gateways",
-    "tasks",
+    "portal.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -152,7 +152,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.core.context_processors.navigation",
+                "portal.dashboard.navigation.navigation",
             ],
         },
     },
@@ -188,7 +188,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "core:dashboard"
+LOGIN_REDIRECT_URL = "dashboard:dashboard"
 LOGOUT_REDIRECT_URL = "account_login"
 
 # django-allauth: staff sign in with their primary email; there is no self sign-up.

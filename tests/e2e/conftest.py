@@ -83,7 +83,7 @@ def page(new_page) -> Page:
 
 @pytest.fixture
 def demo(transactional_db):
-    """The demo staff and teams (one user per role), password portal.core.demo.DEMO_PASSWORD."""
-    from portal.core.demo import seed_demo_base
+    """The demo staff and teams (one user per role), password portal.accounts.demo.DEMO_PASSWORD."""
+    from portal.accounts.demo import seed_demo_users
 
-    seed_demo_base()
+    seed_demo_users()

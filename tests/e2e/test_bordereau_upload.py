@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from portal.core.demo import DEMO_PASSWORD
+from portal.accounts.demo import DEMO_PASSWORD
 from portal.ingestion.models import ImportJob, RiskRow
 
 from ..ingestion_rows import RISK_HEADER

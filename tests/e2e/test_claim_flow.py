@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from portal.accounts.demo import DEMO_PASSWORD
 from portal.accounts.models import User
 from portal.claims import services
 from portal.claims.models import Claim, ClaimDocument, RejectionReason
-from portal.core.demo import DEMO_PASSWORD
 from portal.policies.demo import seed_demo_policies
 from portal.policies.models import Policy
 from tests.factories import file_claim, grant_approval_limit

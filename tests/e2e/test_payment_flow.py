@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from portal.core.demo import DEMO_PASSWORD
+from portal.accounts.demo import DEMO_PASSWORD
 from portal.core.money import format_money
 from portal.payments.forms import StatementPeriodForm
 from portal.payments.models import Instalment, Payment

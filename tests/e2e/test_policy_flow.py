@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from portal.core.demo import DEMO_PASSWORD
+from portal.accounts.demo import DEMO_PASSWORD
 from portal.core.money import format_money
 from portal.customers.models import Customer
 from portal.policies.demo import seed_demo_policies

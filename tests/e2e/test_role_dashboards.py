@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal.core.demo import DEMO_PASSWORD
+from portal.accounts.demo import DEMO_PASSWORD
 
 from ..test_roles import EXPECTED_NAV
 from .helpers import sign_in
@@ -34,7 +34,7 @@ def test_each_staff_role_lands_on_its_own_dashboard_with_exactly_its_own_navigat
     nav_links = page.get_by_test_id("main-nav").locator("a[data-nav]")
     expect(nav_links).to_have_count(len(expected_nav))
     assert [link.get_attribute("data-nav") for link in nav_links.all()] == expected_nav
-    expect(page.locator('[data-nav="core:dashboard"]')).to_have_attribute("aria-current", "page")
+    expect(page.locator('[data-nav="dashboard:dashboard"]')).to_have_attribute("aria-current", "page")
 
 
 def test_an_agent_who_types_the_audit_log_address_is_told_why_they_cannot_open_it(page, demo):
@@ -89,7 +89,7 @@ def test_switching_the_language_to_spanish_shows_the_page_in_spanish(page, demo,
     expect(page.locator("html")).to_have_attribute("lang", "es-co")
     expect(page.get_by_test_id("language-switch").locator("select")).to_have_value("es-co")
     expect(title).to_have_text("Panel de Finanzas")
-    expect(page.locator('[data-nav="core:dashboard"]')).to_have_text("Panel")
+    expect(page.locator('[data-nav="dashboard:dashboard"]')).to_have_text("Panel")
     expect(page.get_by_test_id("role-badge")).to_have_text("Finanzas")
     # Dates follow the es-CO format too.
     expect(stamp).to_have_text(re.compile(r"^\d{1,2} de \w+ de \d{4} a las \d{2}:\d{2}$"))

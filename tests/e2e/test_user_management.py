@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from portal.accounts.demo import DEMO_PASSWORD
 from portal.accounts.models import User, UserStatus
-from portal.core.demo import DEMO_PASSWORD
 
 from .helpers import sign_in
 

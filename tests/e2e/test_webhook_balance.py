@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from portal.accounts.demo import DEMO_PASSWORD
 from portal.accounts.models import User
-from portal.core.demo import DEMO_PASSWORD
 from portal.core.money import format_money
 from portal.customers.services import customer_create
 from portal.gateways.models import GatewayTransaction

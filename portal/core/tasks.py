@@ -1,0 +1,95 @@
+"""Task plumbing shared by every domain's `tasks.py`: correlation ids, the local-time crontab, and the
+one way a service queues work after its transaction commits.
+
+Services never import a `tasks` module (a task imports its service, so that would be a cycle):
+they call `enqueue_on_commit` with the task's dotted path, which is looked up only when the
+transaction has committed.
+"""
+
+import uuid
+from contextlib import contextmanager
+from datetime import UTC
+from functools import wraps
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django_guid import clear_guid, get_guid, set_guid
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+
+
+@contextmanager
+def correlation(correlation_id=""):
+    """Run under `correlation_id` (a fresh one when empty), then give the previous id back: in
+    immediate mode a task runs inside the caller's request, which keeps its own id."""
+    previous = get_guid()
+    set_guid(correlation_id or uuid.uuid4().hex)
+    try:
+        yield
+    finally:
+        if previous:
+            set_guid(previous)
+        else:
+            clear_guid()
+
+
+def correlated_task(**options):
+    """A huey `db_task` that runs under the correlation id of the request that queued it, so its
+    log lines and audit events can be traced back to that request."""
+
+    def decorator(function):
+        @wraps(function)
+        def run(*args, correlation_id="", **kwargs):
+            with correlation(correlation_id):
+                return function(*args, **kwargs)
+
+        task = db_task(**options)(run)
+
+        @wraps(function)
+        def queue(*args, **kwargs):
+            return task(*args, correlation_id=get_guid() or "", **kwargs)
+
+        queue.task = task
+        return queue
+
+    return decorator
+
+
+def correlated_periodic_task(validate_datetime, **options):
+    """A huey periodic task whose every run has a correlation id of its own, shared by its log
+    lines and the audit events it writes (nothing queued it, so there is no id to inherit)."""
+
+    def decorator(function):
+        @wraps(function)
+        def run():
+            with correlation():
+                return function()
+
+        return db_periodic_task(validate_datetime, **options)(run)
+
+    return decorator
+
+
+def local_crontab(**fields):
+    """A huey crontab read in the portal's time zone. Huey hands periodic tasks a naive timestamp
+    in UTC (its default) or in the process's local time; a plain crontab would read it as is."""
+    matches = crontab(**fields)
+
+    def validate_datetime(timestamp):
+        if HUEY.utc:
+            timestamp = timezone.localtime(timestamp.replace(tzinfo=UTC)).replace(tzinfo=None)
+        return matches(timestamp)
+
+    return validate_datetime
+
+
+def enqueue(task_path, **kwargs):
+    """Queue the task at `task_path` (e.g. "portal.payments.tasks.receipt_send") with `kwargs` now."""
+    return import_string(task_path)(**kwargs)
+
+
+def enqueue_on_commit(task_path, **kwargs):
+    """Queue the task at `task_path` with `kwargs` once the current transaction commits; nothing is
+    queued if it rolls back (what services do: the worker must find what the transaction wrote)."""
+    transaction.on_commit(lambda: enqueue(task_path, **kwargs))

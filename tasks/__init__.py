@@ -1,1 +1,0 @@
-"""Huey tasks: thin wrappers that call services. One module per domain."""
