@@ -376,6 +376,47 @@ def test_the_sweep_stops_asking_once_wompi_does_not_answer(client, wompi, custom
 
 
 @pytest.mark.django_db
+def test_a_wompi_server_error_about_one_event_does_not_hold_up_the_others(client, wompi, customer, agent):
+    attempts = [start(customer, agent) for _ in range(2)]
+    for attempt in attempts:
+        wompi.settle(attempt.wompi_id)
+        body, headers = wompi.event(attempt.wompi_id)
+        client.post(URL, data=body, content_type="application/json", headers=headers)
+    WebhookEvent.objects.update(received_at=timezone.now() - timedelta(minutes=10))
+    wompi.answer_with(500)
+
+    assert webhook_events_process_pending() == 2
+
+    assert sorted(WebhookEvent.objects.values_list("status", flat=True)) == [
+        EventStatus.PROCESSED,
+        EventStatus.RECEIVED,
+    ]
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_event_wompi_gives_no_answer_about_for_longer_than_the_window_fails_for_someone_to_ask_by_hand(
+    client, wompi, customer, agent, settings
+):
+    settings.WOMPI_ATTEMPTS = 1
+    attempt = start(customer, agent)
+    wompi.settle(attempt.wompi_id)
+    body, headers = wompi.event(attempt.wompi_id)
+    client.post(URL, data=body, content_type="application/json", headers=headers)
+    WebhookEvent.objects.update(received_at=timezone.now() - timedelta(days=8))
+    wompi.drop_connections(1)
+
+    webhook_events_process_pending()
+
+    event = WebhookEvent.objects.get()
+    assert event.status == EventStatus.FAILED
+    assert "ask Wompi" in event.error
+    assert not Payment.objects.exists()
+    attempt.refresh_from_db()
+    assert attempt.status == Status.PENDING
+
+
+@pytest.mark.django_db
 def test_without_confirmation_an_approval_is_applied_from_the_signed_event_alone(
     post, wompi, customer, agent, settings
 ):

@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
@@ -746,25 +747,34 @@ def _event_apply(webhook_event_id, event, *, refusal, asked, found):
 
 
 def _event_process(webhook_event_id):
-    """Apply one stored event: (the event, True when Wompi did not answer and the event waits)."""
+    """Apply one stored event: (the event, True when Wompi could not be reached and the event waits).
+
+    An event Wompi gave no usable answer about waits for the sweep; one that has waited longer than
+    WOMPI_EVENT_MAX_AGE_SECONDS fails, so that it is listed for someone to ask Wompi by hand.
+    """
     stored = WebhookEvent.objects.filter(pk=webhook_event_id).first()
     if stored is None or stored.status != EventStatus.RECEIVED:
         return stored, False
     event = events.parse_event(stored.payload.encode())
     # Events stored before the signed properties were checked at the door are checked here.
     refusal = events.properties_refusal(event)
-    asked, found = False, None
+    asked, found, unreachable = False, None, False
     if not refusal and _wompi_must_be_asked(events.signed_transaction(event)):
         try:
             found = _ask_wompi(event.transaction["id"])
         except WompiError as failure:
-            logger.warning(
-                "wompi event waits: wompi did not answer",
-                extra={"webhook_event": webhook_event_id, "failure": type(failure).__name__},
-            )
-            return stored, True
+            unreachable = isinstance(failure, WompiUnavailable)
+            if timezone.now() - stored.received_at <= timedelta(seconds=settings.WOMPI_EVENT_MAX_AGE_SECONDS):
+                logger.warning(
+                    "wompi event waits: no usable answer from wompi",
+                    extra={"webhook_event": webhook_event_id, "failure": type(failure).__name__},
+                )
+                return stored, unreachable
+            refusal = _("Wompi gave no usable answer about this transaction for %(waited)s; ask Wompi on its page.") % {
+                "waited": timesince(stored.received_at)
+            }
         asked = True
-    return _event_apply(webhook_event_id, event, refusal=refusal, asked=asked, found=found), False
+    return _event_apply(webhook_event_id, event, refusal=refusal, asked=asked, found=found), unreachable
 
 
 def webhook_event_process(*, webhook_event_id):
@@ -784,7 +794,8 @@ def webhook_event_process(*, webhook_event_id):
 def webhook_events_process_pending(*, older_than=timedelta(minutes=2), limit=1000):
     """Apply the events still RECEIVED `older_than` after they arrived (their task was lost or
     failed, or Wompi did not answer); how many were looked at. Each is applied in its own
-    transaction. When Wompi does not answer, the sweep stops there: the next one tries again."""
+    transaction. When Wompi cannot be reached, the sweep stops there (each try waits on its timeouts)
+    and the next one tries again."""
     pending = list(
         WebhookEvent.objects.filter(status=EventStatus.RECEIVED, received_at__lt=timezone.now() - older_than)
         .order_by("received_at", "id")
@@ -793,7 +804,7 @@ def webhook_events_process_pending(*, older_than=timedelta(minutes=2), limit=100
     looked_at = 0
     for webhook_event_id in pending:
         looked_at += 1
-        _stored, wompi_silent = _event_process(webhook_event_id)
-        if wompi_silent:
+        _stored, wompi_unreachable = _event_process(webhook_event_id)
+        if wompi_unreachable:
             break
     return looked_at
