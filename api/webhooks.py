@@ -35,8 +35,10 @@ def wompi_webhook(request):
 
     200 when the event is stored (and queued for the worker to apply) or recognised as a repeat:
     Wompi stops resending.
-    400 when the body is not a well-formed event, 401 when its checksum is wrong, 413 when it is
-    too large to be one; nothing is applied in those cases.
+    400 when the body is not a well-formed event; 401 when its checksum is wrong, its signature
+    names other properties than Wompi signs, or it is too old; 413 when it is too large to be one;
+    429 when its address has sent too many deliveries that are not applied. Nothing is applied in
+    those cases.
     """
     if request.method != "POST":
         return _detail(405, _("Wompi events are sent with POST."), Allow="POST")
@@ -47,6 +49,8 @@ def wompi_webhook(request):
         outcome = wompi_event_receive(body=body, header_checksum=request.headers.get("X-Event-Checksum", ""))
     except ValidationError as error:
         return _detail(400, " ".join(error.messages))
+    if outcome.throttled:
+        return _detail(429, outcome.detail)
     if not outcome.verified:
         return _detail(401, outcome.detail)
     return JsonResponse({"status": "duplicate" if outcome.duplicate else outcome.status.lower()})

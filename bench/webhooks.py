@@ -1,25 +1,28 @@
 """Wompi events through the real webhook view on PostgreSQL, sustained, from concurrent threads.
 
     python -m bench webhooks [--events N] [--threads N] [--workers N] [--customers N]
+                             [--confirm-approvals on|off]
 
 Builds a book of customers, each with a policy paid monthly (open instalments), through the real
-services (once; reruns reuse it), then one pending online payment per event, spread over them.
+services (once; reruns reuse it), then one pending online payment per event, spread over them, each
+approved at the local Wompi (tests/wompi_server.py), a real HTTP server on this machine that the
+worker asks GET /transactions/{id} before an approval becomes a payment (WOMPI_CONFIRM_APPROVALS,
+on unless `--confirm-approvals off`). Wompi's real latency is not modelled: each confirmation costs
+the round trip to a server on the same machine, which competes with the workers for the same cores.
 
 `events_per_s`: threads post signed `transaction.updated` APPROVED events, each with its own Django
 test client through the whole middleware stack; every event is verified, stored raw and its task
 queued (HUEY_URL: the queue the deployment uses), which is all the view does before answering.
 `duplicates_per_s`: every event is delivered again, as Wompi resends until it gets a 200.
-`applied_per_s`: worker threads then apply the stored events as the huey consumer does: the status
-change, the payment allocated to the oldest open instalments, its ledger entry, the receipt, the
-audit events, one transaction each.
+`applied_per_s`: worker threads then apply the stored events as the huey consumer does: the
+confirmation with Wompi (when on), then the status change, the payment allocated to the oldest open
+instalments, its ledger entry, the receipt, the audit events, one transaction each.
 
 The peer is the floor of storing a webhook at all: one INSERT of the same raw payload per
 autocommitted transaction, from as many threads, on the same database.
 """
 
 import argparse
-import hashlib
-import json
 import queue
 import secrets
 import statistics
@@ -45,44 +48,17 @@ from portal.payments.models import Payment
 from portal.policies.demo import seed_demo_policies
 from portal.policies.models import PaymentFrequency, Product
 from portal.policies.services import policy_issue, quote_accept, quote_create
+from tests.wompi_server import FakeWompi
 
 from .common import emit, ensure_database
 
 TARGET_EVENTS_PER_S = 300
-SIGNED = ["transaction.id", "transaction.status", "transaction.amount_in_cents"]
 PEER_TABLE = "bench_webhook_raw_insert"
 BOOK_EMAIL = "@webhooks.bench"
 
 
 def say(message):
     print(f"[bench webhooks] {message}", file=sys.stderr, flush=True)
-
-
-def _event(attempt, *, timestamp):
-    transaction = {
-        "id": attempt.wompi_id,
-        "amount_in_cents": attempt.amount_in_cents,
-        "reference": attempt.reference,
-        "customer_email": attempt.customer.email_primary,
-        "currency": attempt.currency,
-        "payment_method_type": attempt.method,
-        "redirect_url": None,
-        "status": "APPROVED",
-        "shipping_address": None,
-        "payment_link_id": None,
-        "payment_source_id": None,
-    }
-    values = "".join(str(transaction[path.split(".", 1)[1]]) for path in SIGNED)
-    checksum = hashlib.sha256(f"{values}{timestamp}{settings.WOMPI_EVENTS_SECRET}".encode()).hexdigest().upper()
-    body = {
-        "event": "transaction.updated",
-        "data": {"transaction": transaction},
-        "environment": "test",
-        "signature": {"properties": SIGNED, "checksum": checksum},
-        "timestamp": timestamp,
-        "sent_at": "2026-12-01T12:00:00.000Z",
-    }
-    return json.dumps(body).encode(), {"X-Event-Checksum": checksum}
 
 
 def _book(count):
@@ -116,8 +92,9 @@ def _book(count):
     return customers
 
 
-def _pending_payments(customers, count, run):
-    """`count` Nequi payments sent to Wompi and still pending, spread over `customers`."""
+def _pending_payments(customers, count, run, wompi):
+    """`count` Nequi payments sent to Wompi and still pending here, spread over `customers`; Wompi has
+    approved each of them."""
     GatewayTransaction.objects.bulk_create(
         [
             GatewayTransaction(
@@ -133,11 +110,19 @@ def _pending_payments(customers, count, run):
         ],
         batch_size=1000,
     )
-    return list(
+    attempts = list(
         GatewayTransaction.objects.filter(reference__startswith=f"BENCH-{run}-")
         .select_related("customer")
         .order_by("pk")
     )
+    for attempt in attempts:
+        wompi.add_settled_transaction(
+            wompi_id=attempt.wompi_id,
+            reference=attempt.reference,
+            amount_in_cents=attempt.amount_in_cents,
+            customer_email=attempt.customer.email_primary,
+        )
+    return attempts
 
 
 def _post_all(deliveries, threads):
@@ -259,6 +244,11 @@ def _apply_all(event_ids, threads):
     return time.perf_counter() - started
 
 
+def _confirmations(wompi):
+    """How many GET /transactions/{id} the local Wompi has answered."""
+    return sum(1 for method, path in list(wompi.requests) if method == "GET" and path.startswith("/v1/transactions/"))
+
+
 def _percentile(samples, share):
     return round(samples[max(0, int(len(samples) * share) - 1)], 2)
 
@@ -269,10 +259,19 @@ def main(argv):
     parser.add_argument("--threads", type=int, default=4, help="threads posting to the webhook view")
     parser.add_argument("--workers", type=int, default=2, help="worker threads applying the stored events")
     parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument(
+        "--confirm-approvals",
+        choices=["on", "off"],
+        default="on" if settings.WOMPI_CONFIRM_APPROVALS else "off",
+        help="ask the local Wompi to confirm each approval before recording its payment",
+    )
     args = parser.parse_args(argv)
 
     ensure_database()
-    settings.WOMPI_EVENTS_SECRET = settings.WOMPI_EVENTS_SECRET or f"bench_events_{secrets.token_hex(8)}"
+    wompi = FakeWompi().start()
+    for name, value in wompi.settings().items():
+        setattr(settings, name, value)
+    settings.WOMPI_CONFIRM_APPROVALS = args.confirm_approvals == "on"
     # Tasks go to the configured queue (HUEY_URL), as in production; the worker's part is timed apart.
     HUEY.immediate = False
     say("building the book")
@@ -281,9 +280,9 @@ def main(argv):
     customers = _book(args.customers)
     run = secrets.token_hex(3)
     sample = 20
-    attempts = _pending_payments(customers, args.events + sample, run)
+    attempts = _pending_payments(customers, args.events + sample, run, wompi)
     timestamp = int(time.time())
-    deliveries = [_event(attempt, timestamp=timestamp) for attempt in attempts]
+    deliveries = [wompi.event(attempt.wompi_id, timestamp=timestamp) for attempt in attempts]
     measured, probe = deliveries[:-sample], deliveries[-sample:]
     say(f"{len(measured)} events over {len(customers)} customers, {args.threads} threads posting")
 
@@ -294,7 +293,10 @@ def main(argv):
     received = list(stored.filter(status=WebhookEvent.Status.RECEIVED).order_by("pk").values_list("pk", flat=True))
     say(f"applying {len(received)} stored events with {args.workers} worker threads")
     apply_queries = _queries_per_application(received[:sample])
+    asked_before = _confirmations(wompi)
     apply_seconds = _apply_all(received[sample:], args.workers)
+    confirmations = _confirmations(wompi) - asked_before
+    wompi.stop()
     peer_seconds = _peer_inserts([body.decode() for body, _headers in measured], args.threads)
     # The queued tasks (applying events, emailing receipts) are about the benchmark's own rows: the
     # test settings' queue is "amparo-test", never the portal's.
@@ -319,6 +321,8 @@ def main(argv):
             "duplicates_recognised": repeat_outcomes.count("duplicate"),
             "workers": args.workers,
             "applied_per_s": round((len(received) - sample) / apply_seconds, 1),
+            "confirm_approvals": settings.WOMPI_CONFIRM_APPROVALS,
+            "wompi_confirmations": confirmations,
             "queries_per_application": apply_queries,
             "processed": stored.filter(status=WebhookEvent.Status.PROCESSED).count(),
             "payments_recorded": Payment.objects.filter(reference__startswith=f"BENCH-{run}-").count(),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from portal.accounts.models import Role
-from portal.gateways.models import GatewayTransaction
+from portal.gateways.models import GatewayTransaction, WebhookEvent
 from portal.gateways.selectors import Issue, reconciliation_figures, reconciliation_rows
 from portal.gateways.services import gateway_transaction_refresh, online_payment_start
 from portal.payments.services import payment_receive
@@ -197,6 +197,52 @@ def test_a_gateway_payment_no_online_payment_produced_is_listed(client, wompi, c
 
     assert "PSE-LOST-1" in response.content.decode()
     assert 'data-testid="unmatched-payments"' in response.content.decode()
+
+
+def failed_event(number, *, verified, minutes_ago):
+    received_at = timezone.now() - timedelta(minutes=minutes_ago)
+    return WebhookEvent.objects.create(
+        provider=WebhookEvent.Provider.WOMPI,
+        event_id=f"{'' if verified else 'unverified:'}{number:064d}",
+        event_type="transaction.updated",
+        payload="{}",
+        reference=f"EVT-{number:03d}",
+        status=WebhookEvent.Status.FAILED,
+        error="Verified, but could not be applied." if verified else "The checksum does not match the event.",
+        verified=verified,
+        received_at=received_at,
+        processed_at=received_at,
+    )
+
+
+@pytest.mark.django_db
+def test_events_that_could_not_be_applied_list_the_verified_ones_first(client, finance_user):
+    failed_event(1, verified=False, minutes_ago=1)
+    failed_event(2, verified=True, minutes_ago=30)
+    failed_event(3, verified=False, minutes_ago=5)
+    client.force_login(finance_user)
+
+    page = client.get(URL).content.decode()
+
+    assert 'data-testid="failed-events"' in page
+    positions = [page.index(f"EVT-{number:03d}") for number in (2, 1, 3)]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.django_db
+def test_events_that_could_not_be_applied_are_paged_apart_from_the_payments(client, finance_user):
+    for number in range(30):
+        failed_event(number, verified=False, minutes_ago=number + 1)
+    client.force_login(finance_user)
+
+    first = client.get(URL).content.decode()
+    second = client.get(URL, {"events-page": 2}).content.decode()
+
+    assert first.count('data-verified="no"') == 25
+    assert "events-page=2" in first
+    assert second.count('data-verified="no"') == 5
+    assert "EVT-029" in second
+    assert "EVT-029" not in first
 
 
 @pytest.mark.django_db

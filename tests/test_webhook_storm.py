@@ -6,6 +6,7 @@ deadlock and no server error."""
 import queue
 import random
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -124,10 +125,11 @@ def test_200_concurrent_deliveries_of_20_events_apply_exactly_20(wompi, agent):
 @pytest.mark.django_db(transaction=True)
 def test_an_approval_and_a_decline_racing_for_one_transaction_leave_one_consistent_outcome(wompi, agent):
     attempts = settled_attempts(wompi, agent, 5)
+    signed_at = int(time.time()) - 60
     deliveries = []
     for attempt in attempts:
-        deliveries += [wompi.event(attempt.wompi_id, timestamp=1_700_000_000)] * 4
-        deliveries += [wompi.event(attempt.wompi_id, status="DECLINED", timestamp=1_700_000_001)] * 4
+        deliveries += [wompi.event(attempt.wompi_id, timestamp=signed_at)] * 4
+        deliveries += [wompi.event(attempt.wompi_id, status="DECLINED", timestamp=signed_at + 1)] * 4
     random.Random(7).shuffle(deliveries)
 
     answers, errors = deliver_concurrently(deliveries, threads=10)

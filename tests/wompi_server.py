@@ -171,6 +171,30 @@ class FakeWompi:
             transaction["finalized_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
             return self._public(transaction)
 
+    def add_settled_transaction(self, *, wompi_id, reference, amount_in_cents, customer_email, status="APPROVED"):
+        """A Nequi transaction that went through Wompi outside this server's API and ended with `status`
+        (for benchmarks, which need thousands without a POST each); the transaction."""
+        with self._lock:
+            self.transactions[wompi_id] = {
+                "id": wompi_id,
+                "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "finalized_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "amount_in_cents": amount_in_cents,
+                "reference": reference,
+                "customer_email": customer_email,
+                "currency": "COP",
+                "payment_method_type": "NEQUI",
+                "payment_method": {"type": "NEQUI", "phone_number": APPROVING_NEQUI},
+                "redirect_url": None,
+                "status": status,
+                "status_message": None,
+                "shipping_address": None,
+                "payment_link_id": None,
+                "payment_source_id": None,
+                "_outcome": status,
+            }
+            return self._public(self.transactions[wompi_id])
+
     def transaction_with_reference(self, reference):
         return next(self._public(item) for item in self.transactions.values() if item["reference"] == reference)
 

@@ -16,7 +16,7 @@ class GatewayTransactionAdmin(ReadOnlyAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "provider", "event_type", "reference", "status", "deliveries"]
-    list_filter = ["provider", "status", "event_type"]
-    search_fields = ["reference", "event_id"]
+    list_display = ["received_at", "provider", "event_type", "reference", "status", "verified", "deliveries"]
+    list_filter = ["provider", "status", "verified", "event_type"]
+    search_fields = ["reference", "event_id", "payload_sha256"]
     raw_id_fields = ["gateway_transaction"]

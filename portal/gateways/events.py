@@ -1,12 +1,21 @@
 """Reading a Wompi event (docs.wompi.co/docs/colombia/eventos): its shape, the values its
-signature covers, whether the checksum is right, and the id we know it by."""
+signature covers, whether the checksum is right and the event recent, and the id we know it by.
+
+The checksum covers the values of the properties the event itself names in `signature.properties`,
+concatenated. A list the sender chooses lets anyone who has seen one genuine event re-sign its
+concatenated values as a single made-up property beside a transaction of their own; so for each
+event type Amparo acts on, the list must be exactly the one Wompi signs, and only those values are
+ever acted on.
+"""
 
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from .wompi import event_checksum
@@ -17,6 +26,10 @@ TRANSACTION_UPDATED = "transaction.updated"
 TRANSACTION_STATUSES = frozenset({"PENDING", "APPROVED", "DECLINED", "VOIDED", "ERROR"})
 MAX_SIGNED_PROPERTIES = 20
 MAX_TEXT = 255
+# 9999-12-31T23:59:59Z: a larger timestamp is not a moment Python can represent.
+MAX_TIMESTAMP = 253_402_300_799
+# What Wompi signs, in its order, for each event type Amparo acts on.
+SIGNED_PROPERTIES = {TRANSACTION_UPDATED: ("transaction.id", "transaction.status", "transaction.amount_in_cents")}
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,16 @@ class WompiEvent:
     def transaction(self):
         """The transaction a `transaction.updated` event is about (checked by `parse_event`)."""
         return self.data.get("transaction") if self.event_type == TRANSACTION_UPDATED else None
+
+
+@dataclass(frozen=True)
+class SignedTransaction:
+    """What a verified `transaction.updated` event can be believed about: the values its checksum
+    covers. Its reference, currency and message are not signed, so nothing is taken from them."""
+
+    id: str
+    status: str
+    amount_in_cents: int
 
 
 def _refuse(message):
@@ -96,11 +119,13 @@ def parse_event(body):
     if (
         not isinstance(properties, list)
         or not 0 < len(properties) <= MAX_SIGNED_PROPERTIES
-        or not all(isinstance(item, str) and item.strip() for item in properties)
+        or not all(isinstance(item, str) and item.strip() and len(item) <= MAX_TEXT for item in properties)
     ):
         _refuse(_("signature.properties must be a list of property names."))
     checksum = _text(signature.get("checksum"), "signature.checksum", required=False, max_length=128)
     timestamp = _whole_number(document.get("timestamp"), "timestamp")
+    if timestamp > MAX_TIMESTAMP:
+        _refuse(_("timestamp must be a Unix time in seconds."))
     environment = _text(document.get("environment"), "environment", required=False, max_length=16)
     if event_type == TRANSACTION_UPDATED:
         check_transaction(data.get("transaction"))
@@ -135,6 +160,43 @@ def signed_values(event):
             value = value[key]
         values.append(_as_signed_text(value, path))
     return values
+
+
+def properties_refusal(event):
+    """Why the properties the signature names are not the ones Wompi signs for this event type, or ''.
+
+    Types Amparo does not act on are stored and ignored whatever their signature names.
+    """
+    expected = SIGNED_PROPERTIES.get(event.event_type)
+    if expected is None or event.properties == expected:
+        return ""
+    return _("%(type)s events are signed over %(expected)s, in that order; this one names %(given)s.") % {
+        "type": event.event_type,
+        "expected": ", ".join(expected),
+        "given": ", ".join(event.properties),
+    }
+
+
+def age_refusal(event, *, now, max_age):
+    """Why the event is too old to be taken at `now` (an aware datetime; `max_age` a timedelta), or ''.
+
+    Wompi resends an event for a day (30 minutes, 3 hours and 24 hours after it); one older than
+    the window is a replay of something seen before.
+    """
+    if now.timestamp() - event.timestamp <= max_age.total_seconds():
+        return ""
+    return _("The event is too old: it was signed %(age)s ago, and events older than %(limit)s are refused.") % {
+        "age": timesince(datetime.fromtimestamp(event.timestamp, UTC), now),
+        "limit": timesince(now - max_age, now),
+    }
+
+
+def signed_transaction(event):
+    """The signed part of a `transaction.updated` event whose properties passed `properties_refusal`."""
+    transaction = event.transaction
+    return SignedTransaction(
+        id=transaction["id"], status=transaction["status"], amount_in_cents=transaction["amount_in_cents"]
+    )
 
 
 def checksum_is_valid(event, values, *, header_checksum, secret):

@@ -94,11 +94,17 @@ class GatewayTransaction(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """One event a gateway sent us, stored raw as it arrived, and what we made of it.
+    """One event a gateway sent us, and what we made of it.
+
+    A verified event of a type we act on is stored raw as it arrived. Anyone can send the others
+    (a wrong checksum, a replay, a type we ignore), so of those only the first
+    PAYLOAD_KEPT_BYTES are kept, with the whole body's size and SHA-256.
 
     A gateway resends an event until we answer 200; the repeats carry the same event id, so the
     unique (provider, event_id) recognises them and they only count a delivery.
     """
+
+    PAYLOAD_KEPT_BYTES = 2048
 
     class Provider(models.TextChoices):
         WOMPI = "WOMPI", "Wompi"
@@ -128,6 +134,14 @@ class WebhookEvent(models.Model):
     error = models.TextField(_("error"), blank=True)
     deliveries = models.PositiveIntegerField(_("deliveries"), default=1)
     last_received_at = models.DateTimeField(_("last delivery at"), default=timezone.now)
+    verified = models.BooleanField(
+        _("verified"), default=True, help_text=_("Whether its checksum, signed properties and age were accepted.")
+    )
+    # Unknown for events stored before sizes and hashes were kept (their payload is whole).
+    payload_bytes = models.PositiveIntegerField(_("payload size in bytes"), null=True, blank=True)
+    payload_sha256 = models.CharField(_("payload SHA-256"), max_length=64, blank=True)
+    payload_truncated = models.BooleanField(_("payload truncated"), default=False)
+    source_address = models.GenericIPAddressField(_("sent from"), null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -141,7 +155,11 @@ class WebhookEvent(models.Model):
                 name="webhook_event_processed_at_matches_status",
             ),
         ]
-        indexes = [models.Index(fields=["status", "-received_at"], name="webhook_event_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "-received_at"], name="webhook_event_status_idx"),
+            # Reconciliation lists the failures verified ones first.
+            models.Index(fields=["status", "-verified", "-received_at"], name="webhook_event_verified_idx"),
+        ]
 
     def __str__(self):
         return f"{self.provider} {self.event_type} {self.event_id[:12]}"

@@ -127,11 +127,13 @@ def gateway_payments_without_transaction(user, *, date_from, date_to):
 
 
 def failed_events(user, *, date_from, date_to):
-    """Gateway events in the date range that could not be applied (wrong checksum, unknown reference,
-    amount mismatch, a payment the ledger refused)."""
+    """Gateway events in the date range that could not be applied: first the verified ones (an unknown
+    transaction, an amount mismatch, Wompi's own answer disagreeing, a payment the ledger refused),
+    which need someone to look; then the deliveries refused at the door (wrong checksum or signed
+    properties, replays), which anyone can send. Newest first within each."""
     start, end = day_span(date_from, date_to)
     return (
         webhook_events_visible_to(user)
         .filter(status=WebhookEvent.Status.FAILED, received_at__gte=start, received_at__lt=end)
-        .order_by("-received_at", "-id")
+        .order_by("-verified", "-received_at", "-id")
     )

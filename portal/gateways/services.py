@@ -6,27 +6,35 @@ APPROVED → VOIDED), under a row lock, and only on Wompi's word: a verified eve
 answer to GET /transactions/{id}. What the payer's app or browser says is never taken for it.
 """
 
+import hashlib
+import ipaddress
+import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
 from portal.core.money import format_money
+from portal.core.request_context import current_request_context
 from portal.customers.models import Customer
 from portal.payments.services import payment_receive
 
 from . import events
 from .models import GatewayTransaction, PaymentMethod, WebhookEvent
-from .wompi import WompiClient, WompiRefused, WompiServerError, WompiUnavailable
+from .wompi import WompiClient, WompiError, WompiRefused, WompiServerError, WompiUnavailable
 
+logger = logging.getLogger(__name__)
 Status = GatewayTransaction.Status
 EventStatus = WebhookEvent.Status
 
@@ -317,23 +325,38 @@ def _move(attempt, *, to, wompi_id, message, source, on):
     return refusal or ""
 
 
-def _mismatch(attempt, wompi_transaction):
-    """Why Wompi's account of a transaction cannot be ours, or ''."""
-    same_amount = wompi_transaction["amount_in_cents"] == attempt.amount_in_cents
-    if not same_amount or wompi_transaction["currency"] != attempt.currency:
-        reported = Decimal(wompi_transaction["amount_in_cents"]) / 100
+def _mismatch(attempt, *, wompi_id, amount_in_cents, currency, reference):
+    """Why a transaction Wompi reports (its id, amount, currency and our reference) cannot be `attempt`, or ''."""
+    if amount_in_cents != attempt.amount_in_cents or currency != attempt.currency:
         return _("Wompi reports %(reported)s for %(reference)s, but %(expected)s was asked.") % {
-            "reported": format_money(reported, wompi_transaction["currency"]),
+            "reported": format_money(Decimal(amount_in_cents) / 100, currency),
             "reference": attempt.reference,
             "expected": format_money(attempt.amount, attempt.currency),
         }
-    if attempt.wompi_id and attempt.wompi_id != wompi_transaction["id"]:
+    if attempt.wompi_id and attempt.wompi_id != wompi_id:
         return _("%(reference)s is Wompi transaction %(ours)s, not %(theirs)s.") % {
             "reference": attempt.reference,
             "ours": attempt.wompi_id,
-            "theirs": wompi_transaction["id"],
+            "theirs": wompi_id,
+        }
+    if reference != attempt.reference:
+        return _("Wompi transaction %(id)s has reference %(theirs)s, not %(ours)s.") % {
+            "id": wompi_id,
+            "theirs": reference,
+            "ours": attempt.reference,
         }
     return ""
+
+
+def _answer_mismatch(attempt, found):
+    """Why Wompi's answer about a transaction (checked by `events.check_transaction`) cannot be `attempt`'s, or ''."""
+    return _mismatch(
+        attempt,
+        wompi_id=found["id"],
+        amount_in_cents=found["amount_in_cents"],
+        currency=found["currency"],
+        reference=found["reference"],
+    )
 
 
 # --- asking Wompi -----------------------------------------------------------------------------------
@@ -366,9 +389,16 @@ def _refresh(attempt, client):
 @transaction.atomic
 def _apply_wompi_answer(attempt, found):
     attempt = GatewayTransaction.objects.select_for_update().select_related("customer").get(pk=attempt.pk)
-    problem = _mismatch(attempt, found)
+    problem = _answer_mismatch(attempt, found)
     if problem:
         raise ValidationError(problem)
+    _take_wompi_answer(attempt, found)
+    return attempt
+
+
+def _take_wompi_answer(attempt, found):
+    """Apply Wompi's answer about a locked attempt it matches: its id, its bank link and, when it is a
+    step forward, its status (with the payment on approval)."""
     attempt.wompi_id = attempt.wompi_id or found["id"]
     attempt.async_payment_url = attempt.async_payment_url or _async_payment_url(found)
     attempt.save(update_fields=["wompi_id", "async_payment_url", "updated_at"])
@@ -388,7 +418,6 @@ def _apply_wompi_answer(attempt, found):
             source="wompi_api",
             on=_received_on(moment),
         )
-    return attempt
 
 
 def gateway_transaction_refresh(*, gateway_transaction):
@@ -403,16 +432,25 @@ def gateway_transaction_refresh(*, gateway_transaction):
 # event is applied right after by the worker (webhook_event_process), in one transaction with
 # everything it changes. Answering does not wait for the ledger, whose receipt numbers approvals
 # take one at a time, and Wompi's resends cannot pile up behind it.
+#
+# Only what the checksum covers is believed (events.SignedTransaction): the attempt is the one with
+# the signed transaction id, and its reference and currency are our own. When no attempt has that id
+# (Wompi's answer to our POST was lost), or, with WOMPI_CONFIRM_APPROVALS, before an approval becomes
+# a payment, the worker asks Wompi (GET /transactions/{id}) first, outside the transaction; when
+# Wompi does not answer, the event stays RECEIVED for the sweep.
 
 
 @dataclass(frozen=True)
 class WebhookOutcome:
-    """What became of one delivery: `verified` False means the checksum was wrong."""
+    """What became of one delivery: `verified` False means it was refused (checksum, signed properties
+    or age); `throttled` that it was not even stored, its address having sent too many that are not
+    applied."""
 
     verified: bool
     duplicate: bool
     status: str
     detail: str = ""
+    throttled: bool = False
 
 
 def _upsert_event(**values):
@@ -442,12 +480,25 @@ def _upsert_event(**values):
     return webhook_event_id, delivery == 1
 
 
-def _store_event(*, event_id, event_type, payload, status, error="", reference="", now):
+def _source_address():
+    """The client address the middleware found for this request, when it is an IP address."""
+    address = current_request_context().ip_address
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
+
+
+def _store_event(*, event_id, event_type, body, status, verified, kept_whole, error="", reference="", now):
+    """Store one delivery (see `_upsert_event`): whole when `kept_whole`, else its first
+    PAYLOAD_KEPT_BYTES; always its size, SHA-256 and source address."""
+    kept = WebhookEvent.PAYLOAD_KEPT_BYTES
     return _upsert_event(
         provider=WebhookEvent.Provider.WOMPI,
         event_id=event_id,
         event_type=event_type,
-        payload=payload,
+        # A multibyte character cut at the limit is dropped, not stored half.
+        payload=body.decode("utf-8") if kept_whole else body[:kept].decode("utf-8", errors="ignore"),
         reference=reference,
         received_at=now,
         processed_at=None if status == EventStatus.RECEIVED else now,
@@ -455,7 +506,37 @@ def _store_event(*, event_id, event_type, payload, status, error="", reference="
         error=error[:2000],
         deliveries=1,
         last_received_at=now,
+        verified=verified,
+        payload_bytes=len(body),
+        payload_sha256=hashlib.sha256(body).hexdigest(),
+        payload_truncated=not kept_whole and len(body) > kept,
+        source_address=_source_address(),
     )
+
+
+def _unapplied_delivery_allowed():
+    """Count one more delivery from this request's address that will be kept without being applied;
+    False past WOMPI_UNAPPLIED_EVENTS_PER_HOUR in the current hour.
+
+    The count is in the default cache, so every process sharing that cache shares the limit.
+    """
+    hour = int(time.time() // 3600)
+    key = f"gateways:wompi-unapplied:{_source_address() or 'unknown'}:{hour}"
+    cache.add(key, 0, timeout=3600 + 60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.set(key, 1, timeout=3600 + 60)
+        count = 1
+    limit = settings.WOMPI_UNAPPLIED_EVENTS_PER_HOUR
+    if count == limit + 1:  # once an hour per address, however long the flood
+        logger.warning("wompi deliveries throttled", extra={"source_address": _source_address(), "limit": limit})
+    return count <= limit
+
+
+def _throttled(*, verified):
+    detail = _("Too many deliveries that cannot be applied have come from this address; try again later.")
+    return WebhookOutcome(verified=verified, duplicate=False, status="", detail=detail, throttled=True)
 
 
 def _queue_processing(webhook_event_id):
@@ -465,12 +546,15 @@ def _queue_processing(webhook_event_id):
 
 
 @transaction.atomic
-def _transaction_event_store(event, event_id, payload, now):
+def _transaction_event_store(event, event_id, body, now):
     stored, new = _store_event(
         event_id=event_id,
         event_type=event.event_type,
-        payload=payload,
+        body=body,
         status=EventStatus.RECEIVED,
+        verified=True,
+        kept_whole=True,
+        # Not signed: shown on the transaction's page until the event is applied, never acted on.
         reference=event.transaction["reference"],
         now=now,
     )
@@ -483,13 +567,15 @@ def _transaction_event_store(event, event_id, payload, now):
 
 
 @transaction.atomic
-def _other_event_store(event, event_id, payload, now):
+def _other_event_store(event, event_id, body, now):
     error = _("Amparo does not act on %(type)s events.") % {"type": event.event_type}
     _stored, new = _store_event(
         event_id=event_id,
         event_type=event.event_type,
-        payload=payload,
+        body=body,
         status=EventStatus.IGNORED,
+        verified=True,
+        kept_whole=False,
         error=error,
         now=now,
     )
@@ -497,13 +583,14 @@ def _other_event_store(event, event_id, payload, now):
 
 
 @transaction.atomic
-def _unverified_event_store(event, body, payload, now):
-    error = _("The checksum does not match the event: it was not applied.")
+def _refused_event_store(event, body, error, now):
     _store_event(
         event_id=events.unverified_event_id(body),
         event_type=event.event_type,
-        payload=payload,
+        body=body,
         status=EventStatus.FAILED,
+        verified=False,
+        kept_whole=False,
         error=error,
         reference=(event.transaction or {}).get("reference", ""),
         now=now,
@@ -511,71 +598,139 @@ def _unverified_event_store(event, body, payload, now):
     return WebhookOutcome(verified=False, duplicate=False, status=EventStatus.FAILED, detail=error)
 
 
+def _refusal(event, values, *, header_checksum, now):
+    """Why a delivery is not taken as Wompi's event, or ''."""
+    wrong_properties = events.properties_refusal(event)
+    if wrong_properties:
+        return wrong_properties
+    if not events.checksum_is_valid(
+        event, values, header_checksum=header_checksum, secret=settings.WOMPI_EVENTS_SECRET
+    ):
+        return _("The checksum does not match the event: it was not applied.")
+    return events.age_refusal(event, now=now, max_age=timedelta(seconds=settings.WOMPI_EVENT_MAX_AGE_SECONDS))
+
+
 def wompi_event_receive(*, body, header_checksum=""):
     """Store one delivery of a Wompi event; a WebhookOutcome.
 
     Raises ValidationError, having stored nothing, when `body` is not a well-formed event. An event
-    whose checksum is wrong is stored as FAILED and changes nothing else. A repeat of an event
-    already stored only counts a delivery. A new `transaction.updated` event is stored RECEIVED and
-    queued for `webhook_event_process`; events of other types are stored IGNORED.
+    whose checksum is wrong, whose signature names other properties than Wompi signs for its type,
+    or that is older than WOMPI_EVENT_MAX_AGE_SECONDS is refused: stored as FAILED (bounded, see
+    WebhookEvent) and nothing else changes. A repeat of an event already stored only counts a
+    delivery. A new `transaction.updated` event is stored RECEIVED and queued for
+    `webhook_event_process`; events of other types are stored IGNORED. Deliveries that are kept
+    without being applied are limited per source address: past the limit nothing is stored.
     """
     event = events.parse_event(body)
     values = events.signed_values(event)
-    payload = body.decode("utf-8")
     now = timezone.now()
-    if not events.checksum_is_valid(
-        event, values, header_checksum=header_checksum, secret=settings.WOMPI_EVENTS_SECRET
-    ):
-        return _unverified_event_store(event, body, payload, now)
+    refusal = _refusal(event, values, header_checksum=header_checksum, now=now)
+    if refusal:
+        if not _unapplied_delivery_allowed():
+            return _throttled(verified=False)
+        return _refused_event_store(event, body, refusal, now)
     event_id = events.event_id(event, values)
     if event.transaction is None:
-        return _other_event_store(event, event_id, payload, now)
-    return _transaction_event_store(event, event_id, payload, now)
+        if not _unapplied_delivery_allowed():
+            return _throttled(verified=True)
+        return _other_event_store(event, event_id, body, now)
+    return _transaction_event_store(event, event_id, body, now)
 
 
-def _decide(attempt, wompi_transaction):
-    """(event status, error) for an event about `attempt` before anything is applied."""
+def _wompi_must_be_asked(signed):
+    """Whether applying an event about `signed` needs Wompi's own answer first: when no attempt has
+    its transaction id (the reference that would say which attempt it is, is not signed), and, with
+    WOMPI_CONFIRM_APPROVALS, when it would approve an attempt."""
+    status = GatewayTransaction.objects.filter(wompi_id=signed.id).values_list("status", flat=True).first()
+    if status is None:
+        return True
+    return (
+        settings.WOMPI_CONFIRM_APPROVALS
+        and signed.status == Status.APPROVED
+        and Status.APPROVED in NEXT_STATUSES.get(status, set())
+    )
+
+
+def _ask_wompi(wompi_id):
+    """Wompi's answer about a transaction (checked), or None when Wompi has no such transaction.
+    Raises WompiError when no usable answer came back."""
+    try:
+        found = WompiClient().transaction(wompi_id)
+    except WompiRefused as refusal:
+        if refusal.status_code == 404:
+            return None
+        raise
+    try:
+        events.check_transaction(found)
+    except ValidationError:
+        raise WompiServerError(200, "Wompi's answer about the transaction is incomplete") from None
+    return found
+
+
+def _attempt_of(signed, found):
+    """The locked attempt an event is about: the one with its signed transaction id, else the one
+    with the reference Wompi gives for it."""
+    attempts = GatewayTransaction.objects.select_for_update(of=("self",)).select_related("customer")
+    attempt = attempts.filter(wompi_id=signed.id).first()
+    if attempt is None and found is not None:
+        attempt = attempts.filter(reference=found["reference"]).first()
+    return attempt
+
+
+def _decide(attempt, signed, *, asked, found):
+    """(event status, error, whether Wompi's differing answer is taken instead) for a verified event
+    about `attempt`, before anything is applied."""
+    labels = dict(Status.choices)
+    if asked and found is None:
+        return EventStatus.FAILED, _("Wompi has no transaction %(id)s.") % {"id": signed.id}, False
     if attempt is None:
-        return EventStatus.FAILED, _("No payment was started with reference %(reference)s.") % {
-            "reference": wompi_transaction["reference"]
-        }
-    problem = _mismatch(attempt, wompi_transaction)
+        if found is not None:
+            error = _("No payment was started with reference %(reference)s.") % {"reference": found["reference"]}
+        else:
+            error = _("No payment was sent to Wompi as transaction %(id)s.") % {"id": signed.id}
+        return EventStatus.FAILED, error, False
+    problem = _mismatch(
+        attempt,
+        wompi_id=signed.id,
+        amount_in_cents=signed.amount_in_cents,
+        currency=attempt.currency,
+        reference=attempt.reference,
+    ) or (_answer_mismatch(attempt, found) if found is not None else "")
     if problem:
-        return EventStatus.FAILED, problem
-    refusal = _transition_refusal(attempt, wompi_transaction["status"])
+        return EventStatus.FAILED, problem, False
+    if found is not None and found["status"] != signed.status:
+        error = _("The event says %(event)s, but Wompi says %(wompi)s: Wompi's answer was taken instead.") % {
+            "event": labels.get(signed.status, signed.status),
+            "wompi": labels.get(found["status"], found["status"]),
+        }
+        return EventStatus.FAILED, error, True
+    refusal = _transition_refusal(attempt, signed.status)
     if refusal:
-        return EventStatus.IGNORED, refusal
-    return EventStatus.PROCESSED, ""
+        return EventStatus.IGNORED, refusal, False
+    return EventStatus.PROCESSED, "", False
 
 
 @transaction.atomic
-def webhook_event_process(*, webhook_event_id):
-    """Apply a stored `transaction.updated` event, once: the transaction's status, on approval the
-    payment (its allocation to instalments, ledger entry and receipt), the audit events, and the
-    event's own outcome, in one transaction. The event returned; one already applied is left as it is.
-
-    The event's row is locked first, so the worker and the sweep never apply it both; then the
-    transaction's, so deliveries about one transaction are applied one after the other, each
-    seeing what the previous one did.
-    """
+def _event_apply(webhook_event_id, event, *, refusal, asked, found):
+    """Apply a stored event in one transaction with everything it changes (see webhook_event_process)."""
     stored = WebhookEvent.objects.select_for_update().filter(pk=webhook_event_id).first()
     if stored is None or stored.status != EventStatus.RECEIVED:
         return stored
-    attempt = (
-        GatewayTransaction.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .filter(reference=stored.reference)
-        .first()
-    )
-    event = events.parse_event(stored.payload.encode())
-    wompi_transaction = event.transaction
-    status, error = _decide(attempt, wompi_transaction)
+    signed = events.signed_transaction(event)
+    attempt = None
+    if refusal:
+        status, error = EventStatus.FAILED, refusal
+    else:
+        attempt = _attempt_of(signed, found)
+        status, error, take_answer = _decide(attempt, signed, asked=asked, found=found)
+        if take_answer:
+            _take_wompi_answer(attempt, found)
     if status == EventStatus.PROCESSED:
         refusal = _move(
             attempt,
-            to=wompi_transaction["status"],
-            wompi_id=wompi_transaction["id"],
-            message=wompi_transaction.get("status_message") or "",
+            to=signed.status,
+            wompi_id=signed.id,
+            message=(found or {}).get("status_message") or "",
             source="webhook",
             on=_received_on(datetime.fromtimestamp(event.timestamp, UTC)),
         )
@@ -585,18 +740,71 @@ def webhook_event_process(*, webhook_event_id):
     stored.error = error[:2000]
     stored.processed_at = timezone.now()
     stored.gateway_transaction = attempt
-    stored.save(update_fields=["status", "error", "processed_at", "gateway_transaction"])
+    if attempt is not None or found is not None:
+        stored.reference = attempt.reference if attempt is not None else found["reference"]
+    stored.save(update_fields=["status", "error", "processed_at", "gateway_transaction", "reference"])
     return stored
+
+
+def _event_process(webhook_event_id):
+    """Apply one stored event: (the event, True when Wompi could not be reached and the event waits).
+
+    An event Wompi gave no usable answer about waits for the sweep; one that has waited longer than
+    WOMPI_EVENT_MAX_AGE_SECONDS fails, so that it is listed for someone to ask Wompi by hand.
+    """
+    stored = WebhookEvent.objects.filter(pk=webhook_event_id).first()
+    if stored is None or stored.status != EventStatus.RECEIVED:
+        return stored, False
+    event = events.parse_event(stored.payload.encode())
+    # Events stored before the signed properties were checked at the door are checked here.
+    refusal = events.properties_refusal(event)
+    asked, found, unreachable = False, None, False
+    if not refusal and _wompi_must_be_asked(events.signed_transaction(event)):
+        try:
+            found = _ask_wompi(event.transaction["id"])
+        except WompiError as failure:
+            unreachable = isinstance(failure, WompiUnavailable)
+            if timezone.now() - stored.received_at <= timedelta(seconds=settings.WOMPI_EVENT_MAX_AGE_SECONDS):
+                logger.warning(
+                    "wompi event waits: no usable answer from wompi",
+                    extra={"webhook_event": webhook_event_id, "failure": type(failure).__name__},
+                )
+                return stored, unreachable
+            refusal = _("Wompi gave no usable answer about this transaction for %(waited)s; ask Wompi on its page.") % {
+                "waited": timesince(stored.received_at)
+            }
+        asked = True
+    return _event_apply(webhook_event_id, event, refusal=refusal, asked=asked, found=found), unreachable
+
+
+def webhook_event_process(*, webhook_event_id):
+    """Apply a stored `transaction.updated` event, once: the transaction's status, on approval the
+    payment (its allocation to instalments, ledger entry and receipt), the audit events, and the
+    event's own outcome, in one transaction. The event returned; one already applied is left as it
+    is, and one whose transaction Wompi must be asked about while Wompi does not answer stays
+    RECEIVED for `webhook_events_process_pending`.
+
+    The event's row is locked first, so the worker and the sweep never apply it both; then the
+    transaction's, so deliveries about one transaction are applied one after the other, each
+    seeing what the previous one did.
+    """
+    return _event_process(webhook_event_id)[0]
 
 
 def webhook_events_process_pending(*, older_than=timedelta(minutes=2), limit=1000):
     """Apply the events still RECEIVED `older_than` after they arrived (their task was lost or
-    failed); how many were looked at. Each is applied in its own transaction."""
+    failed, or Wompi did not answer); how many were looked at. Each is applied in its own
+    transaction. When Wompi cannot be reached, the sweep stops there (each try waits on its timeouts)
+    and the next one tries again."""
     pending = list(
         WebhookEvent.objects.filter(status=EventStatus.RECEIVED, received_at__lt=timezone.now() - older_than)
         .order_by("received_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
+    looked_at = 0
     for webhook_event_id in pending:
-        webhook_event_process(webhook_event_id=webhook_event_id)
-    return len(pending)
+        looked_at += 1
+        _stored, wompi_unreachable = _event_process(webhook_event_id)
+        if wompi_unreachable:
+            break
+    return looked_at

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.core.money import format_money
 
-from .models import GatewayTransaction
+from .models import GatewayTransaction, WebhookEvent
 from .selectors import Issue
 
 STATUS_COLOURS = {
@@ -17,6 +17,7 @@ STATUS_COLOURS = {
     GatewayTransaction.Status.ERROR: "dark",
 }
 MONEY = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
+NUMBER = {"td": {"class": "text-end"}, "th": {"class": "text-end"}}
 
 
 def status_badge(gateway_transaction):
@@ -76,3 +77,31 @@ class ReconciliationTable(tables.Table):
         return format_html(
             '<span class="badge text-bg-{}" data-testid="issue">{}</span>', colour, Issue.LABELS[record.issue]
         )
+
+
+class FailedEventsTable(tables.Table):
+    """Reconciliation's events that could not be applied; paged on its own (`events-page`)."""
+
+    received_at = tables.Column(verbose_name=_("Received"), orderable=False)
+    verified = tables.Column(verbose_name=_("Checksum"), orderable=False)
+    reference = tables.Column(verbose_name=_("Reference"), orderable=False, empty_values=())
+    error = tables.Column(verbose_name=_("Why it was not applied"), orderable=False)
+    deliveries = tables.Column(verbose_name=_("Deliveries"), orderable=False, attrs=NUMBER)
+    source_address = tables.Column(verbose_name=_("Sent from"), orderable=False)
+
+    class Meta:
+        model = WebhookEvent
+        fields = ["received_at", "verified", "reference", "error", "deliveries", "source_address"]
+        attrs = {"class": "table table-sm align-middle mb-0", "data-testid": "failed-events-table"}
+        row_attrs = {"data-verified": lambda record: "yes" if record.verified else "no"}
+
+    def render_received_at(self, value):
+        return date_format(localtime(value), "SHORT_DATETIME_FORMAT")
+
+    def render_verified(self, value):
+        if value:
+            return format_html('<span class="badge text-bg-danger">{}</span>', _("Verified"))
+        return format_html('<span class="badge text-bg-secondary">{}</span>', _("Refused"))
+
+    def render_reference(self, value):
+        return value or "—"

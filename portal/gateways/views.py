@@ -13,6 +13,7 @@ from django_tables2 import RequestConfig
 
 from portal.core.exports import csv_download
 from portal.core.forms import add_service_errors
+from portal.core.listing import BoundedLazyPaginator
 from portal.core.permissions import permission_required
 from portal.customers.selectors import customers_visible_to
 from portal.policies.forms import PK
@@ -29,7 +30,7 @@ from .selectors import (
     reconciliation_rows,
     webhook_events_of,
 )
-from .tables import ReconciliationTable, status_badge
+from .tables import FailedEventsTable, ReconciliationTable, status_badge
 from .wompi import WompiClient, WompiError
 
 VIEW_REASON = gettext_lazy(
@@ -171,13 +172,20 @@ def reconciliation(request):
         )
         table = ReconciliationTable(_reconciliation_rows(request, form))
         RequestConfig(request, paginate={"per_page": 50}).configure(table)
+        # Anyone can send refused deliveries, so there may be many: no COUNT(*), paged apart.
+        events_table = FailedEventsTable(
+            failed_events(request.user, date_from=data["date_from"], date_to=data["date_to"]), prefix="events-"
+        )
+        RequestConfig(request, paginate={"per_page": 25, "paginator_class": BoundedLazyPaginator}).configure(
+            events_table
+        )
         context.update(
             table=table,
             figures=reconciliation_figures(every_row),
             unmatched_payments=gateway_payments_without_transaction(
                 request.user, date_from=data["date_from"], date_to=data["date_to"]
             )[:50],
-            failed_events=failed_events(request.user, date_from=data["date_from"], date_to=data["date_to"])[:50],
+            events_table=events_table,
         )
     else:
         status = 422

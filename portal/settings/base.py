@@ -295,6 +295,13 @@ WOMPI_INTEGRITY_SECRET = env("WOMPI_INTEGRITY_SECRET", "")
 WOMPI_CONNECT_TIMEOUT_SECONDS = float(env("WOMPI_CONNECT_TIMEOUT_SECONDS", "3.05"))
 WOMPI_READ_TIMEOUT_SECONDS = float(env("WOMPI_READ_TIMEOUT_SECONDS", "10"))
 WOMPI_ATTEMPTS = env_int("WOMPI_ATTEMPTS", 3)
+# Events signed longer ago than this are refused as replays (Wompi's last resend comes after 24 hours).
+WOMPI_EVENT_MAX_AGE_SECONDS = env_int("WOMPI_EVENT_MAX_AGE_SECONDS", 7 * 24 * 3600)
+# Before an approval event becomes a payment, Wompi's GET /transactions/{id} must say APPROVED too.
+WOMPI_CONFIRM_APPROVALS = env_bool("WOMPI_CONFIRM_APPROVALS", True)
+# Per source address and hour: deliveries kept without being applied (refused, or of a type Amparo
+# ignores); past it they are answered 429 and not stored. Counted in the default cache.
+WOMPI_UNAPPLIED_EVENTS_PER_HOUR = env_int("WOMPI_UNAPPLIED_EVENTS_PER_HOUR", 120)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
