@@ -42,8 +42,8 @@ from portal.accounts.demo import seed_demo_users
 from portal.accounts.models import User
 from portal.customers.models import Customer
 from portal.customers.services import customer_create
+from portal.gateways.apply import webhook_event_process
 from portal.gateways.models import GatewayTransaction, WebhookEvent
-from portal.gateways.services import webhook_event_process
 from portal.payments.models import Payment
 from portal.policies.demo import seed_demo_policies
 from portal.policies.models import PaymentFrequency, Product

@@ -44,5 +44,7 @@ def test_the_worker_knows_each_task_under_its_module_and_function_name():
     from portal.notifications.tasks import email_message_send
 
     registry = HUEY._registry
-    assert registry.task_to_string(email_message_send.task.task_class) == "portal.notifications.tasks.email_message_send"
+    assert (
+        registry.task_to_string(email_message_send.task.task_class) == "portal.notifications.tasks.email_message_send"
+    )
     assert registry.task_to_string(import_job_process.task.task_class) == "portal.ingestion.tasks.import_job_process"

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.audit.models import AuditEvent
+from portal.gateways.apply import webhook_events_process_pending
 from portal.gateways.models import GatewayTransaction, WebhookEvent
-from portal.gateways.services import online_payment_start, webhook_events_process_pending
+from portal.gateways.services import online_payment_start
 from portal.gateways.wompi import event_checksum
 from portal.payments.models import LedgerEntry, Payment, PaymentAllocation, Receipt
 

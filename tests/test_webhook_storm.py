@@ -14,8 +14,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from portal.gateways.apply import webhook_event_process
 from portal.gateways.models import GatewayTransaction, WebhookEvent
-from portal.gateways.services import online_payment_start, webhook_event_process
+from portal.gateways.services import online_payment_start
 from portal.payments.models import LedgerEntry, Payment, PaymentAllocation, Receipt
 
 from .factories import CustomerFactory

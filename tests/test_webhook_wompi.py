@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.audit.models import AuditEvent
+from portal.gateways.apply import webhook_event_process, webhook_events_process_pending
 from portal.gateways.events import MAX_EVENT_BYTES
 from portal.gateways.models import GatewayTransaction, WebhookEvent
-from portal.gateways.services import online_payment_start, webhook_event_process, webhook_events_process_pending
+from portal.gateways.services import online_payment_start
 from portal.payments.models import LedgerEntry, Payment, PaymentAllocation
 from portal.payments.services import payment_receive
 

@@ -91,5 +91,10 @@ def enqueue(task_path, **kwargs):
 
 def enqueue_on_commit(task_path, **kwargs):
     """Queue the task at `task_path` with `kwargs` once the current transaction commits; nothing is
-    queued if it rolls back (what services do: the worker must find what the transaction wrote)."""
-    transaction.on_commit(lambda: enqueue(task_path, **kwargs))
+    queued if it rolls back (what services do: the worker must find what the transaction wrote).
+
+    Robust: what the transaction wrote is committed whatever happens to the queue, so a queue that is
+    down is logged, never turned into an error for a request whose work is done. Every task queued
+    this way has a sweep or a retry that finds its work again.
+    """
+    transaction.on_commit(lambda: enqueue(task_path, **kwargs), robust=True)

@@ -10,7 +10,7 @@ from huey import crontab
 
 from portal.core.tasks import correlated_periodic_task, correlated_task
 
-from .services import webhook_event_process, webhook_events_process_pending
+from .apply import webhook_event_process, webhook_events_process_pending
 
 logger = logging.getLogger(__name__)
 

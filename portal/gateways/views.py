@@ -111,9 +111,7 @@ def _transaction_context(request, attempt):
         "badge": status_badge(attempt),
         "events": webhook_events_of(request.user, attempt),
         "polling": attempt.status == GatewayTransaction.Status.PENDING,
-        # An approval can still be voided at Wompi; the other outcomes are final.
-        "can_refresh": request.user.has_perm("gateways.add_gatewaytransaction")
-        and attempt.status in (GatewayTransaction.Status.PENDING, GatewayTransaction.Status.APPROVED),
+        "can_refresh": request.user.has_perm("gateways.add_gatewaytransaction") and services.refresh_available(attempt),
     }
 
 
