@@ -24,6 +24,7 @@ from portal.ingestion.models import ClaimRow, ImportJob, MappingProfile, RiskRow
 from portal.ingestion.views import PROFILE_REASON, READ_REASON, UPLOAD_REASON
 
 from .factories import UserFactory
+from .ingestion_workbooks import number_cell, sheet_row, text_cell, write_workbook
 
 HTMX = {"HX-Request": "true"}
 STAFF_ONLY = "The portal is for Amparo staff. Customers use the Amparo mobile app."
@@ -567,6 +568,26 @@ def test_a_file_that_cannot_be_read_is_reported_at_once_and_not_announced_as_run
     page = client.get(response["Location"]).content.decode()
     assert "This does not look like a text (CSV) file: it contains binary data." in page
     assert "The import runs in the background." not in page
+    assert RiskRow.objects.count() == 0
+
+
+def test_a_sparse_workbook_is_refused_by_the_layout_detection_of_the_upload_request(
+    client, finance_user, django_capture_on_commit_callbacks, tmp_path
+):
+    """Two cells, A1 and XFD1048576: the request that detects the layout must refuse the workbook
+    before calamine would build its grid of 17 billion cells."""
+    path = write_workbook(
+        tmp_path / "sparse.xlsx",
+        sheet_row(1, text_cell("A1", "UMR")) + sheet_row(1048576, number_cell("XFD1048576", 1)),
+    )
+    signed_in(client, finance_user)
+    upload = SimpleUploadedFile("sparse.xlsx", path.read_bytes(), content_type="application/octet-stream")
+    response = post_upload(client, django_capture_on_commit_callbacks, file=upload)
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FAILED
+    assert "reaches column XFD (16,384 columns); at most 200 columns can be read" in job.error
+    page = client.get(response["Location"]).content.decode()
+    assert "Delete the columns beyond the data, or save the bordereau as CSV." in page
     assert RiskRow.objects.count() == 0
 
 
