@@ -99,8 +99,8 @@ def reset_tables():
 
 def run_ours(path, label):
     """import_bordereau in a child process: wall seconds, peak RSS (MB) and its JSON line."""
-    media = WORK / "media"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "AMPARO_MEDIA_ROOT": str(media)}
+    private = WORK / "private"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "AMPARO_PRIVATE_ROOT": str(private)}
     command = [
         sys.executable,
         "manage.py",
@@ -126,7 +126,7 @@ def run_ours(path, label):
         time.sleep(0.02)
     stdout, stderr = child.communicate()
     seconds = time.perf_counter() - started
-    shutil.rmtree(media, ignore_errors=True)  # the stored copy of the file
+    shutil.rmtree(private, ignore_errors=True)  # the stored copy of the file
     if child.returncode != 0:
         raise SystemExit(f"import_bordereau failed ({child.returncode}):\n{stderr[-3000:]}")
     # Linux reports ru_maxrss in KiB; it is the largest child so far, so it checks the sampling.

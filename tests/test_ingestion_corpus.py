@@ -608,8 +608,8 @@ def _case_id(case):
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def private_root(settings, tmp_path):
+    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
 
 
 def run_case(case, tmp_path, source_name="Corpus cedant"):

@@ -20,8 +20,8 @@ from .test_ingestion_rules import CLAIM_COLUMNS, as_csv, claim, import_file, run
 PERIOD = date(2026, 10, 1)
 NOVEMBER = date(2026, 11, 1)
 RISK_KEY = ("umr", "certificate_ref", "transaction_type")
-# The rules tests' fixtures: files under a temporary MEDIA_ROOT, and a source to import for.
-media_root = test_ingestion_rules.media_root
+# The rules tests' fixtures: files under a temporary AMPARO_PRIVATE_ROOT, and a source to import for.
+private_root = test_ingestion_rules.private_root
 source = test_ingestion_rules.source
 
 

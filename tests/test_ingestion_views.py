@@ -8,6 +8,8 @@ Huey runs in immediate mode here, and the import is queued on commit: wrapping a
 
 import csv
 import io
+import os
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -111,13 +113,13 @@ def as_upload(content, name="bordereau-2026-10.csv"):
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+def private_root(settings, tmp_path):
+    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
+    return settings.AMPARO_PRIVATE_ROOT
 
 
-def stored_files(media_root):
-    return [path for path in media_root.rglob("*") if path.is_file()] if media_root.exists() else []
+def stored_files(private_root):
+    return [path for path in private_root.rglob("*") if path.is_file()] if private_root.exists() else []
 
 
 @pytest.fixture
@@ -205,6 +207,7 @@ ENDPOINTS = [
     ("job progress poll", "progress", "read"),
     ("error report as CSV", "get", "read"),
     ("error report as XLSX", "get", "read"),
+    ("original file", "get", "read"),
     ("risk rows", "get", "read"),
     ("claims rows", "get", "read"),
     ("rows export", "get", "read"),
@@ -243,6 +246,7 @@ def endpoint_url(name, world):
         "job progress poll": reverse("ingestion:job_detail", args=[job.pk]),
         "error report as CSV": reverse("ingestion:job_errors_export", args=[job.pk, "csv"]),
         "error report as XLSX": reverse("ingestion:job_errors_export", args=[job.pk, "xlsx"]),
+        "original file": reverse("ingestion:job_file", args=[job.pk]),
         "risk rows": reverse("ingestion:rows", args=["risk"]),
         "claims rows": reverse("ingestion:rows", args=["claims"]),
         "rows export": reverse("ingestion:rows", args=["risk"]) + "?export=csv",
@@ -398,11 +402,11 @@ def test_cancel_and_retry_answer_only_to_post(client, finance_user, world):
 # --- upload ---------------------------------------------------------------------------------------
 
 
-def nothing_written(media_root):
+def nothing_written(private_root):
     assert ImportJob.objects.count() == 0
     assert Source.objects.count() == 0
     assert AuditEvent.objects.filter(action__startswith="ingestion.").count() == 0
-    assert stored_files(media_root) == []
+    assert stored_files(private_root) == []
 
 
 def post_upload(client, django_capture_on_commit_callbacks, **fields):
@@ -455,7 +459,7 @@ def test_an_upload_whose_premiums_are_whole_numbers_loads_every_row_whose_net_pr
 
 
 def test_an_upload_without_a_source_is_refused_with_a_message_and_writes_nothing(
-    client, finance_user, django_capture_on_commit_callbacks, media_root
+    client, finance_user, django_capture_on_commit_callbacks, private_root
 ):
     signed_in(client, finance_user)
     response = post_upload(
@@ -463,31 +467,31 @@ def test_an_upload_without_a_source_is_refused_with_a_message_and_writes_nothing
     )
     assert response.status_code == 422
     assert "Choose a source or name a new one." in response.content.decode()
-    nothing_written(media_root)
+    nothing_written(private_root)
 
 
 def test_an_upload_without_a_file_is_refused_with_a_message_and_writes_nothing(
-    client, finance_user, django_capture_on_commit_callbacks, media_root
+    client, finance_user, django_capture_on_commit_callbacks, private_root
 ):
     signed_in(client, finance_user)
     response = post_upload(client, django_capture_on_commit_callbacks, file=None)
     assert response.status_code == 422
     assert "This field is required." in response.content.decode()
-    nothing_written(media_root)
+    nothing_written(private_root)
 
 
 def test_an_empty_file_is_refused_with_a_message_and_writes_nothing(
-    client, finance_user, django_capture_on_commit_callbacks, media_root
+    client, finance_user, django_capture_on_commit_callbacks, private_root
 ):
     signed_in(client, finance_user)
     response = post_upload(client, django_capture_on_commit_callbacks, file=as_upload(b""))
     assert response.status_code == 422
     assert "The submitted file is empty." in response.content.decode()
-    nothing_written(media_root)
+    nothing_written(private_root)
 
 
 def test_an_upload_with_a_bad_period_is_refused_with_a_message_and_writes_nothing_not_even_the_new_source(
-    client, finance_user, django_capture_on_commit_callbacks, media_root
+    client, finance_user, django_capture_on_commit_callbacks, private_root
 ):
     signed_in(client, finance_user)
     response = post_upload(
@@ -495,12 +499,12 @@ def test_an_upload_with_a_bad_period_is_refused_with_a_message_and_writes_nothin
     )
     assert response.status_code == 422
     assert "Give the period as a month, e.g. 2026-10." in response.content.decode()
-    nothing_written(media_root)
+    nothing_written(private_root)
 
 
 @pytest.mark.parametrize("period", ["octubre", "2026-13", "2026", "10/2026", ""])
 def test_an_upload_with_a_bad_period_for_an_existing_source_writes_nothing(
-    client, finance_user, source, django_capture_on_commit_callbacks, media_root, period
+    client, finance_user, source, django_capture_on_commit_callbacks, private_root, period
 ):
     signed_in(client, finance_user)
     response = post_upload(
@@ -515,7 +519,7 @@ def test_an_upload_with_a_bad_period_for_an_existing_source_writes_nothing(
     message = "This field is required." if not period else "Give the period as a month, e.g. 2026-10."
     assert message in response.content.decode()
     assert ImportJob.objects.count() == 0
-    assert stored_files(media_root) == []
+    assert stored_files(private_root) == []
 
 
 def test_a_new_source_named_like_an_existing_one_is_refused(
@@ -532,13 +536,13 @@ def test_a_new_source_named_like_an_existing_one_is_refused(
 
 
 def test_the_same_file_uploaded_twice_for_a_source_is_refused_naming_the_earlier_job(
-    client, finance_user, django_capture_on_commit_callbacks, media_root
+    client, finance_user, django_capture_on_commit_callbacks, private_root
 ):
     signed_in(client, finance_user)
     content = file_with_errors()
     post_upload(client, django_capture_on_commit_callbacks, file=as_upload(content))
     first = ImportJob.objects.get()
-    files_before = stored_files(media_root)
+    files_before = stored_files(private_root)
 
     response = post_upload(
         client,
@@ -554,7 +558,7 @@ def test_the_same_file_uploaded_twice_for_a_source_is_refused_naming_the_earlier
     assert f"This file was already imported for Reaseguros Andinos S.A. as job #{first.pk} on" in body
     assert ImportJob.objects.count() == 1
     assert RiskRow.objects.count() == 6
-    assert stored_files(media_root) == files_before
+    assert stored_files(private_root) == files_before
 
 
 def test_a_file_that_cannot_be_read_is_reported_at_once_and_not_announced_as_running(
@@ -603,6 +607,51 @@ def test_a_file_whose_columns_are_not_recognised_goes_to_the_mapping_screen(
     assert response.status_code == 302
     assert response["Location"] == reverse("ingestion:job_mapping", args=[job.pk])
     assert RiskRow.objects.count() == 0
+
+
+# --- the uploaded file ----------------------------------------------------------------------------
+
+
+@pytest.mark.urls("tests.media_urls")
+def test_a_bordereau_is_stored_under_a_random_name_outside_media_and_no_media_url_serves_it(
+    client, finance_user, django_capture_on_commit_callbacks, private_root, settings, tmp_path
+):
+    """Insured names and sums: the file goes under AMPARO_PRIVATE_ROOT, beside MEDIA_ROOT as in the
+    default layout (var/media, var/private), and /media/ answers for none of it."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    (settings.MEDIA_ROOT / "public").mkdir(parents=True)
+    (settings.MEDIA_ROOT / "public" / "logo.txt").write_text("public")
+    assert client.get("/media/public/logo.txt").status_code == 200  # /media/ does serve MEDIA_ROOT here
+    signed_in(client, finance_user)
+    post_upload(client, django_capture_on_commit_callbacks, file=as_upload(file_with_errors(), "andinos-octubre.csv"))
+    job = ImportJob.objects.get()
+    assert stored_files(private_root) == [job.file_path]
+    assert re.fullmatch(r"[0-9a-f]{32}\.csv", job.stored_name)
+    assert job.file_path.parent.parent == private_root / "bordereaux"
+    assert stored_files(settings.MEDIA_ROOT) == [settings.MEDIA_ROOT / "public" / "logo.txt"]
+    for path in stored_files(private_root):
+        for url in (f"/media/{os.path.relpath(path, settings.MEDIA_ROOT)}", f"/media/{job.stored_name}"):
+            response = client.get(url)
+            assert response.status_code in (400, 404), url
+    assert client.get(reverse("ingestion:job_file", args=[job.pk])).status_code == 200
+
+
+def test_the_uploaded_file_downloads_as_it_came_under_its_own_name(client, auditor, imported):
+    signed_in(client, auditor)
+    response = client.get(reverse("ingestion:job_file", args=[imported.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == file_with_errors()
+    assert response["Content-Disposition"] == 'attachment; filename="andinos-2026-10.csv"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    page = client.get(reverse("ingestion:job_detail", args=[imported.pk])).content.decode()
+    assert reverse("ingestion:job_file", args=[imported.pk]) in page
+
+
+def test_the_file_of_another_job_or_a_lost_file_is_not_found(client, auditor, imported):
+    signed_in(client, auditor)
+    assert client.get(reverse("ingestion:job_file", args=[imported.pk + 999])).status_code == 404
+    imported.file_path.unlink()
+    assert client.get(reverse("ingestion:job_file", args=[imported.pk])).status_code == 404
 
 
 # --- HTMX partials --------------------------------------------------------------------------------

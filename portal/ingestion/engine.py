@@ -718,7 +718,7 @@ def _register_sqlite_functions():
 def run_import(job, *, profile, on_progress):
     """Import `job`'s file. `on_progress(rows_read, rows_rejected, fraction)` may raise JobCancelled."""
     started = time.perf_counter()
-    path = job.file.path
+    path = job.file_path
     layout = detect_layout(
         path, job.kind, profile=profile, original_name=job.original_name, whole_file_is_utf8=job.layout.get("utf8")
     )

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .fields import Kind
+from .storage import stored_path
 
 
 class Source(models.Model):
@@ -80,7 +81,8 @@ class ImportJob(models.Model):
     source = models.ForeignKey(Source, verbose_name=_("source"), on_delete=models.PROTECT, related_name="jobs")
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.CHOICES)
     period = models.DateField(_("period"), help_text=_("The month the bordereau reports on (first day)."))
-    file = models.FileField(_("file"), upload_to="bordereaux/%Y/%m/", max_length=255)
+    # Under a random name in AMPARO_PRIVATE_ROOT (see storage.py); the file's own name is original_name.
+    stored_name = models.CharField(_("stored as"), max_length=80, unique=True)
     original_name = models.CharField(_("file name"), max_length=255)
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     size_bytes = models.BigIntegerField(_("size"), default=0)
@@ -121,6 +123,10 @@ class ImportJob(models.Model):
     @property
     def is_active(self):
         return self.status in self.ACTIVE
+
+    @property
+    def file_path(self):
+        return stored_path(self.stored_name)
 
 
 class RowError(models.Model):

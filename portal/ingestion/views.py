@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -123,6 +123,17 @@ def job_errors_export(request, pk, fmt):
     name = f"amparo-import-{job.pk}-errors"
     header = [str(label) for label in ERROR_HEADER]
     return xlsx_download(name, header, rows) if fmt == "xlsx" else csv_download(name, header, rows)
+
+
+@permission_required("ingestion.view_importjob", READ_REASON)
+def job_file(request, pk):
+    """The bordereau as it was uploaded: the only way its file leaves the server."""
+    job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
+    if not job.file_path.is_file():
+        raise Http404
+    response = FileResponse(job.file_path.open("rb"), as_attachment=True, filename=job.original_name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _job_action(request, pk, action, success_message):

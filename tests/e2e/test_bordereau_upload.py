@@ -51,7 +51,7 @@ def huey_worker(transactional_db, live_server, settings, tmp_path):
     from django.db import connections
     from huey.contrib.djhuey import HUEY
 
-    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
     saved_name, saved_kwargs = HUEY.name, dict(HUEY.storage_kwargs)
     HUEY.name = f"amparo-e2e-{uuid.uuid4().hex[:12]}"
     if "filename" in HUEY.storage_kwargs:
