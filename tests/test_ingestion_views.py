@@ -848,6 +848,25 @@ def test_the_error_xlsx_neutralises_formula_cells(client, auditor, imported):
     assert formulas == []
 
 
+def test_an_error_xlsx_too_large_for_the_request_is_refused_with_the_filters_kept_and_csv_still_works(
+    client, auditor, imported, monkeypatch
+):
+    monkeypatch.setattr("portal.core.exports.XLSX_MAX_ROWS", 5)
+    signed_in(client, auditor)
+    url = reverse("ingestion:job_errors_export", args=[imported.pk, "xlsx"])
+    assert RowError.objects.filter(job=imported).count() == 6
+
+    response = client.get(url, {"column": "e"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("ingestion:job_detail", args=[imported.pk]) + "?column=e"
+    page = client.get(response["Location"]).content.decode()
+    assert "An XLSX download holds at most 5 rows. Narrow the filter, or download CSV, which has no limit." in page
+
+    assert client.get(url, {"message": "ISO 4217"}).status_code == 200  # two errors: within the limit
+    csv_rows = read_csv(client.get(reverse("ingestion:job_errors_export", args=[imported.pk, "csv"])))
+    assert len(csv_rows) == 1 + 6
+
+
 def test_the_error_export_links_on_the_job_page_carry_the_filters_in_use(client, auditor, imported):
     signed_in(client, auditor)
     body = client.get(reverse("ingestion:job_detail", args=[imported.pk]), {"message": "currency"}).content.decode()

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -119,6 +120,11 @@ def job_errors_export(request, pk, fmt):
         raise Http404
     job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
     errors = RowErrorFilter(request.GET, queryset=row_errors_of(job)).qs
+    if fmt == "xlsx":
+        query = request.GET.urlencode()
+        job_page = reverse("ingestion:job_detail", args=[job.pk]) + (f"?{query}" if query else "")
+        if refusal := xlsx_refusal(request, errors, back=job_page):
+            return refusal
     rows = errors.values_list("row_number", "column", "value", "message").iterator(chunk_size=5000)
     name = f"amparo-import-{job.pk}-errors"
     header = [str(label) for label in ERROR_HEADER]
