@@ -2,6 +2,7 @@
 pair becomes its partition, later imports of the pair update it, rows written outside the import
 go to the default partition, and the natural key stays unique across all of it."""
 
+import contextlib
 import threading
 from datetime import date
 from decimal import Decimal
@@ -357,3 +358,50 @@ def test_two_imports_of_the_same_source_and_period_at_once_load_each_key_once():
         # The partition is DDL the end-of-test flush would not undo.
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_first_imports_of_two_bordereaux_finishing_together_both_become_partitions(monkeypatch):
+    """Each looks at the default partition before attaching its own, and attaching locks that
+    default partition: the two must not each hold what the other's attach waits for. Each waits at
+    its attach (for two seconds at most) until the other has come as far as it can."""
+    sources = [source_create(actor=None, name=f"Finishing together {number}") for number in (1, 2)]
+    jobs = [upload(source, as_csv([risk(number) for number in range(1, 201)])) for source in sources]
+    names = [partitions.partition_name(RiskRow, source.pk, PERIOD) for source in sources]
+    both_ready_to_attach = threading.Barrier(2)
+    attach = partitions.partition_attach
+
+    def attach_when_both_are_ready(*args, **kwargs):
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other is held further back, as it should be
+            both_ready_to_attach.wait(2)
+        return attach(*args, **kwargs)
+
+    monkeypatch.setattr(partitions, "partition_attach", attach_when_both_are_ready)
+    errors = {}
+
+    def import_(job):
+        try:
+            run(job)
+        except Exception as exc:
+            errors[job.pk] = exc
+        finally:
+            connection.close()
+
+    try:
+        threads = [threading.Thread(target=import_, args=(job,)) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert not any(thread.is_alive() for thread in threads), "an import never finished"
+        assert errors == {}
+        for job in jobs:
+            job.refresh_from_db()
+            assert (job.status, job.rows_loaded) == (ImportJob.Status.SUCCEEDED, 200), job.error
+        for source, name in zip(sources, names, strict=True):
+            assert partitions_for(RiskRow, source, PERIOD) == [name]
+    finally:
+        with connection.cursor() as cursor:
+            for name in names:
+                cursor.execute(f"DROP TABLE IF EXISTS {name}")

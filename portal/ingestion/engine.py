@@ -553,6 +553,10 @@ class Batch:
             self.execute(
                 "SELECT pg_advisory_xact_lock(%s, %s)", [job.source_id, job.period.year * 12 + job.period.month]
             )
+            # Attaching takes this lock on the table, then an exclusive one on its default partition.
+            # Taken first, before the default partition is read, it keeps two imports of different
+            # bordereaux from each holding what the other's attach waits for (a deadlock).
+            self.execute(f"LOCK TABLE {table} IN SHARE UPDATE EXCLUSIVE MODE")
             if not partitions.partition_exists(
                 self.model, job.source_id, job.period
             ) and not partitions.default_partition_holds(self.model, job.source_id, job.period):
