@@ -11,7 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from portal.ingestion import partitions
-from portal.ingestion.models import ClaimRow, ImportJob, RiskRow
+from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RiskTotal
 from portal.ingestion.services import profile_save, source_create
 
 from . import test_ingestion_rules
@@ -345,6 +345,8 @@ def test_two_imports_of_the_same_source_and_period_at_once_load_each_key_once():
         assert set(stored.values_list("certificate_ref", flat=True)) == {
             f"CERT-{number:04d}" for number in range(1, 2501)
         }
+        # The bordereau's totals, written by whichever import came second, count every row once.
+        assert sum(RiskTotal.objects.filter(source=source, period=PERIOD).values_list("rows", flat=True)) == 2500
         # Each row was written by one of the two jobs; the keys only in one file came from it.
         assert set(stored.values_list("job_id", flat=True)) <= {job.pk for job in jobs}
         assert set(stored.filter(certificate_ref__lt="CERT-1001").values_list("job_id", flat=True)) == {jobs[0].pk}

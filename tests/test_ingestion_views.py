@@ -15,6 +15,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -945,6 +947,37 @@ def test_the_rows_page_shows_totals_per_currency_and_class_of_business(client, a
     body = response.content.decode()
     assert 'data-testid="totals"' in body
     assert "3,105.00" in body  # COP / Property gross premium, formatted
+
+
+def test_the_rows_page_neither_counts_nor_sums_the_bordereau_rows(client, auditor, two_sources):
+    """A page of rows and the stored totals: no COUNT(*) and no GROUP BY over millions of rows."""
+    signed_in(client, auditor)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("ingestion:rows", args=["risk"]), {"period": "2026-10"})
+    assert response.status_code == 200
+    over_rows = [query["sql"] for query in queries if "ingestion_riskrow" in query["sql"]]
+    assert over_rows, "the page lists rows"
+    assert not [sql for sql in over_rows if "COUNT(" in sql.upper() or "GROUP BY" in sql.upper()], over_rows
+    assert sum(row["rows"] for row in response.context["totals"]) == 6
+
+
+def test_the_totals_follow_the_currency_and_class_filters(client, auditor, two_sources):
+    signed_in(client, auditor)
+    response = client.get(reverse("ingestion:rows", args=["risk"]), {"currency": "cop", "class_of_business": "prop"})
+    assert [(row["currency"], row["class_of_business"], row["rows"]) for row in response.context["totals"]] == [
+        ("COP", "Property", 3)
+    ]
+
+
+def test_totals_are_not_shown_while_rows_are_searched_by_umr_and_the_rows_still_are(client, auditor, two_sources):
+    signed_in(client, auditor)
+    response = client.get(reverse("ingestion:rows", args=["risk"]), {"umr": "B0750"})
+    assert response.context["totals"] is None
+    body = response.content.decode()
+    assert 'data-testid="totals-not-shown"' in body
+    assert "CERT-00001" in body
+    nothing = client.get(reverse("ingestion:rows", args=["risk"]), {"umr": "NO-SUCH-UMR"}).content.decode()
+    assert "No rows match." in nothing
 
 
 def test_the_rows_page_filters_by_source(client, auditor, two_sources):

@@ -219,3 +219,54 @@ class ClaimRow(BordereauRow):
 
     def __str__(self):
         return self.claim_reference
+
+
+class BordereauTotal(models.Model):
+    """One line of a bordereau's totals (a source and period): its rows of one currency and group,
+    with their sums. The import that last changed the bordereau writes them in its own transaction,
+    so that the rows page shows totals without summing a million rows on every visit."""
+
+    source = models.ForeignKey(Source, verbose_name=_("source"), on_delete=models.PROTECT, related_name="+")
+    period = models.DateField(_("period"))
+    currency = models.CharField(_("currency"), max_length=3)
+    rows = models.PositiveIntegerField(_("rows"))
+
+    group = ""  # the column each line is for beside the currency
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.source} {self.period:%Y-%m} {self.currency} {getattr(self, self.group)}"
+
+
+class RiskTotal(BordereauTotal):
+    group = "class_of_business"
+    class_of_business = models.CharField(_("class of business"), max_length=120)
+    sum_insured = models.DecimalField(_("sum insured"), max_digits=24, decimal_places=2)
+    gross_premium = models.DecimalField(_("gross premium"), max_digits=24, decimal_places=2)
+    net_premium = models.DecimalField(_("net premium"), max_digits=24, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("risk bordereau total")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "period", "currency", "class_of_business"], name="risk_total_one_per_group"
+            )
+        ]
+
+
+class ClaimTotal(BordereauTotal):
+    group = "claim_status"
+    claim_status = models.CharField(_("claim status"), max_length=20)
+    paid = models.DecimalField(_("paid"), max_digits=24, decimal_places=2)
+    reserves = models.DecimalField(_("reserves"), max_digits=24, decimal_places=2)
+    total_incurred = models.DecimalField(_("total incurred"), max_digits=24, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("claims bordereau total")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "period", "currency", "claim_status"], name="claim_total_one_per_group"
+            )
+        ]

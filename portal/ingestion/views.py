@@ -12,19 +12,20 @@ from django_tables2 import RequestConfig
 
 from portal.core.exports import csv_download, list_without_export, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
-from portal.core.listing import render_filtered_table
+from portal.core.listing import BoundedLazyPaginator, render_filtered_table
 from portal.core.permissions import permission_required
 
 from . import services
 from .detect import match_columns, suggest_columns
 from .fields import FIELDS, Kind
-from .filters import ClaimRowFilter, ImportJobFilter, RiskRowFilter, RowErrorFilter
+from .filters import ClaimRowFilter, ClaimTotalFilter, ImportJobFilter, RiskRowFilter, RiskTotalFilter, RowErrorFilter
 from .forms import MappingForm, ProfileForm, UploadForm
 from .models import ImportJob, MappingProfile, Source
 from .parsing import DATE_FORMAT_LABELS
 from .selectors import (
     bordereau_rows_visible_to,
     bordereau_totals,
+    bordereau_totals_visible_to,
     import_jobs_visible_to,
     row_errors_of,
     sources_visible_to,
@@ -190,16 +191,25 @@ def job_mapping(request, pk):
 
 
 ROW_VIEWS = {
-    Kind.RISK: (RiskRowFilter, RiskRowTable),
-    Kind.CLAIMS: (ClaimRowFilter, ClaimRowTable),
+    Kind.RISK: (RiskRowFilter, RiskTotalFilter, RiskRowTable),
+    Kind.CLAIMS: (ClaimRowFilter, ClaimTotalFilter, ClaimRowTable),
 }
+
+
+def _totals(request, kind, filter_class, totals_filter_class):
+    """The totals of the bordereaux the filter picks, from their stored totals; None when the
+    filter picks rows within bordereaux (a UMR, a claim reference), which those cannot follow."""
+    if any(request.GET.get(name, "").strip() for name in filter_class.row_only):
+        return None
+    lines = totals_filter_class(request.GET, queryset=bordereau_totals_visible_to(request.user, kind)).qs
+    return bordereau_totals(lines, kind)
 
 
 @permission_required("ingestion.view_importjob", READ_REASON)
 def rows(request, kind):
     if kind not in ROW_VIEWS:
         kind = Kind.RISK
-    filter_class, table_class = ROW_VIEWS[kind]
+    filter_class, totals_filter_class, table_class = ROW_VIEWS[kind]
     row_filter = filter_class(request.GET, queryset=bordereau_rows_visible_to(request.user, kind))
     fmt = request.GET.get("export")
     if fmt in {"csv", "xlsx"} and row_filter.is_valid():
@@ -212,13 +222,19 @@ def rows(request, kind):
         name = f"amparo-{kind}-bordereau-rows"
         download = xlsx_download if fmt == "xlsx" else csv_download
         return download(name, header, values.iterator(chunk_size=5000))
+    # Bounded and lazy: no COUNT(*) over millions of rows on every page (see core.listing).
     return render_filtered_table(
         request,
         "ingestion/rows.html",
         filterset=row_filter,
         table_class=table_class,
         per_page=50,
-        extra={"kind": kind, "kinds": Kind.CHOICES, "totals": bordereau_totals(row_filter.qs, kind)},
+        paginator_class=BoundedLazyPaginator,
+        extra={
+            "kind": kind,
+            "kinds": Kind.CHOICES,
+            "totals": _totals(request, kind, filter_class, totals_filter_class),
+        },
     )
 
 
