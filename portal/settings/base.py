@@ -238,6 +238,9 @@ MEDIA_ROOT = Path(env("AMPARO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Files only the app serves, after a permission check (claim documents, bordereaux): never under MEDIA_URL.
 AMPARO_PRIVATE_ROOT = Path(env("AMPARO_PRIVATE_ROOT", str(BASE_DIR / "var" / "private")))
 AMPARO_CLAIM_DOCUMENT_MAX_BYTES = env_int("AMPARO_CLAIM_DOCUMENT_MAX_MB", 10) * 1024 * 1024
+# A bordereau upload larger than this is refused before its body is read (import_bordereau on the
+# server takes files up to 1 GB).
+AMPARO_BORDEREAU_MAX_BYTES = env_int("AMPARO_BORDEREAU_MAX_MB", 200) * 1024 * 1024
 # Days an instalment may stay unpaid before its policy lapses.
 AMPARO_LAPSE_GRACE_DAYS = env_int("AMPARO_LAPSE_GRACE_DAYS", 30)
 # A bulk claim action over at most this many claims runs in the request; larger ones in a huey task.
