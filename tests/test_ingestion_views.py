@@ -492,6 +492,50 @@ def test_an_empty_file_is_refused_with_a_message_and_writes_nothing(
     nothing_written(private_root)
 
 
+def test_an_upload_declared_larger_than_the_limit_is_refused_before_its_body_is_read(
+    client, finance_user, private_root
+):
+    """The test client's body raises if read past its end: with a Content-Length of 300 MB, any
+    attempt to read the body (to parse the form, check CSRF, spool the file) would fail the test."""
+    signed_in(client, finance_user)
+    data = {"new_source": "Huge Re", "kind": "risk", "period": "2026-10", "file": as_upload(file_with_errors())}
+    response = client.post(reverse("ingestion:upload"), data, CONTENT_LENGTH=str(300 * 1024 * 1024))
+    assert response.status_code == 413
+    body = response.content.decode().replace("\xa0", " ")  # sizes are written with non-breaking spaces
+    assert "This file is 300.0 MB; bordereaux up to 200.0 MB can be uploaded here." in body
+    assert 'data-testid="upload-form"' in body
+    assert not ImportJob.objects.exists() and not Source.objects.exists()
+    nothing_written(private_root)
+
+
+def test_a_file_above_the_limit_is_refused_by_the_form_and_writes_nothing(
+    client, finance_user, django_capture_on_commit_callbacks, private_root, settings
+):
+    settings.AMPARO_BORDEREAU_MAX_BYTES = 1024
+    signed_in(client, finance_user)
+    content = file_with_errors()
+    response = post_upload(client, django_capture_on_commit_callbacks, file=as_upload(content))
+    assert response.status_code == 422
+    body = response.content.decode().replace("\xa0", " ")  # sizes are written with non-breaking spaces
+    assert f"This file is {len(content) / 1024:.1f} KB; bordereaux up to 1.0 KB can be uploaded here." in body
+    assert "Up to 1.0 KB." in body
+    nothing_written(private_root)
+
+
+def test_the_upload_still_requires_its_csrf_token(finance_user, private_root):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(finance_user)
+    data = {"new_source": "Forged Re", "kind": "risk", "period": "2026-10", "file": as_upload(file_with_errors())}
+    assert client.post(reverse("ingestion:upload"), data).status_code == 403
+    assert not ImportJob.objects.exists()
+    page = client.get(reverse("ingestion:upload")).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    data["file"] = as_upload(file_with_errors())
+    assert client.post(reverse("ingestion:upload"), {**data, "csrfmiddlewaretoken": token}).status_code == 302
+
+
 def test_an_upload_with_a_bad_period_is_refused_with_a_message_and_writes_nothing_not_even_the_new_source(
     client, finance_user, django_capture_on_commit_callbacks, private_root
 ):

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 from django_tables2 import RequestConfig
@@ -19,7 +20,7 @@ from . import services
 from .detect import match_columns, suggest_columns
 from .fields import FIELDS, Kind
 from .filters import ClaimRowFilter, ClaimTotalFilter, ImportJobFilter, RiskRowFilter, RiskTotalFilter, RowErrorFilter
-from .forms import MappingForm, ProfileForm, UploadForm
+from .forms import MappingForm, ProfileForm, UploadForm, too_large_to_upload
 from .models import ImportJob, MappingProfile, Source
 from .parsing import DATE_FORMAT_LABELS
 from .selectors import (
@@ -49,8 +50,28 @@ def job_list(request):
     )
 
 
+# What a bordereau upload's other fields and multipart boundaries add to its file, at the most.
+UPLOAD_FORM_BYTES = 64 * 1024
+
+
+@csrf_exempt  # the declared size is judged before anything reads the body; the form is CSRF-protected below
 @permission_required("ingestion.add_importjob", UPLOAD_REASON)
 def upload(request):
+    """Django reads no more of a request than its Content-Length says, so a body declared too large
+    is refused from that figure, before a byte of it is read, let alone spooled to disk."""
+    if request.method == "POST":
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if refusal := too_large_to_upload(declared, allowance=UPLOAD_FORM_BYTES):
+            messages.error(request, refusal)
+            return render(request, "ingestion/upload.html", {"form": UploadForm()}, status=413)
+    return _upload_form(request)
+
+
+@csrf_protect
+def _upload_form(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
