@@ -188,6 +188,14 @@ def zip_bomb(tmp_path):
     return path
 
 
+def header_of_1700_cells(tmp_path):
+    """The real columns, then 1,686 more named ones: more than a working table can have columns."""
+    path = tmp_path / "header_of_1700_cells.csv"
+    extra = ",".join(f"Extra {number}" for number in range(1, 1687))
+    path.write_text(f"{header_line()},{extra}\r\n{risk_line(1)}\r\n", encoding="utf-8")
+    return path
+
+
 def sparse_workbook(tmp_path):
     """A 1.5 KB workbook whose only cells are A1 and XFD1048576: calamine would make a grid of
     17 billion cells of them."""
@@ -212,6 +220,7 @@ cp1252_byte_after_the_sample.__name__ = "windows_1252_byte_at_line_2501_of_a_utf
 nul_byte_after_the_sample.__name__ = "nul_byte_at_line_2501 (built at run time)"
 mixed_encodings_after_the_sample.__name__ = "utf8_then_windows_1252_at_line_2501 (built at run time)"
 zip_bomb.__name__ = "zip_bomb.xlsx (built at run time)"
+header_of_1700_cells.__name__ = "header_of_1700_cells.csv (built at run time)"
 sparse_workbook.__name__ = "sparse_a1_and_xfd1048576.xlsx (built by hand at run time)"
 workbook_of_16384_columns.__name__ = "few_rows_16384_columns.xlsx (built by hand at run time)"
 
@@ -378,6 +387,7 @@ CASES = [
     Case(ten_mb_file_of_one_line, failed(r"\bline 1\b|no header row")),
     Case(ten_mb_header_line, failed(r"\bline 1\b")),
     Case(ten_mb_line_of_tiny_cells, loaded(2, (3, "", TOO_MANY_CELLS))),
+    Case(header_of_1700_cells, failed(r"header row \(line 1\) has 1,700 cells; at most 1,000 columns")),
     # Dates
     Case(
         "dates_mixed_iso_and_ddmm.csv",
