@@ -250,7 +250,7 @@ def run_import_export(path, count):
         source=source,
         kind=Kind.RISK,
         period=f"{PERIOD}-01",
-        file="bench/import-export.csv",
+        stored_name=f"import-export-{source.pk}.csv",  # no file: the peer reads the rows from `path`
         original_name=path.name,
         sha256=hashlib.sha256(str(time.time()).encode()).hexdigest(),
         status=ImportJob.Status.SUCCEEDED,
