@@ -12,7 +12,8 @@
    Row errors, cross-field rules and duplicate keys are all written by a few INSERT ... SELECTs.
 3. Upsert the good rows by natural key, in the same transaction as the errors. On PostgreSQL the
    typed rows of a first import of a source and period become that bordereau's partition
-   instead (see `partitions`).
+   instead (see `partitions`). The bordereau's totals, which the rows page shows, are written in
+   that transaction too (see `totals`).
 
 Nothing reaches the bordereau tables before that last transaction, so a worker that dies
 half-way leaves nothing behind and the job can simply be run again.
