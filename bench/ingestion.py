@@ -99,8 +99,8 @@ def reset_tables():
 
 def run_ours(path, label):
     """import_bordereau in a child process: wall seconds, peak RSS (MB) and its JSON line."""
-    media = WORK / "media"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "AMPARO_MEDIA_ROOT": str(media)}
+    private = WORK / "private"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "AMPARO_PRIVATE_ROOT": str(private)}
     command = [
         sys.executable,
         "manage.py",
@@ -126,7 +126,7 @@ def run_ours(path, label):
         time.sleep(0.02)
     stdout, stderr = child.communicate()
     seconds = time.perf_counter() - started
-    shutil.rmtree(media, ignore_errors=True)  # the stored copy of the file
+    shutil.rmtree(private, ignore_errors=True)  # the stored copy of the file
     if child.returncode != 0:
         raise SystemExit(f"import_bordereau failed ({child.returncode}):\n{stderr[-3000:]}")
     # Linux reports ru_maxrss in KiB; it is the largest child so far, so it checks the sampling.
@@ -250,7 +250,7 @@ def run_import_export(path, count):
         source=source,
         kind=Kind.RISK,
         period=f"{PERIOD}-01",
-        file="bench/import-export.csv",
+        stored_name=f"import-export-{source.pk}.csv",  # no file: the peer reads the rows from `path`
         original_name=path.name,
         sha256=hashlib.sha256(str(time.time()).encode()).hexdigest(),
         status=ImportJob.Status.SUCCEEDED,

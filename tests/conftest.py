@@ -1,4 +1,5 @@
 import os
+import zipfile
 
 import pytest
 
@@ -106,3 +107,18 @@ def finance_user(db):
 @pytest.fixture
 def client_user(db):
     return UserFactory(role=Role.CLIENT)
+
+
+@pytest.fixture
+def zip_bytes_expanded(monkeypatch):
+    """The sizes of what is read out of any zip member during the test, decompressed."""
+    expanded = []
+    original_read = zipfile.ZipExtFile.read
+
+    def counting_read(self, n=-1):
+        data = original_read(self, n)
+        expanded.append(len(data))
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+    return expanded

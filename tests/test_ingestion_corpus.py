@@ -21,6 +21,7 @@ from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RowError
 from portal.ingestion.services import import_job_create, import_job_run, profile_save, source_create
 
 from .ingestion_rows import RISK_HEADER, risk_values
+from .ingestion_workbooks import number_cell, risk_cells, sheet_row, text_cell, write_workbook
 
 CORPUS = Path(__file__).parent / "ingestion_corpus"
 PERIOD = date(2026, 10, 1)
@@ -187,6 +188,30 @@ def zip_bomb(tmp_path):
     return path
 
 
+def header_of_1700_cells(tmp_path):
+    """The real columns, then 1,686 more named ones: more than a working table can have columns."""
+    path = tmp_path / "header_of_1700_cells.csv"
+    extra = ",".join(f"Extra {number}" for number in range(1, 1687))
+    path.write_text(f"{header_line()},{extra}\r\n{risk_line(1)}\r\n", encoding="utf-8")
+    return path
+
+
+def sparse_workbook(tmp_path):
+    """A 1.5 KB workbook whose only cells are A1 and XFD1048576: calamine would make a grid of
+    17 billion cells of them."""
+    sheet = sheet_row(1, text_cell("A1", "UMR")) + sheet_row(1048576, number_cell("XFD1048576", 1))
+    return write_workbook(tmp_path / "sparse_a1_xfd1048576.xlsx", sheet)
+
+
+def workbook_of_16384_columns(tmp_path):
+    """A valid header and three rows, and a note in the last column Excel has (XFD) on the header row."""
+    header, *data = risk_cells(3)
+    sheet = sheet_row(1, *header, text_cell("XFD1", "checked")) + "".join(
+        sheet_row(number, *cells) for number, cells in enumerate(data, start=2)
+    )
+    return write_workbook(tmp_path / "few_rows_16384_columns.xlsx", sheet)
+
+
 ten_mb_data_line.__name__ = "ten_mb_single_line_in_the_data (built at run time)"
 ten_mb_file_of_one_line.__name__ = "ten_mb_file_that_is_one_line (built at run time)"
 ten_mb_header_line.__name__ = "ten_mb_header_line (built at run time)"
@@ -195,6 +220,9 @@ cp1252_byte_after_the_sample.__name__ = "windows_1252_byte_at_line_2501_of_a_utf
 nul_byte_after_the_sample.__name__ = "nul_byte_at_line_2501 (built at run time)"
 mixed_encodings_after_the_sample.__name__ = "utf8_then_windows_1252_at_line_2501 (built at run time)"
 zip_bomb.__name__ = "zip_bomb.xlsx (built at run time)"
+header_of_1700_cells.__name__ = "header_of_1700_cells.csv (built at run time)"
+sparse_workbook.__name__ = "sparse_a1_and_xfd1048576.xlsx (built by hand at run time)"
+workbook_of_16384_columns.__name__ = "few_rows_16384_columns.xlsx (built by hand at run time)"
 
 
 # --- checks on the loaded rows --------------------------------------------------------------
@@ -313,6 +341,8 @@ CASES = [
     Case("csv_named_xlsx.xlsx", failed(r"named \.xlsx but is not an Excel workbook")),
     Case("empty_sheet.xlsx", failed(r"first sheet is empty")),
     Case(zip_bomb, failed(r"unreasonable size")),
+    Case(sparse_workbook, failed(r"reaches column XFD \(16,384 columns\)", r"at most 200 columns", r"CSV")),
+    Case(workbook_of_16384_columns, failed(r"reaches column XFD \(16,384 columns\)", r"at most 200 columns")),
     # Formulas and injection
     Case(
         "formulas.csv",
@@ -357,6 +387,7 @@ CASES = [
     Case(ten_mb_file_of_one_line, failed(r"\bline 1\b|no header row")),
     Case(ten_mb_header_line, failed(r"\bline 1\b")),
     Case(ten_mb_line_of_tiny_cells, loaded(2, (3, "", TOO_MANY_CELLS))),
+    Case(header_of_1700_cells, failed(r"header row \(line 1\) has 1,700 cells; at most 1,000 columns")),
     # Dates
     Case(
         "dates_mixed_iso_and_ddmm.csv",
@@ -587,8 +618,8 @@ def _case_id(case):
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def private_root(settings, tmp_path):
+    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
 
 
 def run_case(case, tmp_path, source_name="Corpus cedant"):
@@ -702,20 +733,12 @@ def test_row_errors_name_the_line_of_the_file_and_the_column_as_the_file_heads_i
 
 
 @pytest.mark.django_db
-def test_a_zip_bomb_is_refused_before_any_of_it_is_expanded(tmp_path, monkeypatch):
-    expanded = []
-    original_read = zipfile.ZipExtFile.read
-
-    def counting_read(self, n=-1):
-        data = original_read(self, n)
-        expanded.append(len(data))
-        return data
-
-    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+def test_a_zip_bomb_is_refused_before_any_of_it_is_expanded(tmp_path, zip_bytes_expanded):
     job = run_case(Case(zip_bomb, failed("unreasonable size")), tmp_path)
     assert job.status == ImportJob.Status.FAILED
     assert "unreasonable size" in job.error
-    assert sum(expanded) < 1024 * 1024, f"{sum(expanded):,} bytes were decompressed to look at a 50 KB upload"
+    expanded = sum(zip_bytes_expanded)
+    assert expanded < 1024 * 1024, f"{expanded:,} bytes were decompressed to look at a 50 KB upload"
 
 
 @pytest.mark.django_db

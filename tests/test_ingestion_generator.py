@@ -45,8 +45,8 @@ MESSAGES = {
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def private_root(settings, tmp_path):
+    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
 
 
 def write(tmp_path, name, **options):

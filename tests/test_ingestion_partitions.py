@@ -2,6 +2,7 @@
 pair becomes its partition, later imports of the pair update it, rows written outside the import
 go to the default partition, and the natural key stays unique across all of it."""
 
+import contextlib
 import threading
 from datetime import date
 from decimal import Decimal
@@ -10,7 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from portal.ingestion import partitions
-from portal.ingestion.models import ClaimRow, ImportJob, RiskRow
+from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RiskTotal
 from portal.ingestion.services import profile_save, source_create
 
 from . import test_ingestion_rules
@@ -20,8 +21,8 @@ from .test_ingestion_rules import CLAIM_COLUMNS, as_csv, claim, import_file, run
 PERIOD = date(2026, 10, 1)
 NOVEMBER = date(2026, 11, 1)
 RISK_KEY = ("umr", "certificate_ref", "transaction_type")
-# The rules tests' fixtures: files under a temporary MEDIA_ROOT, and a source to import for.
-media_root = test_ingestion_rules.media_root
+# The rules tests' fixtures: files under a temporary AMPARO_PRIVATE_ROOT, and a source to import for.
+private_root = test_ingestion_rules.private_root
 source = test_ingestion_rules.source
 
 
@@ -344,6 +345,8 @@ def test_two_imports_of_the_same_source_and_period_at_once_load_each_key_once():
         assert set(stored.values_list("certificate_ref", flat=True)) == {
             f"CERT-{number:04d}" for number in range(1, 2501)
         }
+        # The bordereau's totals, written by whichever import came second, count every row once.
+        assert sum(RiskTotal.objects.filter(source=source, period=PERIOD).values_list("rows", flat=True)) == 2500
         # Each row was written by one of the two jobs; the keys only in one file came from it.
         assert set(stored.values_list("job_id", flat=True)) <= {job.pk for job in jobs}
         assert set(stored.filter(certificate_ref__lt="CERT-1001").values_list("job_id", flat=True)) == {jobs[0].pk}
@@ -357,3 +360,50 @@ def test_two_imports_of_the_same_source_and_period_at_once_load_each_key_once():
         # The partition is DDL the end-of-test flush would not undo.
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_first_imports_of_two_bordereaux_finishing_together_both_become_partitions(monkeypatch):
+    """Each looks at the default partition before attaching its own, and attaching locks that
+    default partition: the two must not each hold what the other's attach waits for. Each waits at
+    its attach (for two seconds at most) until the other has come as far as it can."""
+    sources = [source_create(actor=None, name=f"Finishing together {number}") for number in (1, 2)]
+    jobs = [upload(source, as_csv([risk(number) for number in range(1, 201)])) for source in sources]
+    names = [partitions.partition_name(RiskRow, source.pk, PERIOD) for source in sources]
+    both_ready_to_attach = threading.Barrier(2)
+    attach = partitions.partition_attach
+
+    def attach_when_both_are_ready(*args, **kwargs):
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other is held further back, as it should be
+            both_ready_to_attach.wait(2)
+        return attach(*args, **kwargs)
+
+    monkeypatch.setattr(partitions, "partition_attach", attach_when_both_are_ready)
+    errors = {}
+
+    def import_(job):
+        try:
+            run(job)
+        except Exception as exc:
+            errors[job.pk] = exc
+        finally:
+            connection.close()
+
+    try:
+        threads = [threading.Thread(target=import_, args=(job,)) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert not any(thread.is_alive() for thread in threads), "an import never finished"
+        assert errors == {}
+        for job in jobs:
+            job.refresh_from_db()
+            assert (job.status, job.rows_loaded) == (ImportJob.Status.SUCCEEDED, 200), job.error
+        for source, name in zip(sources, names, strict=True):
+            assert partitions_for(RiskRow, source, PERIOD) == [name]
+    finally:
+        with connection.cursor() as cursor:
+            for name in names:
+                cursor.execute(f"DROP TABLE IF EXISTS {name}")

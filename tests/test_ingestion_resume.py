@@ -100,8 +100,8 @@ def rows_only_in(source_name, other_name):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_an_import_killed_half_way_leaves_nothing_and_its_rerun_matches_a_clean_import(tmp_path, settings):
-    media = tmp_path / "media"
-    settings.MEDIA_ROOT = media
+    private = tmp_path / "private"
+    settings.AMPARO_PRIVATE_ROOT = private
     path = tmp_path / "october_risk.csv"
     write_bordereau(path, ROWS)
 
@@ -109,7 +109,7 @@ def test_an_import_killed_half_way_leaves_nothing_and_its_rerun_matches_a_clean_
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings.test",
         "DATABASE_URL": url_of_the_test_database(),
-        "AMPARO_MEDIA_ROOT": str(media),
+        "AMPARO_PRIVATE_ROOT": str(private),
     }
 
     def start_worker(source_name):

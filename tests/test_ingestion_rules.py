@@ -98,8 +98,8 @@ def as_csv(rows, *, columns=RISK_COLUMNS, headers=None, delimiter=",", before=""
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def private_root(settings, tmp_path):
+    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
 
 
 @pytest.fixture
@@ -602,7 +602,7 @@ def test_the_database_refuses_a_second_active_job_for_the_same_file(source):
     """The hash check in the service is backed by a partial unique constraint."""
     job = upload(source, as_csv([risk(1)]))
     duplicate = ImportJob(
-        source=source, kind="risk", period=PERIOD, file=job.file.name, original_name="x.csv", sha256=job.sha256
+        source=source, kind="risk", period=PERIOD, stored_name="another.csv", original_name="x.csv", sha256=job.sha256
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         duplicate.save()

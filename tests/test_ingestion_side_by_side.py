@@ -17,7 +17,7 @@ from .ingestion_rows import risk_values as risk
 from .test_ingestion_rules import as_csv, errors_of, import_file
 
 PERIOD = date(2026, 10, 1)
-media_root = test_ingestion_rules.media_root
+private_root = test_ingestion_rules.private_root
 
 
 def messy_file():

@@ -8,11 +8,15 @@ Huey runs in immediate mode here, and the import is queued on commit: wrapping a
 
 import csv
 import io
+import os
+import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -24,6 +28,7 @@ from portal.ingestion.models import ClaimRow, ImportJob, MappingProfile, RiskRow
 from portal.ingestion.views import PROFILE_REASON, READ_REASON, UPLOAD_REASON
 
 from .factories import UserFactory
+from .ingestion_workbooks import number_cell, sheet_row, text_cell, write_workbook
 
 HTMX = {"HX-Request": "true"}
 STAFF_ONLY = "The portal is for Amparo staff. Customers use the Amparo mobile app."
@@ -110,13 +115,13 @@ def as_upload(content, name="bordereau-2026-10.csv"):
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+def private_root(settings, tmp_path):
+    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
+    return settings.AMPARO_PRIVATE_ROOT
 
 
-def stored_files(media_root):
-    return [path for path in media_root.rglob("*") if path.is_file()] if media_root.exists() else []
+def stored_files(private_root):
+    return [path for path in private_root.rglob("*") if path.is_file()] if private_root.exists() else []
 
 
 @pytest.fixture
@@ -204,6 +209,7 @@ ENDPOINTS = [
     ("job progress poll", "progress", "read"),
     ("error report as CSV", "get", "read"),
     ("error report as XLSX", "get", "read"),
+    ("original file", "get", "read"),
     ("risk rows", "get", "read"),
     ("claims rows", "get", "read"),
     ("rows export", "get", "read"),
@@ -242,6 +248,7 @@ def endpoint_url(name, world):
         "job progress poll": reverse("ingestion:job_detail", args=[job.pk]),
         "error report as CSV": reverse("ingestion:job_errors_export", args=[job.pk, "csv"]),
         "error report as XLSX": reverse("ingestion:job_errors_export", args=[job.pk, "xlsx"]),
+        "original file": reverse("ingestion:job_file", args=[job.pk]),
         "risk rows": reverse("ingestion:rows", args=["risk"]),
         "claims rows": reverse("ingestion:rows", args=["claims"]),
         "rows export": reverse("ingestion:rows", args=["risk"]) + "?export=csv",
@@ -397,11 +404,11 @@ def test_cancel_and_retry_answer_only_to_post(client, finance_user, world):
 # --- upload ---------------------------------------------------------------------------------------
 
 
-def nothing_written(media_root):
+def nothing_written(private_root):
     assert ImportJob.objects.count() == 0
     assert Source.objects.count() == 0
     assert AuditEvent.objects.filter(action__startswith="ingestion.").count() == 0
-    assert stored_files(media_root) == []
+    assert stored_files(private_root) == []
 
 
 def post_upload(client, django_capture_on_commit_callbacks, **fields):
@@ -454,7 +461,7 @@ def test_an_upload_whose_premiums_are_whole_numbers_loads_every_row_whose_net_pr
 
 
 def test_an_upload_without_a_source_is_refused_with_a_message_and_writes_nothing(
-    client, finance_user, django_capture_on_commit_callbacks, media_root
+    client, finance_user, django_capture_on_commit_callbacks, private_root
 ):
     signed_in(client, finance_user)
     response = post_upload(
@@ -462,31 +469,75 @@ def test_an_upload_without_a_source_is_refused_with_a_message_and_writes_nothing
     )
     assert response.status_code == 422
     assert "Choose a source or name a new one." in response.content.decode()
-    nothing_written(media_root)
+    nothing_written(private_root)
 
 
 def test_an_upload_without_a_file_is_refused_with_a_message_and_writes_nothing(
-    client, finance_user, django_capture_on_commit_callbacks, media_root
+    client, finance_user, django_capture_on_commit_callbacks, private_root
 ):
     signed_in(client, finance_user)
     response = post_upload(client, django_capture_on_commit_callbacks, file=None)
     assert response.status_code == 422
     assert "This field is required." in response.content.decode()
-    nothing_written(media_root)
+    nothing_written(private_root)
 
 
 def test_an_empty_file_is_refused_with_a_message_and_writes_nothing(
-    client, finance_user, django_capture_on_commit_callbacks, media_root
+    client, finance_user, django_capture_on_commit_callbacks, private_root
 ):
     signed_in(client, finance_user)
     response = post_upload(client, django_capture_on_commit_callbacks, file=as_upload(b""))
     assert response.status_code == 422
     assert "The submitted file is empty." in response.content.decode()
-    nothing_written(media_root)
+    nothing_written(private_root)
+
+
+def test_an_upload_declared_larger_than_the_limit_is_refused_before_its_body_is_read(
+    client, finance_user, private_root
+):
+    """The test client's body raises if read past its end: with a Content-Length of 300 MB, any
+    attempt to read the body (to parse the form, check CSRF, spool the file) would fail the test."""
+    signed_in(client, finance_user)
+    data = {"new_source": "Huge Re", "kind": "risk", "period": "2026-10", "file": as_upload(file_with_errors())}
+    response = client.post(reverse("ingestion:upload"), data, CONTENT_LENGTH=str(300 * 1024 * 1024))
+    assert response.status_code == 413
+    body = response.content.decode().replace("\xa0", " ")  # sizes are written with non-breaking spaces
+    assert "This file is 300.0 MB; bordereaux up to 200.0 MB can be uploaded here." in body
+    assert 'data-testid="too-large"' in body
+    assert not ImportJob.objects.exists() and not Source.objects.exists()
+    nothing_written(private_root)
+
+
+def test_a_file_above_the_limit_is_refused_by_the_form_and_writes_nothing(
+    client, finance_user, django_capture_on_commit_callbacks, private_root, settings
+):
+    settings.AMPARO_BORDEREAU_MAX_BYTES = 1024
+    signed_in(client, finance_user)
+    content = file_with_errors()
+    response = post_upload(client, django_capture_on_commit_callbacks, file=as_upload(content))
+    assert response.status_code == 422
+    body = response.content.decode().replace("\xa0", " ")  # sizes are written with non-breaking spaces
+    assert f"This file is {len(content) / 1024:.1f} KB; bordereaux up to 1.0 KB can be uploaded here." in body
+    assert "Up to 1.0 KB." in body
+    nothing_written(private_root)
+
+
+def test_the_upload_still_requires_its_csrf_token(finance_user, private_root):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(finance_user)
+    data = {"new_source": "Forged Re", "kind": "risk", "period": "2026-10", "file": as_upload(file_with_errors())}
+    assert client.post(reverse("ingestion:upload"), data).status_code == 403
+    assert not ImportJob.objects.exists()
+    page = client.get(reverse("ingestion:upload")).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    data["file"] = as_upload(file_with_errors())
+    assert client.post(reverse("ingestion:upload"), {**data, "csrfmiddlewaretoken": token}).status_code == 302
 
 
 def test_an_upload_with_a_bad_period_is_refused_with_a_message_and_writes_nothing_not_even_the_new_source(
-    client, finance_user, django_capture_on_commit_callbacks, media_root
+    client, finance_user, django_capture_on_commit_callbacks, private_root
 ):
     signed_in(client, finance_user)
     response = post_upload(
@@ -494,12 +545,12 @@ def test_an_upload_with_a_bad_period_is_refused_with_a_message_and_writes_nothin
     )
     assert response.status_code == 422
     assert "Give the period as a month, e.g. 2026-10." in response.content.decode()
-    nothing_written(media_root)
+    nothing_written(private_root)
 
 
 @pytest.mark.parametrize("period", ["octubre", "2026-13", "2026", "10/2026", ""])
 def test_an_upload_with_a_bad_period_for_an_existing_source_writes_nothing(
-    client, finance_user, source, django_capture_on_commit_callbacks, media_root, period
+    client, finance_user, source, django_capture_on_commit_callbacks, private_root, period
 ):
     signed_in(client, finance_user)
     response = post_upload(
@@ -514,7 +565,7 @@ def test_an_upload_with_a_bad_period_for_an_existing_source_writes_nothing(
     message = "This field is required." if not period else "Give the period as a month, e.g. 2026-10."
     assert message in response.content.decode()
     assert ImportJob.objects.count() == 0
-    assert stored_files(media_root) == []
+    assert stored_files(private_root) == []
 
 
 def test_a_new_source_named_like_an_existing_one_is_refused(
@@ -531,13 +582,13 @@ def test_a_new_source_named_like_an_existing_one_is_refused(
 
 
 def test_the_same_file_uploaded_twice_for_a_source_is_refused_naming_the_earlier_job(
-    client, finance_user, django_capture_on_commit_callbacks, media_root
+    client, finance_user, django_capture_on_commit_callbacks, private_root
 ):
     signed_in(client, finance_user)
     content = file_with_errors()
     post_upload(client, django_capture_on_commit_callbacks, file=as_upload(content))
     first = ImportJob.objects.get()
-    files_before = stored_files(media_root)
+    files_before = stored_files(private_root)
 
     response = post_upload(
         client,
@@ -553,7 +604,7 @@ def test_the_same_file_uploaded_twice_for_a_source_is_refused_naming_the_earlier
     assert f"This file was already imported for Reaseguros Andinos S.A. as job #{first.pk} on" in body
     assert ImportJob.objects.count() == 1
     assert RiskRow.objects.count() == 6
-    assert stored_files(media_root) == files_before
+    assert stored_files(private_root) == files_before
 
 
 def test_a_file_that_cannot_be_read_is_reported_at_once_and_not_announced_as_running(
@@ -570,6 +621,26 @@ def test_a_file_that_cannot_be_read_is_reported_at_once_and_not_announced_as_run
     assert RiskRow.objects.count() == 0
 
 
+def test_a_sparse_workbook_is_refused_by_the_layout_detection_of_the_upload_request(
+    client, finance_user, django_capture_on_commit_callbacks, tmp_path
+):
+    """Two cells, A1 and XFD1048576: the request that detects the layout must refuse the workbook
+    before calamine would build its grid of 17 billion cells."""
+    path = write_workbook(
+        tmp_path / "sparse.xlsx",
+        sheet_row(1, text_cell("A1", "UMR")) + sheet_row(1048576, number_cell("XFD1048576", 1)),
+    )
+    signed_in(client, finance_user)
+    upload = SimpleUploadedFile("sparse.xlsx", path.read_bytes(), content_type="application/octet-stream")
+    response = post_upload(client, django_capture_on_commit_callbacks, file=upload)
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FAILED
+    assert "reaches column XFD (16,384 columns); at most 200 columns can be read" in job.error
+    page = client.get(response["Location"]).content.decode()
+    assert "Delete the columns beyond the data, or save the bordereau as CSV." in page
+    assert RiskRow.objects.count() == 0
+
+
 def test_a_file_whose_columns_are_not_recognised_goes_to_the_mapping_screen(
     client, finance_user, django_capture_on_commit_callbacks
 ):
@@ -582,6 +653,51 @@ def test_a_file_whose_columns_are_not_recognised_goes_to_the_mapping_screen(
     assert response.status_code == 302
     assert response["Location"] == reverse("ingestion:job_mapping", args=[job.pk])
     assert RiskRow.objects.count() == 0
+
+
+# --- the uploaded file ----------------------------------------------------------------------------
+
+
+@pytest.mark.urls("tests.media_urls")
+def test_a_bordereau_is_stored_under_a_random_name_outside_media_and_no_media_url_serves_it(
+    client, finance_user, django_capture_on_commit_callbacks, private_root, settings, tmp_path
+):
+    """Insured names and sums: the file goes under AMPARO_PRIVATE_ROOT, beside MEDIA_ROOT as in the
+    default layout (var/media, var/private), and /media/ answers for none of it."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    (settings.MEDIA_ROOT / "public").mkdir(parents=True)
+    (settings.MEDIA_ROOT / "public" / "logo.txt").write_text("public")
+    assert client.get("/media/public/logo.txt").status_code == 200  # /media/ does serve MEDIA_ROOT here
+    signed_in(client, finance_user)
+    post_upload(client, django_capture_on_commit_callbacks, file=as_upload(file_with_errors(), "andinos-octubre.csv"))
+    job = ImportJob.objects.get()
+    assert stored_files(private_root) == [job.file_path]
+    assert re.fullmatch(r"[0-9a-f]{32}\.csv", job.stored_name)
+    assert job.file_path.parent.parent == private_root / "bordereaux"
+    assert stored_files(settings.MEDIA_ROOT) == [settings.MEDIA_ROOT / "public" / "logo.txt"]
+    for path in stored_files(private_root):
+        for url in (f"/media/{os.path.relpath(path, settings.MEDIA_ROOT)}", f"/media/{job.stored_name}"):
+            response = client.get(url)
+            assert response.status_code in (400, 404), url
+    assert client.get(reverse("ingestion:job_file", args=[job.pk])).status_code == 200
+
+
+def test_the_uploaded_file_downloads_as_it_came_under_its_own_name(client, auditor, imported):
+    signed_in(client, auditor)
+    response = client.get(reverse("ingestion:job_file", args=[imported.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == file_with_errors()
+    assert response["Content-Disposition"] == 'attachment; filename="andinos-2026-10.csv"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    page = client.get(reverse("ingestion:job_detail", args=[imported.pk])).content.decode()
+    assert reverse("ingestion:job_file", args=[imported.pk]) in page
+
+
+def test_the_file_of_another_job_or_a_lost_file_is_not_found(client, auditor, imported):
+    signed_in(client, auditor)
+    assert client.get(reverse("ingestion:job_file", args=[imported.pk + 999])).status_code == 404
+    imported.file_path.unlink()
+    assert client.get(reverse("ingestion:job_file", args=[imported.pk])).status_code == 404
 
 
 # --- HTMX partials --------------------------------------------------------------------------------
@@ -778,6 +894,25 @@ def test_the_error_xlsx_neutralises_formula_cells(client, auditor, imported):
     assert formulas == []
 
 
+def test_an_error_xlsx_too_large_for_the_request_is_refused_with_the_filters_kept_and_csv_still_works(
+    client, auditor, imported, monkeypatch
+):
+    monkeypatch.setattr("portal.core.exports.XLSX_MAX_ROWS", 5)
+    signed_in(client, auditor)
+    url = reverse("ingestion:job_errors_export", args=[imported.pk, "xlsx"])
+    assert RowError.objects.filter(job=imported).count() == 6
+
+    response = client.get(url, {"column": "e"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("ingestion:job_detail", args=[imported.pk]) + "?column=e"
+    page = client.get(response["Location"]).content.decode()
+    assert "An XLSX download holds at most 5 rows. Narrow the filter, or download CSV, which has no limit." in page
+
+    assert client.get(url, {"message": "ISO 4217"}).status_code == 200  # two errors: within the limit
+    csv_rows = read_csv(client.get(reverse("ingestion:job_errors_export", args=[imported.pk, "csv"])))
+    assert len(csv_rows) == 1 + 6
+
+
 def test_the_error_export_links_on_the_job_page_carry_the_filters_in_use(client, auditor, imported):
     signed_in(client, auditor)
     body = client.get(reverse("ingestion:job_detail", args=[imported.pk]), {"message": "currency"}).content.decode()
@@ -856,6 +991,37 @@ def test_the_rows_page_shows_totals_per_currency_and_class_of_business(client, a
     body = response.content.decode()
     assert 'data-testid="totals"' in body
     assert "3,105.00" in body  # COP / Property gross premium, formatted
+
+
+def test_the_rows_page_neither_counts_nor_sums_the_bordereau_rows(client, auditor, two_sources):
+    """A page of rows and the stored totals: no COUNT(*) and no GROUP BY over millions of rows."""
+    signed_in(client, auditor)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("ingestion:rows", args=["risk"]), {"period": "2026-10"})
+    assert response.status_code == 200
+    over_rows = [query["sql"] for query in queries if "ingestion_riskrow" in query["sql"]]
+    assert over_rows, "the page lists rows"
+    assert not [sql for sql in over_rows if "COUNT(" in sql.upper() or "GROUP BY" in sql.upper()], over_rows
+    assert sum(row["rows"] for row in response.context["totals"]) == 6
+
+
+def test_the_totals_follow_the_currency_and_class_filters(client, auditor, two_sources):
+    signed_in(client, auditor)
+    response = client.get(reverse("ingestion:rows", args=["risk"]), {"currency": "cop", "class_of_business": "prop"})
+    assert [(row["currency"], row["class_of_business"], row["rows"]) for row in response.context["totals"]] == [
+        ("COP", "Property", 3)
+    ]
+
+
+def test_totals_are_not_shown_while_rows_are_searched_by_umr_and_the_rows_still_are(client, auditor, two_sources):
+    signed_in(client, auditor)
+    response = client.get(reverse("ingestion:rows", args=["risk"]), {"umr": "B0750"})
+    assert response.context["totals"] is None
+    body = response.content.decode()
+    assert 'data-testid="totals-not-shown"' in body
+    assert "CERT-00001" in body
+    nothing = client.get(reverse("ingestion:rows", args=["risk"]), {"umr": "NO-SUCH-UMR"}).content.decode()
+    assert "No rows match." in nothing
 
 
 def test_the_rows_page_filters_by_source(client, auditor, two_sources):

@@ -6,6 +6,8 @@ check (the first thing that would read the body). Every view takes at most
 `AMPARO_REQUEST_BODY_MAX_MB` unless it declares a larger setting of its own with `@body_limit`.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
@@ -14,18 +16,31 @@ from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-DEFAULT_SETTING = "AMPARO_REQUEST_BODY_MAX_BYTES"
+
+@dataclass(frozen=True)
+class BodyLimit:
+    setting_name: str
+    # What the form's other fields and multipart boundaries may add to the files the setting counts.
+    allowance: int = 0
+    # `message(declared_bytes)`: what the refusal says, in the page's own words; a general one otherwise.
+    message: Callable[[int], str] | None = None
+
+    def limit(self):
+        return getattr(settings, self.setting_name) + self.allowance
 
 
-def body_limit(setting_name):
-    """Let the decorated view take bodies up to the number of bytes in `settings.<setting_name>`."""
+DEFAULT_LIMIT = BodyLimit("AMPARO_REQUEST_BODY_MAX_BYTES")
+
+
+def body_limit(setting_name, *, allowance=0, message=None):
+    """Let the decorated view take bodies up to `settings.<setting_name>` bytes (plus `allowance`)."""
 
     def decorate(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             return view(request, *args, **kwargs)
 
-        wrapped.body_limit_setting = setting_name
+        wrapped.body_limit = BodyLimit(setting_name, allowance, message)
         return wrapped
 
     return decorate
@@ -38,11 +53,15 @@ def _declared_length(request):
         return 0
 
 
-def request_too_large(request, limit):
-    message = _("The request is %(size)s; the most this page accepts is %(max)s.") % {
-        "size": filesizeformat(_declared_length(request)),
-        "max": filesizeformat(limit),
-    }
+def request_too_large(request, spec):
+    declared = _declared_length(request)
+    if spec.message is not None:
+        message = spec.message(declared)
+    else:
+        message = _("The request is %(size)s; the most this page accepts is %(max)s.") % {
+            "size": filesizeformat(declared),
+            "max": filesizeformat(spec.limit()),
+        }
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=413)
     return render(request, "413.html", {"reason": message}, status=413)
@@ -56,7 +75,7 @@ class RequestBodyLimitMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        limit = getattr(settings, getattr(view_func, "body_limit_setting", DEFAULT_SETTING))
-        if _declared_length(request) > limit:
-            return request_too_large(request, limit)
+        spec = getattr(view_func, "body_limit", DEFAULT_LIMIT)
+        if _declared_length(request) > spec.limit():
+            return request_too_large(request, spec)
         return None

@@ -10,12 +10,16 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from .fields import FIELDS
 from .readers import SAMPLE_BYTES, UnreadableFile, XlsxRows, detect_encoding, file_format, read_sample
 
 HEADER_SEARCH_ROWS = 30
+# Each cell of the header row is a column of the import's working table, and PostgreSQL's tables
+# stop at 1,600 columns.
+MAX_HEADER_CELLS = 1000
 SAMPLE_ROWS = 500
 DELIMITERS = (",", ";", "\t", "|")
 AUTO = "auto"
@@ -160,6 +164,15 @@ def detect_layout(path, kind, *, profile=None, original_name="", whole_file_is_u
             % {"count": HEADER_SEARCH_ROWS, "kind": kind, "examples": ", ".join(s.label for s in FIELDS[kind][:3])}
         )
     layout.header_row = header_index + 1
+    if len(rows[header_index]) > MAX_HEADER_CELLS:
+        raise UnreadableFile(
+            _("The header row (line %(line)d) has %(count)s cells; at most %(limit)s columns can be read.")
+            % {
+                "line": layout.header_row,
+                "count": number_format(len(rows[header_index]), force_grouping=True),
+                "limit": number_format(MAX_HEADER_CELLS, force_grouping=True),
+            }
+        )
     layout.headers = [cell.strip() for cell in rows[header_index]]
     while layout.headers and not layout.headers[-1]:
         layout.headers.pop()  # spreadsheets pad rows to the sheet's width

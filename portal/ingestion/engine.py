@@ -12,7 +12,8 @@
    Row errors, cross-field rules and duplicate keys are all written by a few INSERT ... SELECTs.
 3. Upsert the good rows by natural key, in the same transaction as the errors. On PostgreSQL the
    typed rows of a first import of a source and period become that bordereau's partition
-   instead (see `partitions`).
+   instead (see `partitions`). The bordereau's totals, which the rows page shows, are written in
+   that transaction too (see `totals`).
 
 Nothing reaches the bordereau tables before that last transaction, so a worker that dies
 half-way leaves nothing behind and the job can simply be run again.
@@ -36,7 +37,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import parsing, partitions
+from . import parsing, partitions, totals
 from .detect import detect_layout, missing_required
 from .fields import FIELDS, NATURAL_KEYS, Kind
 from .models import ClaimRow, ImportJob, RiskRow
@@ -165,6 +166,7 @@ class Batch:
         self.cells = self.width  # cells kept per raw row
         # Rows copied straight from the file still hold their blank and totals rows (see build_typed).
         self.streamed = False
+        self.attached = False  # whether `upsert` made the typed rows the bordereau's partition
         self.tables = [self.raw, self.typed, self.later, self.rejected, *(self._lookup(spec) for spec in self.fields)]
 
     def label(self, name):
@@ -538,6 +540,52 @@ class Batch:
             [self.job_id, labels[:120], _("Same key as row") + " "],
         )
 
+    def may_become_its_bordereau(self, job):
+        """Whether the typed rows, less the rejected ones, are likely to become the partition of the
+        job's source and period; `upsert` decides, under a lock. Judged from the jobs, not from the
+        catalog: looking the partition up before that lock leaves this connection a stale answer
+        after it, and reading the default partition deadlocks with an import attaching one."""
+        earlier = ImportJob.objects.filter(
+            source_id=job.source_id,
+            kind=job.kind,
+            period=job.period,
+            status=ImportJob.Status.SUCCEEDED,
+            rows_loaded__gt=0,
+        )
+        return partitions.is_partitioned(self.model) and not earlier.exists()
+
+    def _first_of_its_bordereau(self, job):
+        return not partitions.partition_exists(
+            self.model, job.source_id, job.period
+        ) and not partitions.default_partition_holds(self.model, job.source_id, job.period)
+
+    def good_row_totals(self):
+        """The totals of the rows with no field or rule error, duplicates still among them."""
+        return self._totals(f"{self.typed} t WHERE t.status = 0")
+
+    def repeated_row_totals(self):
+        """The totals of the rows rejected for repeating an earlier row's key; on PostgreSQL, where
+        they are known by place (a TID scan of the few, not a pass over every typed row)."""
+        return self._totals(f"{self.typed} t WHERE t.ctid = ANY(ARRAY(SELECT place FROM {self.later}))")
+
+    def bordereau_totals(self, job):
+        """The totals of every row of the job's source and period, as stored now."""
+        table = self.model._meta.db_table
+        return self._totals(
+            f"{table} t WHERE t.source_id = %s AND t.period = %s", [job.source_id, _db_value(job.period)]
+        )
+
+    def _totals(self, rows_sql, params=()):
+        """{(currency, group): [rows, sum, ...]} of the rows `rows_sql` gives as `t` (see totals.TOTALS)."""
+        _model, group, sums = totals.TOTALS[self.kind]
+        columns = ", ".join(f"SUM({expression})" for expression in sums.values())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT t.currency, t.{group}, COUNT(*), {columns} FROM {rows_sql} GROUP BY t.currency, t.{group}",
+                params,
+            )
+            return {(currency, value): list(figures) for currency, value, *figures in cursor.fetchall()}
+
     def upsert(self, job):
         """Update the rows whose natural key is already there for this source and period, insert the
         rest. Two plain statements are much cheaper than INSERT ... ON CONFLICT on big batches; a
@@ -553,9 +601,12 @@ class Batch:
             self.execute(
                 "SELECT pg_advisory_xact_lock(%s, %s)", [job.source_id, job.period.year * 12 + job.period.month]
             )
-            if not partitions.partition_exists(
-                self.model, job.source_id, job.period
-            ) and not partitions.default_partition_holds(self.model, job.source_id, job.period):
+            # Attaching takes this lock on the table, then an exclusive one on its default partition.
+            # Taken first, before the default partition is read, it keeps two imports of different
+            # bordereaux from each holding what the other's attach waits for (a deadlock).
+            self.execute(f"LOCK TABLE {table} IN SHARE UPDATE EXCLUSIVE MODE")
+            if self._first_of_its_bordereau(job):
+                self.attached = True
                 # By place: a TID scan of the few rejected rows instead of a pass over them all.
                 rejected = self.execute(
                     f"DELETE FROM {self.typed} WHERE ctid = ANY(ARRAY("
@@ -718,7 +769,7 @@ def _register_sqlite_functions():
 def run_import(job, *, profile, on_progress):
     """Import `job`'s file. `on_progress(rows_read, rows_rejected, fraction)` may raise JobCancelled."""
     started = time.perf_counter()
-    path = job.file.path
+    path = job.file_path
     layout = detect_layout(
         path, job.kind, profile=profile, original_name=job.original_name, whole_file_is_utf8=job.layout.get("utf8")
     )
@@ -781,9 +832,17 @@ def _read(batch, rows, layout, on_progress):
 def _write_errors_and_load(job, batch, profile, duplicates_found):
     ImportJob.objects.select_for_update().filter(pk=job.pk).exists()
     batch.write_errors()
+    # If these rows are to be the whole bordereau, their totals are summed here while the duplicate
+    # keys are looked for beside; the rows that repeat a key are taken off once they are known.
+    good = batch.good_row_totals() if batch.may_become_its_bordereau(job) else None
     duplicates_found()
     batch.write_duplicate_errors()
     rows_rejected = job.row_errors.values("row_number").distinct().count()
     if rows_rejected and profile is not None and profile.all_or_nothing:
         return 0, rows_rejected
-    return batch.upsert(job), rows_rejected
+    if good is not None:
+        good = totals.less(good, batch.repeated_row_totals())
+    rows_loaded = batch.upsert(job)
+    lines = good if batch.attached and good is not None else batch.bordereau_totals(job)
+    totals.store(job.kind, job.source_id, job.period, lines)
+    return rows_loaded, rows_rejected

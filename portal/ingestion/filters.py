@@ -1,8 +1,10 @@
+from datetime import date
+
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from .fields import Kind
-from .models import ClaimRow, ImportJob, RiskRow, RowError, Source
+from .models import ClaimRow, ClaimTotal, ImportJob, RiskRow, RiskTotal, RowError, Source
 
 
 class ImportJobFilter(django_filters.FilterSet):
@@ -24,7 +26,9 @@ class RowErrorFilter(django_filters.FilterSet):
         fields = ["column", "message"]
 
 
-class _RowFilter(django_filters.FilterSet):
+class _BordereauFilter(django_filters.FilterSet):
+    """What picks whole bordereaux, or lines of their totals: rows and totals alike filter by it."""
+
     source = django_filters.ModelChoiceFilter(label=_("Source"), queryset=Source.objects.all())
     period = django_filters.CharFilter(
         label=_("Period"),
@@ -34,25 +38,43 @@ class _RowFilter(django_filters.FilterSet):
     currency = django_filters.CharFilter(label=_("Currency"), lookup_expr="iexact")
 
     def filter_period(self, queryset, name, value):
+        # A period is the first day of its month: equality lets PostgreSQL read that month's partitions only.
         try:
             year, month = (int(part) for part in value.split("-")[:2])
+            return queryset.filter(period=date(year, month, 1))
         except ValueError:
             return queryset.none()
-        return queryset.filter(period__year=year, period__month=month)
 
 
-class RiskRowFilter(_RowFilter):
-    umr = django_filters.CharFilter(label="UMR", lookup_expr="icontains")
+class RiskTotalFilter(_BordereauFilter):
     class_of_business = django_filters.CharFilter(label=_("Class of business"), lookup_expr="icontains")
+
+    class Meta:
+        model = RiskTotal
+        fields = ["source", "period", "currency", "class_of_business"]
+
+
+class ClaimTotalFilter(_BordereauFilter):
+    claim_status = django_filters.CharFilter(label=_("Claim status"), lookup_expr="iexact")
+
+    class Meta:
+        model = ClaimTotal
+        fields = ["source", "period", "currency", "claim_status"]
+
+
+class RiskRowFilter(RiskTotalFilter):
+    umr = django_filters.CharFilter(label="UMR", lookup_expr="icontains")
+    # Picks rows within a bordereau, which its totals cannot follow.
+    row_only = ("umr",)
 
     class Meta:
         model = RiskRow
         fields = ["source", "period", "currency", "umr", "class_of_business"]
 
 
-class ClaimRowFilter(_RowFilter):
+class ClaimRowFilter(ClaimTotalFilter):
     claim_reference = django_filters.CharFilter(label=_("Claim reference"), lookup_expr="icontains")
-    claim_status = django_filters.CharFilter(label=_("Claim status"), lookup_expr="iexact")
+    row_only = ("claim_reference",)
 
     class Meta:
         model = ClaimRow

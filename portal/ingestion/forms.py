@@ -1,10 +1,24 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .fields import FIELDS, Kind
 from .models import MappingProfile, Source
+
+
+def too_large_to_upload(size, *, allowance=0):
+    """Why a bordereau of `size` bytes (of which `allowance` may be other than the file) is not taken
+    through the portal, or None."""
+    if size <= settings.AMPARO_BORDEREAU_MAX_BYTES + allowance:
+        return None
+    return gettext(
+        "This file is %(size)s; bordereaux up to %(max)s can be uploaded here. Split it by period, or ask an "
+        "administrator to import it on the server."
+    ) % {"size": filesizeformat(size), "max": filesizeformat(settings.AMPARO_BORDEREAU_MAX_BYTES)}
 
 
 class UploadForm(forms.Form):
@@ -26,6 +40,14 @@ class UploadForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["period"].initial = timezone.localdate().strftime("%Y-%m")
+        self.max_bytes = settings.AMPARO_BORDEREAU_MAX_BYTES
+        self.fields["file"].help_text = _("Up to %(max)s.") % {"max": filesizeformat(self.max_bytes)}
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if refusal := too_large_to_upload(upload.size):
+            raise ValidationError(refusal)
+        return upload
 
     def clean_period(self):
         from .services import period_from_text

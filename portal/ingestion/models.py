@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .fields import Kind
+from .storage import stored_path
 
 
 class Source(models.Model):
@@ -80,7 +81,8 @@ class ImportJob(models.Model):
     source = models.ForeignKey(Source, verbose_name=_("source"), on_delete=models.PROTECT, related_name="jobs")
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.CHOICES)
     period = models.DateField(_("period"), help_text=_("The month the bordereau reports on (first day)."))
-    file = models.FileField(_("file"), upload_to="bordereaux/%Y/%m/", max_length=255)
+    # Under a random name in AMPARO_PRIVATE_ROOT (see storage.py); the file's own name is original_name.
+    stored_name = models.CharField(_("stored as"), max_length=80, unique=True)
     original_name = models.CharField(_("file name"), max_length=255)
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     size_bytes = models.BigIntegerField(_("size"), default=0)
@@ -121,6 +123,10 @@ class ImportJob(models.Model):
     @property
     def is_active(self):
         return self.status in self.ACTIVE
+
+    @property
+    def file_path(self):
+        return stored_path(self.stored_name)
 
 
 class RowError(models.Model):
@@ -213,3 +219,54 @@ class ClaimRow(BordereauRow):
 
     def __str__(self):
         return self.claim_reference
+
+
+class BordereauTotal(models.Model):
+    """One line of a bordereau's totals (a source and period): its rows of one currency and group,
+    with their sums. The import that last changed the bordereau writes them in its own transaction,
+    so that the rows page shows totals without summing a million rows on every visit."""
+
+    source = models.ForeignKey(Source, verbose_name=_("source"), on_delete=models.PROTECT, related_name="+")
+    period = models.DateField(_("period"))
+    currency = models.CharField(_("currency"), max_length=3)
+    rows = models.PositiveIntegerField(_("rows"))
+
+    group = ""  # the column each line is for beside the currency
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.source} {self.period:%Y-%m} {self.currency} {getattr(self, self.group)}"
+
+
+class RiskTotal(BordereauTotal):
+    group = "class_of_business"
+    class_of_business = models.CharField(_("class of business"), max_length=120)
+    sum_insured = models.DecimalField(_("sum insured"), max_digits=24, decimal_places=2)
+    gross_premium = models.DecimalField(_("gross premium"), max_digits=24, decimal_places=2)
+    net_premium = models.DecimalField(_("net premium"), max_digits=24, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("risk bordereau total")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "period", "currency", "class_of_business"], name="risk_total_one_per_group"
+            )
+        ]
+
+
+class ClaimTotal(BordereauTotal):
+    group = "claim_status"
+    claim_status = models.CharField(_("claim status"), max_length=20)
+    paid = models.DecimalField(_("paid"), max_digits=24, decimal_places=2)
+    reserves = models.DecimalField(_("reserves"), max_digits=24, decimal_places=2)
+    total_incurred = models.DecimalField(_("total incurred"), max_digits=24, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("claims bordereau total")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "period", "currency", "claim_status"], name="claim_total_one_per_group"
+            )
+        ]

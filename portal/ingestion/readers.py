@@ -1,19 +1,32 @@
 """Reading bordereau files as rows of text, streaming, with the limits that keep a hostile file
-(a zip bomb, binary junk, a 10 MB line) from taking the worker down."""
+(a zip bomb, binary junk, a 10 MB line, a sheet of two cells a million rows apart) from taking
+the worker down."""
 
 import codecs
 import csv
 import io
 import os
+import re
 import zipfile
+import zlib
 from functools import lru_cache
 from itertools import islice
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 MAX_FIELD_CHARS = 100_000
 MAX_XLSX_UNCOMPRESSED = 500 * 1024 * 1024
 MAX_XLSX_RATIO = 200
+# calamine holds a sheet as a dense grid of 32-byte cells from its first used cell to its last:
+# two cells, A1 and XFD1048576, make 17 billion. A sheet may span this many columns, and this many
+# cells counted from A1 (320 MB of grid at most; 500,000 rows of 20 columns fit).
+MAX_XLSX_COLUMNS = 200
+MAX_XLSX_CELLS = 10_000_000
+XML_CHUNK_BYTES = 1 << 20
+# No cell of a real workbook comes near this (Excel stops at 32,767 characters); a longer stretch
+# without a tag would have to be held whole to be checked.
+MAX_XML_STRETCH_BYTES = 1 << 20
 SAMPLE_BYTES = 256 * 1024
 # PostgreSQL's COPY reads these encodings itself; anything else (UTF-16) goes through Python.
 COPY_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1252": "WIN1252"}
@@ -276,7 +289,8 @@ def binary_data_error(line):
 
 
 def check_xlsx_is_safe(path):
-    """Refuse truncated workbooks and zip bombs before a reader expands anything."""
+    """Refuse truncated workbooks, zip bombs and sheets that calamine would expand into a huge
+    grid, before a reader expands anything."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -288,10 +302,256 @@ def check_xlsx_is_safe(path):
             packed = max(1, sum(member.compress_size for member in members))
             if expanded > MAX_XLSX_UNCOMPRESSED or expanded / packed > MAX_XLSX_RATIO:
                 raise UnreadableFile(_("The Excel file expands to an unreasonable size and was refused as unsafe."))
-            if archive.testzip() is not None:
-                raise UnreadableFile(_("The Excel file is damaged (a part of it fails its checksum)."))
+            for member in members:
+                _check_member(archive, member)
     except zipfile.BadZipFile as exc:
         raise UnreadableFile(_("The Excel file is damaged or truncated; save it again and re-upload.")) from exc
+
+
+def _check_member(archive, member):
+    """Read one part of the workbook to its end, which checks its checksum as the zip's own test
+    does; a worksheet (whichever calamine takes for the first) is measured on the way."""
+    is_sheet = member.filename.replace("\\", "/").lower().startswith("xl/worksheets/")
+    try:
+        if is_sheet:
+            check_sheet_extent(lambda: archive.open(member))
+        else:
+            with archive.open(member) as stream:
+                while stream.read(XML_CHUNK_BYTES):
+                    pass
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise UnreadableFile(_("The Excel file is damaged (a part of it fails its checksum).")) from exc
+
+
+def check_sheet_extent(open_sheet):
+    """Refuse a worksheet whose cells reach past MAX_XLSX_COLUMNS columns or MAX_XLSX_CELLS cells
+    counted from A1. `open_sheet()` opens its XML, which is read a megabyte at a time; a sheet
+    whose widest row comes after its first megabyte is read twice (see SheetExtent)."""
+    extent = _measured(open_sheet, SheetExtent())
+    if extent.widened:
+        extent = _measured(open_sheet, SheetExtent(columns=extent.columns))
+    return extent
+
+
+def _measured(open_sheet, extent):
+    with open_sheet() as stream:
+        rest = b""  # from the last "<" read: a tag that may be cut short
+        while block := stream.read(XML_CHUNK_BYTES):
+            first, last = block.find(b"<"), block.rfind(b"<")
+            if first < 0:
+                rest += block
+            else:
+                # The tag cut short before, with the text after it; then the block up to its last tag
+                # (not copied): every tag is read whole.
+                extent.read(rest + block[:first], 0, None)
+                extent.read(block, first, last)
+                rest = block[last:]
+            if len(rest) > MAX_XML_STRETCH_BYTES:
+                raise UnreadableFile(
+                    _("The Excel file holds a cell or an element longer than 1 MB and cannot be read safely.")
+                )
+        extent.read(rest, 0, None)
+    return extent
+
+
+# calamine (quick-xml) takes any XML white space, or none after a quoted value, before an attribute,
+# white space around its "=" and either quote. With white space read as spaces, "'" as '"' and the
+# spaces around "=" dropped, every attribute named r reads ' r="' or '"r="'.
+XML_NORMAL = bytes.maketrans(b"\t\n\r'", b'   "')
+UNNORMAL_MARKS = (b"\t", b"\n", b"\r", b"'")
+SPACED_EQUALS = re.compile(rb" *= *")
+REFERENCE = re.compile(rb'[ "]r="([A-Za-z]*)0*([0-9]*)')
+DIMENSION = re.compile(rb'<(?:[^ <>/]*:)?dimension ref="([^"]*)"')
+# A <c> or <row> (of any namespace prefix) whose first attribute is not r: calamine places it after
+# the one before, so such a stretch is walked tag by tag (see SheetExtent.walk).
+UNPLACED_TAGS = (
+    re.compile(rb'<c(?! r=")[ />]'),
+    re.compile(rb'<row(?! r=")[ />]'),
+    re.compile(rb':(?:c|row)(?! r=")[ />]'),
+)
+# A tag's attributes stop at the next "<" as well as at its ">": one pass over the text, whatever it holds.
+ROW_OR_CELL_TAG = re.compile(rb'<(/?)(?:[^ <>/]*:)?(row|c)(?=[ />])((?:[^>"<]|"[^"<]*")*)(>?)')
+LONGEST_NUMBER = 9  # digits; a longer row number counts as 10^10, and so does a column of five letters
+
+
+def normalised(text):
+    text = text.translate(XML_NORMAL)
+    if b" =" in text or b"= " in text:
+        text = SPACED_EQUALS.sub(b"=", text)
+    return text
+
+
+class SheetExtent:
+    """The rows and columns a worksheet's cells reach, as calamine places them: by a cell's r="B7",
+    else after the cell before it in its row and the row before it. Everything that might be a
+    reference counts, even outside a cell: an over-estimate is safe, an under-estimate is not.
+
+    The first stretch of a sheet holds its header, hence (nearly always) its widest row; after it,
+    one search per megabyte looks for a reference to a column past the widest so far or to a row
+    past what the cell limit leaves at that width (or an "=" with spaces around it), and only a
+    stretch where it finds one has all its references read. Should the sheet widen after rows were
+    held to the limit at a narrower width, `widened` asks for a second reading that knows the width."""
+
+    def __init__(self, *, columns=0):
+        self.rows, self.columns = 0, columns
+        self.next_row = self.next_column = 1  # where calamine puts a cell without a reference
+        self.before_cells = True  # until <sheetData>, where the sheet may state its size
+        self.rows_held_to_width = False  # rows of some stretch were only held to the limit at the width then
+        self.widened = False
+
+    def read(self, text, start, end):
+        """Take in `text[start:end]` (end None: to its end); refuse the sheet once it is too large."""
+        end = len(text) if end is None else end
+        if start >= end:
+            return
+        if any(text.find(mark, start, end) >= 0 for mark in UNNORMAL_MARKS):
+            text, start, end = self._normalised(text, start, end)
+        if self.before_cells:
+            self._read_dimension(text, start, end)
+        if beyond(MAX_XLSX_CELLS // max(1, self.columns), self.columns).search(text, start, end):
+            text, start, end = self._normalised(text, start, end)
+            for letters, digits in REFERENCE.findall(text, start, end):
+                self.note(*reference_place(letters, digits))
+        elif (last := text.rfind(b' r="', start, end)) >= 0:
+            # Rows come in order: the last reference names the largest row (for the message only).
+            self.rows = max(self.rows, reference_place(*REFERENCE.match(text, last, end).groups())[0])
+            self.rows_held_to_width = True
+        if any(pattern.search(text, start, end) for pattern in UNPLACED_TAGS):
+            self.walk(*self._normalised(text, start, end))
+        else:
+            self.next_row = self.next_column = None
+        self.check()
+
+    def _read_dimension(self, text, start, end):
+        """The sheet's own word on its size: a sheet that says it is too big is refused at once."""
+        cells = text.find(b"sheetData", start, end)
+        self.before_cells = cells < 0
+        dimension = DIMENSION.search(normalised(text[start : end if self.before_cells else cells]))
+        if dimension:
+            for corner in dimension.group(1).split(b":"):
+                self.note(*reference_place(*REFERENCE.match(b' r="' + corner).groups()))
+            self.check()
+
+    @staticmethod
+    def _normalised(text, start, end):
+        text = normalised(text[start:end])
+        return text, 0, len(text)
+
+    def walk(self, text, start, end):
+        """Follow calamine through the tags of `text`, for the cells and rows without a reference."""
+        if self.next_row is None:  # after a stretch where every place was written out: at most here
+            self.next_row, self.next_column = self.rows + 1, self.columns + 1
+        for tag in ROW_OR_CELL_TAG.finditer(text, start, end):
+            closing, name, attributes, ended = tag.groups()
+            if closing:
+                if name == b"row":
+                    self.next_row, self.next_column = self.next_row + 1, 1
+                continue
+            places = [reference_place(*found) for found in REFERENCE.findall(attributes)]
+            if name == b"row":
+                self.next_row = max([self.next_row, *(row for row, _column in places)])
+                if attributes.endswith(b"/") or not ended:
+                    self.next_row, self.next_column = self.next_row + 1, 1
+            elif places:
+                self.next_column = max([self.next_column, *(column for _row, column in places)]) + 1
+            else:
+                self.note(self.next_row, self.next_column)
+                self.next_column += 1
+
+    def note(self, row, column):
+        if column > self.columns and self.rows_held_to_width:
+            self.widened = True
+        self.rows, self.columns = max(self.rows, row), max(self.columns, column)
+
+    def check(self):
+        if self.columns > MAX_XLSX_COLUMNS:
+            raise UnreadableFile(
+                _(
+                    "The sheet reaches column %(column)s (%(count)s columns); at most %(limit)s columns can be "
+                    "read. Delete the columns beyond the data, or save the bordereau as CSV."
+                )
+                % {
+                    "column": column_letters(self.columns),
+                    "count": number_format(self.columns, force_grouping=True),
+                    "limit": number_format(MAX_XLSX_COLUMNS, force_grouping=True),
+                }
+            )
+        if self.rows * self.columns > MAX_XLSX_CELLS:
+            raise UnreadableFile(
+                _(
+                    "The sheet spans %(rows)s rows by %(columns)s columns (%(cells)s cells from A1 to its last "
+                    "cell); at most %(limit)s cells can be read. Delete the rows and columns beyond the data, "
+                    "or save the bordereau as CSV."
+                )
+                % {
+                    "rows": number_format(self.rows, force_grouping=True),
+                    "columns": number_format(self.columns, force_grouping=True),
+                    "cells": number_format(self.rows * self.columns, force_grouping=True),
+                    "limit": number_format(MAX_XLSX_CELLS, force_grouping=True),
+                }
+            )
+
+
+def reference_place(letters, digits):
+    """(row, column), 1-based, of a reference such as b"XFD", b"1048576" (or b"", b"7" for a row)."""
+    digits = digits.lstrip(b"0")
+    row = int(digits or b"0") if len(digits) <= LONGEST_NUMBER else 10**10
+    if len(letters) > LONGEST_NUMBER // 2:
+        return row, 10**10
+    column = 0
+    for letter in letters.upper():
+        column = column * 26 + letter - 64
+    return row, column
+
+
+def column_letters(number):
+    letters = ""
+    while number > 0:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+@lru_cache(maxsize=64)
+def beyond(rows, columns):
+    """A pattern for a reference to a row past `rows` or a column past `columns`, or for an "="
+    with a space beside it (which a reference could hide behind). It may find something that is no
+    reference (another attribute ending in r, text): it only decides which stretches are read whole."""
+    digits, letters = str(rows), column_letters(columns)
+    row_after = "|".join(filter(None, (f"[1-9][0-9]{{{len(digits)},}}", _after(digits, DIGITS))))
+    column_after = "|".join(filter(None, (f"[A-Za-z]{{{len(letters) + 1},}}", _after(letters, LETTERS))))
+    # The look-ahead turns the many shorter row numbers away before any alternative is tried.
+    shorter_turned_away = f"(?=[1-9][0-9]{{{len(digits) - 1}}})"
+    return re.compile(
+        f'r(?:="(?:{column_after}|[A-Za-z]{{0,3}}+0*+{shorter_turned_away}(?:{row_after}))| +=|= )'.encode()
+    )
+
+
+DIGITS = "0123456789"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _after(text, alphabet):
+    """A regular expression for the strings as long as `text` that come after it in `alphabet`'s
+    order (letters in either case): nested, so that each character is looked at once."""
+    if not text:
+        return ""
+    head, rest = text[0], text[1:]
+    options = []
+    later = alphabet[alphabet.index(head) + 1 :]
+    if later:
+        options.append(f"{_class(later)}{_class(alphabet)}{{{len(rest)}}}")
+    inner = _after(rest, alphabet)
+    if inner:
+        options.append(f"{_class(head)}(?:{inner})")
+    return "|".join(options)
+
+
+def _class(characters):
+    """A character class for a run of consecutive characters, letters in either case."""
+    first, last = characters[0], characters[-1]
+    run = first if first == last else f"{first}-{last}"
+    return f"[{run}{run.lower() if first.isalpha() else ''}]"
 
 
 @lru_cache(maxsize=1)

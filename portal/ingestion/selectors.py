@@ -2,6 +2,7 @@ from django.db.models import Count, Q, Sum
 
 from .fields import Kind
 from .models import ClaimRow, ImportJob, RiskRow, RowError, Source
+from .totals import TOTALS
 
 
 def import_jobs_visible_to(user):
@@ -16,39 +17,34 @@ def sources_visible_to(user):
     return Source.objects.none()
 
 
+def _may_read_rows(user, kind):
+    model = RiskRow if kind == Kind.RISK else ClaimRow
+    return user.is_authenticated and user.is_active and user.has_perm(f"ingestion.view_{model._meta.model_name}")
+
+
 def bordereau_rows_visible_to(user, kind):
     model = RiskRow if kind == Kind.RISK else ClaimRow
-    if user.is_authenticated and user.is_active and user.has_perm(f"ingestion.view_{model._meta.model_name}"):
-        return model.objects.select_related("source")
-    return model.objects.none()
+    return model.objects.select_related("source") if _may_read_rows(user, kind) else model.objects.none()
 
 
 def row_errors_of(job):
     return RowError.objects.filter(job=job)
 
 
-def bordereau_totals(rows, kind):
-    """Totals per currency and class of business (risk) or per currency and status (claims)."""
-    if kind == Kind.RISK:
-        return list(
-            rows.values("currency", "class_of_business")
-            .annotate(
-                rows=Count("id"),
-                sum_insured=Sum("sum_insured"),
-                gross_premium=Sum("gross_premium"),
-                net_premium=Sum("net_premium"),
-            )
-            .order_by("currency", "class_of_business")
-        )
+def bordereau_totals_visible_to(user, kind):
+    """The stored totals of the bordereaux whose rows the user may read (see totals.py)."""
+    model, _group, _sums = TOTALS[kind]
+    return model.objects.all() if _may_read_rows(user, kind) else model.objects.none()
+
+
+def bordereau_totals(lines, kind):
+    """Totals per currency and class of business (risk) or per currency and status (claims) of the
+    bordereaux whose stored totals are `lines`: a sum over a few lines per bordereau."""
+    _model, group, sums = TOTALS[kind]
     return list(
-        rows.values("currency", "claim_status")
-        .annotate(
-            rows=Count("id"),
-            paid=Sum("paid_indemnity") + Sum("paid_fees"),
-            reserves=Sum("reserve_indemnity") + Sum("reserve_fees"),
-            total_incurred=Sum("total_incurred"),
-        )
-        .order_by("currency", "claim_status")
+        lines.values("currency", group)
+        .annotate(rows=Sum("rows"), **{name: Sum(name) for name in sums})
+        .order_by("currency", group)
     )
 
 

@@ -4,7 +4,6 @@ import logging
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -18,6 +17,7 @@ from .engine import JobCancelled, run_import
 from .fields import FIELDS, Kind
 from .models import ImportJob, MappingProfile, Source
 from .readers import UnreadableFile, first_sheet
+from .storage import store_upload
 
 logger = logging.getLogger(__name__)
 
@@ -126,12 +126,12 @@ def import_job_create(*, actor, source, kind, period, upload, original_name, enq
         layout={"utf8": utf8},
         created_by=actor if actor is not None and actor.pk else None,
     )
-    job.file.save(_storage_name(original_name), File(upload), save=False)
+    job.stored_name = store_upload(upload, original_name)
     try:
         with transaction.atomic():
             job.save()
     except IntegrityError as exc:
-        job.file.delete(save=False)
+        job.file_path.unlink(missing_ok=True)
         raise ValidationError({"file": _("This file is already being imported for this source.")}) from exc
     audit_record(
         actor=actor,
@@ -149,7 +149,7 @@ def _queue_or_ask_for_mapping(job):
     profile = MappingProfile.objects.filter(source=job.source, kind=job.kind).first()
     try:
         layout = detect_layout(
-            job.file.path,
+            job.file_path,
             job.kind,
             profile=profile,
             original_name=job.original_name,
@@ -226,11 +226,6 @@ def bordereau_upload(*, actor, source, new_source_name, kind, period, upload, or
     return import_job_create(
         actor=actor, source=source, kind=kind, period=period, upload=upload, original_name=original_name
     )
-
-
-def _storage_name(original_name):
-    suffix = ".xlsx" if original_name.lower().endswith((".xlsx", ".xlsm")) else ".csv"
-    return f"{timezone.now():%Y%m%d%H%M%S}-{hashlib.sha256(original_name.encode()).hexdigest()[:8]}{suffix}"
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
     path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
     path("jobs/<int:pk>/errors.<str:fmt>", views.job_errors_export, name="job_errors_export"),
+    path("jobs/<int:pk>/file", views.job_file, name="job_file"),
     path("rows/<str:kind>/", views.rows, name="rows"),
     path("sources/", views.source_list, name="source_list"),
     path("sources/<int:source_pk>/profile/<str:kind>/", views.profile_edit, name="profile_edit"),

@@ -1,7 +1,8 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -11,19 +12,21 @@ from django_tables2 import RequestConfig
 
 from portal.core.exports import csv_download, list_without_export, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
-from portal.core.listing import render_filtered_table
+from portal.core.listing import BoundedLazyPaginator, render_filtered_table
 from portal.core.permissions import permission_required
+from portal.core.uploads import body_limit
 
 from . import services
 from .detect import match_columns, suggest_columns
 from .fields import FIELDS, Kind
-from .filters import ClaimRowFilter, ImportJobFilter, RiskRowFilter, RowErrorFilter
-from .forms import MappingForm, ProfileForm, UploadForm
+from .filters import ClaimRowFilter, ClaimTotalFilter, ImportJobFilter, RiskRowFilter, RiskTotalFilter, RowErrorFilter
+from .forms import MappingForm, ProfileForm, UploadForm, too_large_to_upload
 from .models import ImportJob, MappingProfile, Source
 from .parsing import DATE_FORMAT_LABELS
 from .selectors import (
     bordereau_rows_visible_to,
     bordereau_totals,
+    bordereau_totals_visible_to,
     import_jobs_visible_to,
     row_errors_of,
     sources_visible_to,
@@ -47,6 +50,17 @@ def job_list(request):
     )
 
 
+# What a bordereau upload's other fields and multipart boundaries add to its file, at the most.
+UPLOAD_FORM_BYTES = 64 * 1024
+
+
+# A body declared larger than the bordereau limit is refused from its Content-Length, before a byte
+# of it is read, let alone spooled to disk (portal.core.uploads).
+@body_limit(
+    "AMPARO_BORDEREAU_MAX_BYTES",
+    allowance=UPLOAD_FORM_BYTES,
+    message=lambda declared: too_large_to_upload(declared, allowance=UPLOAD_FORM_BYTES),
+)
 @permission_required("ingestion.add_importjob", UPLOAD_REASON)
 def upload(request):
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -119,10 +133,26 @@ def job_errors_export(request, pk, fmt):
         raise Http404
     job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
     errors = RowErrorFilter(request.GET, queryset=row_errors_of(job)).qs
+    if fmt == "xlsx":
+        query = request.GET.urlencode()
+        job_page = reverse("ingestion:job_detail", args=[job.pk]) + (f"?{query}" if query else "")
+        if refusal := xlsx_refusal(request, errors, back=job_page):
+            return refusal
     rows = errors.values_list("row_number", "column", "value", "message").iterator(chunk_size=5000)
     name = f"amparo-import-{job.pk}-errors"
     header = [str(label) for label in ERROR_HEADER]
     return xlsx_download(name, header, rows) if fmt == "xlsx" else csv_download(name, header, rows)
+
+
+@permission_required("ingestion.view_importjob", READ_REASON)
+def job_file(request, pk):
+    """The bordereau as it was uploaded: the only way its file leaves the server."""
+    job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
+    if not job.file_path.is_file():
+        raise Http404
+    response = FileResponse(job.file_path.open("rb"), as_attachment=True, filename=job.original_name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _job_action(request, pk, action, success_message):
@@ -173,16 +203,25 @@ def job_mapping(request, pk):
 
 
 ROW_VIEWS = {
-    Kind.RISK: (RiskRowFilter, RiskRowTable),
-    Kind.CLAIMS: (ClaimRowFilter, ClaimRowTable),
+    Kind.RISK: (RiskRowFilter, RiskTotalFilter, RiskRowTable),
+    Kind.CLAIMS: (ClaimRowFilter, ClaimTotalFilter, ClaimRowTable),
 }
+
+
+def _totals(request, kind, filter_class, totals_filter_class):
+    """The totals of the bordereaux the filter picks, from their stored totals; None when the
+    filter picks rows within bordereaux (a UMR, a claim reference), which those cannot follow."""
+    if any(request.GET.get(name, "").strip() for name in filter_class.row_only):
+        return None
+    lines = totals_filter_class(request.GET, queryset=bordereau_totals_visible_to(request.user, kind)).qs
+    return bordereau_totals(lines, kind)
 
 
 @permission_required("ingestion.view_importjob", READ_REASON)
 def rows(request, kind):
     if kind not in ROW_VIEWS:
         kind = Kind.RISK
-    filter_class, table_class = ROW_VIEWS[kind]
+    filter_class, totals_filter_class, table_class = ROW_VIEWS[kind]
     row_filter = filter_class(request.GET, queryset=bordereau_rows_visible_to(request.user, kind))
     fmt = request.GET.get("export")
     if fmt in {"csv", "xlsx"} and row_filter.is_valid():
@@ -195,13 +234,19 @@ def rows(request, kind):
         name = f"amparo-{kind}-bordereau-rows"
         download = xlsx_download if fmt == "xlsx" else csv_download
         return download(name, header, values.iterator(chunk_size=5000))
+    # Bounded and lazy: no COUNT(*) over millions of rows on every page (see core.listing).
     return render_filtered_table(
         request,
         "ingestion/rows.html",
         filterset=row_filter,
         table_class=table_class,
         per_page=50,
-        extra={"kind": kind, "kinds": Kind.CHOICES, "totals": bordereau_totals(row_filter.qs, kind)},
+        paginator_class=BoundedLazyPaginator,
+        extra={
+            "kind": kind,
+            "kinds": Kind.CHOICES,
+            "totals": _totals(request, kind, filter_class, totals_filter_class),
+        },
     )
 
 

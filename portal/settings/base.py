@@ -246,7 +246,7 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("AMPARO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
-# Files only the app serves, after a permission check (claim documents): never under MEDIA_URL.
+# Files only the app serves, after a permission check (claim documents, bordereaux): never under MEDIA_URL.
 AMPARO_PRIVATE_ROOT = Path(env("AMPARO_PRIVATE_ROOT", str(BASE_DIR / "var" / "private")))
 AMPARO_CLAIM_DOCUMENT_MAX_BYTES = env_int("AMPARO_CLAIM_DOCUMENT_MAX_MB", 10) * 1024 * 1024
 # Request bodies, refused with 413 from their Content-Length before anything is read or spooled to disk
@@ -255,6 +255,9 @@ AMPARO_REQUEST_BODY_MAX_BYTES = env_int("AMPARO_REQUEST_BODY_MAX_MB", 3) * 1024 
 AMPARO_UPLOAD_BODY_MAX_BYTES = env_int("AMPARO_UPLOAD_BODY_MAX_MB", 50) * 1024 * 1024
 # Form fields other than files (Django's own cap, stated here so it is not forgotten).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# A bordereau upload larger than this is refused before its body is read (import_bordereau on the
+# server takes files up to 1 GB).
+AMPARO_BORDEREAU_MAX_BYTES = env_int("AMPARO_BORDEREAU_MAX_MB", 200) * 1024 * 1024
 # Days an instalment may stay unpaid before its policy lapses.
 AMPARO_LAPSE_GRACE_DAYS = env_int("AMPARO_LAPSE_GRACE_DAYS", 30)
 # A bulk claim action over at most this many claims runs in the request; larger ones in a huey task.

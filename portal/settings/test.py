@@ -1,5 +1,7 @@
 """Test settings: PostgreSQL when DATABASE_URL points at one (CI always does), else SQLite."""
 
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, env, huey_settings
 
@@ -15,4 +17,4 @@ STATIC_ROOT = None
 HUEY = huey_settings(
     env("HUEY_URL", f"sqlite:///{BASE_DIR / 'var' / 'huey-test.sqlite3'}"), name="amparo-test", immediate=True
 )
-AMPARO_PRIVATE_ROOT = BASE_DIR / "var" / "test-private"
+AMPARO_PRIVATE_ROOT = Path(env("AMPARO_PRIVATE_ROOT", str(BASE_DIR / "var" / "test-private")))

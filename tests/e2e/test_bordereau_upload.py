@@ -51,7 +51,7 @@ def huey_worker(transactional_db, live_server, settings, tmp_path):
     from django.db import connections
     from huey.contrib.djhuey import HUEY
 
-    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
     saved_name, saved_kwargs = HUEY.name, dict(HUEY.storage_kwargs)
     HUEY.name = f"amparo-e2e-{uuid.uuid4().hex[:12]}"
     if "filename" in HUEY.storage_kwargs:
@@ -382,3 +382,19 @@ def test_a_running_import_is_cancelled_and_ends_cancelled_with_nothing_loaded(pa
     job.refresh_from_db()
     assert (job.status, job.rows_loaded) == (ImportJob.Status.CANCELLED, 0)
     assert RiskRow.objects.filter(source=job.source).count() == 0
+
+
+def test_a_file_above_the_upload_limit_is_stopped_in_the_browser_before_it_is_sent(page, demo, settings, tmp_path):
+    settings.AMPARO_BORDEREAU_MAX_BYTES = 4096
+    path = write_risk_bordereau(tmp_path / "too-big.csv", 300)
+    sign_in(page, FINANCE, DEMO_PASSWORD)
+    form = open_upload_form(page)
+    form.locator("[name=new_source]").fill("Too Big Re")
+    file_input = form.locator("input[type=file]")
+    file_input.set_input_files(str(path))
+    expect(file_input).to_have_js_property(
+        "validationMessage", "This file is larger than 4.0\xa0KB, the most a bordereau uploaded here may be."
+    )
+    form.get_by_role("button", name="Upload and import").click()
+    expect(page.get_by_role("heading", name="Upload a bordereau")).to_be_visible()
+    assert not ImportJob.objects.exists()

@@ -53,7 +53,7 @@ class Command(BaseCommand):
         if not MappingProfile.objects.filter(source=source_obj, kind=kind).exists():
             # Detected on the stored copy that the import reads next, so a workbook is loaded once.
             try:
-                layout = detect_layout(job.file.path, kind, original_name=file_path.name)
+                layout = detect_layout(job.file_path, kind, original_name=file_path.name)
             except UnreadableFile:
                 pass  # the import fails the job with the same reason
             else:
