@@ -4,7 +4,7 @@ same generated risk bordereau, in one run.
     python -m bench ingestion [--rows N] [--seed S] [--bad-rate F] [--peer-rows N] [--xlsx-rows N]
 
 - The file: a messy CSV risk bordereau of --rows rows (default 1,000,000) written by
-  `portal.ingestion.generator` with about 1 % bad rows; cached under var/bench/ingestion/, keyed
+  `portal.ingestion.samples.generator` with about 1 % bad rows; cached under var/bench/ingestion/, keyed
   by rows, seed, bad rate and the generator's source, so later runs reuse it.
 - ours: `manage.py import_bordereau` as a child process (new source each run, bench settings),
   wall time from start to exit (interpreter and Django start-up, hashing and storing the file,
@@ -39,11 +39,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from portal.ingestion import generator, parsing
+from portal.ingestion import parsing
 from portal.ingestion.detect import detect_layout
 from portal.ingestion.fields import FIELDS, Kind
 from portal.ingestion.models import ImportJob, RiskRow, Source
 from portal.ingestion.readers import CsvRows
+from portal.ingestion.samples import generator
 
 from .common import emit, ensure_database
 

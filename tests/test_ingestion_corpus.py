@@ -18,7 +18,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RowError
-from portal.ingestion.services import import_job_create, import_job_run, profile_save, source_create
+from portal.ingestion.runner import import_job_run
+from portal.ingestion.services import import_job_create, profile_save, source_create
 
 from .ingestion_rows import RISK_HEADER, risk_values
 from .ingestion_workbooks import number_cell, risk_cells, sheet_row, text_cell, write_workbook

@@ -14,8 +14,8 @@ from django.db.models import Sum
 
 from portal.ingestion.detect import detect_layout
 from portal.ingestion.fields import FIELDS, Kind
-from portal.ingestion.generator import CLAIM_REASONS, RISK_REASONS, generate
 from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RowError
+from portal.ingestion.samples.generator import CLAIM_REASONS, RISK_REASONS, generate
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,8 @@ from django.db import connection
 from django.utils import timezone
 
 from portal.ingestion.models import ImportJob, RiskRow, Source
-from portal.ingestion.services import WORKER_SILENCE, import_job_retry, import_job_run
+from portal.ingestion.runner import import_job_run
+from portal.ingestion.services import WORKER_SILENCE, import_job_retry
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 300_000

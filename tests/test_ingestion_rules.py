@@ -12,13 +12,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
 
 from portal.audit.models import AuditEvent
-from portal.ingestion import engine
+from portal.ingestion import pipeline
 from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RowError
+from portal.ingestion.runner import import_job_run
 from portal.ingestion.services import (
     import_job_cancel,
     import_job_create,
     import_job_retry,
-    import_job_run,
     profile_save,
     source_create,
 )
@@ -715,7 +715,7 @@ def test_cancelling_a_queued_job_ends_it_cancelled_with_nothing_written(source, 
 @pytest.mark.django_db
 def test_cancelling_a_running_job_stops_it_before_anything_is_written(source, admin_user, monkeypatch):
     job = upload(source, as_csv([risk(1), risk(2), risk(3)]), actor=admin_user)
-    open_rows = engine.open_rows
+    open_rows = pipeline.open_rows
 
     class CancelledWhileReading:
         """The file's rows, with the user pressing Cancel once the first one has been read."""
@@ -732,7 +732,9 @@ def test_cancelling_a_running_job_stops_it_before_anything_is_written(source, ad
                 if number == 0:
                     import_job_cancel(job=job, actor=admin_user)
 
-    monkeypatch.setattr(engine, "open_rows", lambda *args, **kwargs: CancelledWhileReading(open_rows(*args, **kwargs)))
+    monkeypatch.setattr(
+        pipeline, "open_rows", lambda *args, **kwargs: CancelledWhileReading(open_rows(*args, **kwargs))
+    )
     import_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == ImportJob.Status.CANCELLED

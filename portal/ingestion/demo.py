@@ -7,9 +7,10 @@ from pathlib import Path
 from portal.accounts.models import User
 
 from .fields import Kind
-from .generator import generate
 from .models import Source
-from .services import import_job_create, import_job_run, source_create
+from .runner import import_job_run
+from .samples.generator import generate
+from .services import import_job_create, source_create
 
 DEMO_SOURCE = "Seguros Andinos (demo)"
 

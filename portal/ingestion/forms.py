@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .fields import FIELDS, Kind
 from .models import MappingProfile, Source
+from .services import period_from_text
 
 
 def too_large_to_upload(size, *, allowance=0):
@@ -50,8 +51,6 @@ class UploadForm(forms.Form):
         return upload
 
     def clean_period(self):
-        from .services import period_from_text
-
         try:
             return period_from_text(self.cleaned_data["period"])
         except ValidationError as error:

@@ -2,7 +2,7 @@
 
 from portal.core.tasks import correlated_task
 
-from .services import import_job_run
+from .runner import import_job_run
 
 
 @correlated_task()

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.ingestion.fields import Kind
-from portal.ingestion.generator import FORMATS, generate
+from portal.ingestion.samples.generator import FORMATS, generate
 
 
 class Command(BaseCommand):

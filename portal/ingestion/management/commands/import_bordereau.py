@@ -10,7 +10,8 @@ from portal.ingestion.detect import detect_layout
 from portal.ingestion.fields import Kind
 from portal.ingestion.models import ImportJob, MappingProfile, Source
 from portal.ingestion.readers import UnreadableFile
-from portal.ingestion.services import import_job_create, import_job_run, period_from_text, profile_save, source_create
+from portal.ingestion.runner import import_job_run
+from portal.ingestion.services import import_job_create, period_from_text, profile_save, source_create
 
 
 class Command(BaseCommand):

@@ -2,6 +2,9 @@
 """Realistic, messy risk and claims bordereaux (after Lloyd's Coverholder Reporting Standards
 v5.2) for tests, demos and benchmarks.
 
+Longer than 600 lines because each way a sender's file differs (headers, formats, faults) is a
+table here next to the others, and the tests read the planted faults' reasons from this one place.
+
 Every file makes its own seeded choices, the way each cedant's spreadsheet differs: which
 synonym names each column, column order, extra columns we do not read, title rows above the
 header, delimiter, encoding (UTF-8 with or without BOM, Windows-1252), date style (dd/mm/yyyy or
@@ -24,8 +27,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from .detect import _synonym_index, normalise_header
-from .fields import CLAIM_STATUSES, FIELDS, NATURAL_KEYS, TRANSACTION_TYPES, Kind
+from ..detect import _synonym_index, normalise_header
+from ..fields import CLAIM_STATUSES, FIELDS, NATURAL_KEYS, TRANSACTION_TYPES, Kind
 
 FORMATS = ("csv", "xlsx")
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")

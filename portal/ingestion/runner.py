@@ -1,0 +1,109 @@
+"""Running a queued import job to its end, in the worker: the function its task runs, in a module that
+never enqueues. Not one transaction: progress must be visible while it runs; the rows themselves are
+written in one transaction at the end (see `pipeline`)."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from portal.audit.services import audit_record
+
+from .models import ImportJob, MappingProfile
+from .pipeline import JobCancelled, run_import
+from .readers import UnreadableFile
+
+logger = logging.getLogger(__name__)
+
+
+def _claim(job_id):
+    """Mark the job running unless it was cancelled first; only one worker gets it."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().select_related("source").get(pk=job_id)
+        if job.status != ImportJob.Status.QUEUED:
+            return None
+        job.status = ImportJob.Status.RUNNING
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.save(update_fields=["status", "started_at", "heartbeat_at"])
+        return job
+
+
+def import_job_run(*, job_id):
+    """Run a queued job to its end. Not one transaction: progress must be visible while it runs;
+    the rows themselves are written in one transaction at the end (see engine)."""
+    job = _claim(job_id)
+    if job is None:
+        return None
+    profile = MappingProfile.objects.filter(source=job.source, kind=job.kind).first()
+
+    def on_progress(rows_read, rows_rejected, fraction):
+        ImportJob.objects.filter(pk=job.pk).update(
+            rows_total=rows_read,
+            rows_rejected=rows_rejected,
+            progress=min(95, int(fraction * 95)),
+            heartbeat_at=timezone.now(),
+        )
+        if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+            raise JobCancelled
+
+    try:
+        outcome = run_import(job, profile=profile, on_progress=on_progress)
+    except JobCancelled:
+        _end(job, status=ImportJob.Status.CANCELLED, action="ingestion.import_cancelled")
+        return None
+    except UnreadableFile as exc:
+        _end(job, status=ImportJob.Status.FAILED, action="ingestion.import_failed", error=str(exc))
+        return None
+    except Exception:
+        logger.exception("import job %s failed", job.pk)
+        _end(
+            job,
+            status=ImportJob.Status.FAILED,
+            action="ingestion.import_failed",
+            error=_("The import stopped on an unexpected error; nothing was loaded. Run it again or contact support."),
+        )
+        raise
+    all_or_nothing_refused = profile is not None and profile.all_or_nothing and outcome.rows_rejected
+    _end(
+        job,
+        status=ImportJob.Status.FAILED if all_or_nothing_refused else ImportJob.Status.SUCCEEDED,
+        action="ingestion.import_finished",
+        error=ngettext(
+            "Nothing loaded: the profile is all-or-nothing and %(count)d row was rejected.",
+            "Nothing loaded: the profile is all-or-nothing and %(count)d rows were rejected.",
+            outcome.rows_rejected,
+        )
+        % {"count": outcome.rows_rejected}
+        if all_or_nothing_refused
+        else "",
+        counts=outcome,
+    )
+    return outcome
+
+
+@transaction.atomic
+def _end(job, *, status, action, error="", counts=None):
+    values = {"status": status, "error": error, "finished_at": timezone.now()}
+    if counts is not None:
+        values.update(
+            rows_total=counts.rows_total,
+            rows_loaded=counts.rows_loaded,
+            rows_rejected=counts.rows_rejected,
+            progress=100,
+        )
+    ImportJob.objects.filter(pk=job.pk).update(**values)
+    job.refresh_from_db()
+    audit_record(
+        actor=job.created_by,
+        action=action,
+        target=job,
+        metadata={
+            "status": status,
+            "rows_total": job.rows_total,
+            "rows_loaded": job.rows_loaded,
+            "rows_rejected": job.rows_rejected,
+            "error": error,
+        },
+    )
