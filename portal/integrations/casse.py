@@ -96,12 +96,13 @@ def _error_text(body, status):
     return f"the core answered {status}"
 
 
-def read_answer(response):
-    """An HTTP answer of the core as an `Answer`, by its status and the protocol's envelope."""
+def read_answer(response, *, write=True):
+    """An HTTP answer of the core as an `Answer`, by its status and the protocol's envelope: a write is
+    acknowledged only by {"responseType": "OK"}; a read by any JSON object."""
     body = _json(response)
     status = response.status_code
     if 200 <= status < 300:
-        if isinstance(body, dict) and body.get("responseType") == "OK":
+        if isinstance(body, dict) and (body.get("responseType") == "OK" or not write):
             return Answer(Outcome.OK, status, core_id=str(body.get("coreId") or "")[:64], body=body)
         return Answer(Outcome.RETRY, status, body=body, error="the core's answer is not an acknowledgement")
     if status == 429:
@@ -315,7 +316,7 @@ class CasseClient:
         except NETWORK_FAILURES as failure:
             answer = Answer(Outcome.NO_ANSWER, error=f"no answer: {type(failure).__name__}", destination_failing=True)
         else:
-            answer = read_answer(response)
+            answer = read_answer(response, write=method != "GET")
             exchange.response_headers = dict(response.headers)
         exchange_finish(
             exchange,

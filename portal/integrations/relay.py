@@ -181,7 +181,7 @@ def _settle(message, answer, *, adapter, worker, now):
     if current.state == State.DEAD:
         logger.warning(
             "outbox message dead",
-            extra={"destination": current.destination, "message": current.pk, "aggregate": current.aggregate_id},
+            extra={"destination": current.destination, "outbox_message": current.pk, "aggregate": current.aggregate_id},
         )
     return current.state
 

@@ -76,7 +76,7 @@ def test_the_token_is_asked_once_and_again_only_when_the_core_refuses_it(core, d
 
 
 def test_wrong_client_credentials_send_nothing_and_break_nothing(core, drain, settings, policy_history):
-    settings.CASSE_CLIENT_SECRET = "wrong"  # noqa: S105
+    settings.CASSE_CLIENT_SECRET = "wrong"
     policy_history(endorse=False, pay=False)
 
     drain(timeout=60)

@@ -31,7 +31,7 @@ def test_two_relay_workers_racing_deliver_each_message_once_in_each_policys_orde
     def worker():
         try:
             results.append(relay_drain(destination="casse", clock=clock, timeout=3600))
-        except Exception as error:  # noqa: BLE001 - the assertion below reports it
+        except Exception as error:
             failures.append(error)
         finally:
             connection.close()
