@@ -329,7 +329,7 @@ class CasseClient:
             save=message is None,
         )
         answer.exchange = exchange
-        logger.info(
+        (logger.debug if answer.ok else logger.info)(
             "casse request answered",
             extra={
                 "operation": operation,

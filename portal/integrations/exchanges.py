@@ -2,8 +2,6 @@
 a header or JSON field not named here is replaced by "[redacted]" before it reaches the database, so
 a new personal field in a payload is hidden until someone decides it may be kept."""
 
-from django.db import transaction
-
 from portal.core.request_context import current_request_context
 
 from .models import Exchange
@@ -87,22 +85,21 @@ def redact_headers(headers):
 
 
 def exchange_start(*, destination, operation, method, path, headers=None, body=None, message=None, worker=""):
-    """Record a request before it is sent (committed at once), so a worker that dies waiting for the
-    answer still leaves its attempt in the log, marked as never answered."""
-    with transaction.atomic():
-        return Exchange.objects.create(
-            destination=destination,
-            operation=operation,
-            message=message,
-            attempt=message.attempts if message is not None else None,
-            method=method,
-            path=path[:300],
-            request_headers=redact_headers(headers),
-            request_body=redact(body) if body is not None else None,
-            worker=worker[:80],
-            correlation_id=(message.correlation_id if message is not None else "")
-            or current_request_context().correlation_id,
-        )
+    """Record a request before it is sent (committed at once, outside any transaction), so a worker that
+    dies waiting for the answer still leaves its attempt in the log, marked as never answered."""
+    return Exchange.objects.create(
+        destination=destination,
+        operation=operation,
+        message=message,
+        attempt=message.attempts if message is not None else None,
+        method=method,
+        path=path[:300],
+        request_headers=redact_headers(headers),
+        request_body=redact(body) if body is not None else None,
+        worker=worker[:80],
+        correlation_id=(message.correlation_id if message is not None else "")
+        or current_request_context().correlation_id,
+    )
 
 
 def exchange_finish(

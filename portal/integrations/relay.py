@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 State = OutboxMessage.State
 PAYMENT_EVENTS = (EventType.PAYMENT_RECEIVED, EventType.PAYOUT_PAID)
+EXCHANGE_ANSWER_FIELDS = ["outcome", "status_code", "response_headers", "response_body", "error", "duration_ms"]
 
 
 class RealClock:
@@ -151,39 +152,45 @@ def _record_reference(message, core_id):
 
 def _settle(message, answer, *, adapter, worker, now):
     """Record what became of one send; returns the message's new state, or None when the outcome was
-    no longer ours to record (another worker took the message over, or it was already finished)."""
+    no longer ours to record (another worker took the message over, or it was already finished).
+    Conditional UPDATEs: an acknowledgement finishes any unfinished message; a failure changes only a
+    message this worker still holds."""
+    this = OutboxMessage.objects.filter(pk=message.pk)
+    released = {"claimed_by": "", "lease_until": None}
     with transaction.atomic():
-        answer.exchange.save()
-        current = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        answer.exchange.save(update_fields=EXCHANGE_ANSWER_FIELDS)
         if answer.ok:
-            if current.state not in OutboxMessage.OPEN:
+            if not this.filter(state__in=OutboxMessage.OPEN).update(
+                state=State.ACKED, acked_at=now, finished_at=now, external_id=answer.core_id, last_error="", **released
+            ):
                 return None
-            current.state, current.acked_at, current.finished_at = State.ACKED, now, now
-            current.external_id, current.last_error = answer.core_id, ""
             if adapter.records_references:
-                _record_reference(current, answer.core_id)
-        elif current.state != State.SENT or current.claimed_by != worker:
-            return None
-        elif answer.outcome == Outcome.REFUSED or current.attempts >= adapter.max_attempts:
-            current.state, current.finished_at, current.last_error = State.DEAD, now, answer.error[:500]
+                _record_reference(message, answer.core_id)
+            return State.ACKED
+        ours = this.filter(state=State.SENT, claimed_by=worker)
+        error = answer.error[:500]
+        if answer.outcome == Outcome.REFUSED or message.attempts >= adapter.max_attempts:
+            state = State.DEAD
+            changed = ours.update(state=state, finished_at=now, last_error=error, **released)
         else:
-            current.state, current.last_error = State.PENDING, answer.error[:500]
-            current.next_attempt_at = now + timedelta(
-                seconds=backoff_seconds(
-                    current.attempts,
-                    base=adapter.retry_base_seconds,
-                    cap=adapter.retry_max_seconds,
-                    retry_after=answer.retry_after,
-                )
+            state = State.PENDING
+            wait = backoff_seconds(
+                message.attempts,
+                base=adapter.retry_base_seconds,
+                cap=adapter.retry_max_seconds,
+                retry_after=answer.retry_after,
             )
-        current.claimed_by, current.lease_until = "", None
-        current.save()
-    if current.state == State.DEAD:
+            changed = ours.update(
+                state=state, last_error=error, next_attempt_at=now + timedelta(seconds=wait), **released
+            )
+    if not changed:
+        return None
+    if state == State.DEAD:
         logger.warning(
             "outbox message dead",
-            extra={"destination": current.destination, "outbox_message": current.pk, "aggregate": current.aggregate_id},
+            extra={"destination": message.destination, "outbox_message": message.pk, "aggregate": message.aggregate_id},
         )
-    return current.state
+    return state
 
 
 def _breaker_failed(adapter, answer, now):
@@ -223,6 +230,9 @@ def relay_once(*, destination, clock=REAL_CLOCK, limit=None, adapter=None, worke
         worker=worker,
         lease_seconds=lease_seconds,
     )
+    # Failures in a row are counted in the breaker's row; the first success of a batch (and the first
+    # after a failure) resets them, the others need not write.
+    reset_due = True
     for index, message in enumerate(messages):
         answer = adapter.deliver(message, worker=worker)
         counts.sent += 1
@@ -230,8 +240,11 @@ def relay_once(*, destination, clock=REAL_CLOCK, limit=None, adapter=None, worke
         state = _settle(message, answer, adapter=adapter, worker=worker, now=now)
         if answer.ok:
             counts.acked += state == State.ACKED
-            breaker_succeeded(destination, now=now)
+            if reset_due:
+                breaker_succeeded(destination, now=now)
+                reset_due = False
             continue
+        reset_due = True
         counts.failed += 1
         counts.dead += state == State.DEAD
         if (
