@@ -1,6 +1,6 @@
 """The outbox to the insurer's core: 10,000 policy events through 2 relay worker processes to a local core.
 
-    python -m bench outbox [--events N] [--workers N] [--issuances N]
+    python -m bench outbox [--events N] [--workers N] [--steady N] [--issuances N]
 
 Builds `--events` policies in bulk (`seed_demo --scale`, once; reruns reuse them) and a local core
 (tests/integrations/casse_server.py) in a process of its own. Then, at the same time:
@@ -10,9 +10,12 @@ Builds `--events` policies in bulk (`seed_demo --scale`, once; reruns reuse them
 - `--workers` relay processes deliver them (SKIP LOCKED claims, one HTTP PUT per message, settle).
 
 `messages_per_s`: events over the seconds from the first commit to the last acknowledgement.
-`lag_p50_ms` / `lag_p95_ms`: from each event's commit to its acknowledgement (the relay's clock).
+`lag_p50_ms` / `lag_p95_ms`: from each event's commit to its acknowledgement (the relay's clock);
+while one writer outpaces the relay this is mostly time spent queued. `steady_lag_*`: the same for
+`--steady` more events written at half the measured rate: the lag of a relay that keeps up.
 Then `--issuances` policies are issued through `policy_issue` with the core up and as many with the
-core down (it drops every connection; the relay workers keep trying it): the p50 of each.
+core down (it drops every connection; the relay workers keep trying it), in alternating turns so that
+both see the same machine: the p50 of each.
 
 The peer is what an outbox replaces: the same issuance followed, in the request, by the core's PUT
 (core up); with the core down such a request would wait for its timeouts or fail.
@@ -92,11 +95,16 @@ def _reset():
         model.objects.all().delete()
 
 
-def _write_events(policies):
-    """One event per transaction, as a service writes it; {message id: commit time}."""
+def _write_events(policies, *, per_second=None):
+    """One event per transaction, as a service writes it (at most `per_second`); {message id: commit time}."""
     committed = {}
     today = timezone.localdate()
-    for policy in policies:
+    started = time.monotonic()
+    for number, policy in enumerate(policies):
+        if per_second:
+            ahead = started + number / per_second - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
         with transaction.atomic():
             (message,) = outbox_publish(
                 event_type=EventType.POLICY_ISSUED,
@@ -117,8 +125,19 @@ def _wait_until_acked(ids, timeout):
     return False
 
 
-def _issuance_p50_ms(count, *, agent, product, then=None):
-    """p50 of `policy_issue` (quotes made and accepted beforehand), each followed by `then(policy)` if given."""
+def _lags(committed, timeout):
+    """(delivered, sorted commit-to-acknowledgement lags in ms, seconds from the first commit to the last
+    acknowledgement)."""
+    delivered = _wait_until_acked(list(committed), timeout=timeout)
+    acked = dict(OutboxMessage.objects.filter(pk__in=list(committed)).values_list("pk", "acked_at"))
+    lags = sorted((acked[pk] - committed[pk]).total_seconds() * 1000 for pk in committed if acked.get(pk))
+    span = (max(value for value in acked.values() if value) - min(committed.values())).total_seconds()
+    return delivered, lags, span
+
+
+def _issuance_ms(count, *, agent, product, then=None):
+    """Milliseconds of each `policy_issue` (quotes made and accepted beforehand), each followed by
+    `then(policy)` when given."""
     quotes = []
     for number in range(count):
         customer = customer_create(
@@ -144,7 +163,7 @@ def _issuance_p50_ms(count, *, agent, product, then=None):
         if then is not None:
             then(policy)
         samples.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(samples), 2)
+    return samples
 
 
 def _synchronous_put(session):
@@ -174,6 +193,7 @@ def main(argv):
     parser = argparse.ArgumentParser(prog="python -m bench outbox")
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--steady", type=int, default=1000, help="events then written at half the measured rate")
     parser.add_argument("--issuances", type=int, default=100)
     args = parser.parse_args(argv)
 
@@ -181,12 +201,12 @@ def main(argv):
     say("building the book")
     seed_demo_users()
     seed_demo_policies()
-    seed_scale_policies(args.events)
+    seed_scale_policies(args.events + args.steady)
     _reset()
     policies = list(
         Policy.objects.filter(customer__email_primary__endswith=SCALE_EMAIL)
         .select_related("current_version", "customer", "product", "renewal_of")
-        .order_by("pk")[: args.events]
+        .order_by("pk")[: args.events + args.steady]
     )
 
     context = multiprocessing.get_context("fork")
@@ -209,23 +229,29 @@ def main(argv):
     for worker in workers:
         worker.start()
 
-    say(f"writing {len(policies)} policy events while {args.workers} relay workers deliver them")
+    burst, paced = policies[: args.events], policies[args.events :]
+    say(f"writing {len(burst)} policy events as fast as one writer can, {args.workers} relay workers delivering")
     started = time.monotonic()
-    committed = _write_events(policies)
+    committed = _write_events(burst)
     write_seconds = time.monotonic() - started
-    delivered = _wait_until_acked(list(committed), timeout=600)
-    acked = dict(OutboxMessage.objects.filter(pk__in=list(committed)).values_list("pk", "acked_at"))
-    lags = sorted((acked[pk] - committed[pk]).total_seconds() * 1000 for pk in committed if acked.get(pk) is not None)
-    span = (max(value for value in acked.values() if value) - min(committed.values())).total_seconds()
+    delivered, lags, span = _lags(committed, timeout=900)
+    rate = len(lags) / span
+    steady_rate = round(rate / 2, 1)
+    say(f"writing {len(paced)} more at {steady_rate}/s, half the rate the relay kept")
+    steady_delivered, steady_lags, _span = _lags(_write_events(paced, per_second=steady_rate), timeout=900)
 
     agent = User.objects.get(email_primary="agent@amparo.demo")
     product = Product.objects.get(code="AUTO")
-    say(f"issuing {args.issuances} policies with the core up, then {args.issuances} with it down")
-    up_p50 = _issuance_p50_ms(args.issuances, agent=agent, product=product)
-    down.set()
-    down_p50 = _issuance_p50_ms(args.issuances, agent=agent, product=product)
-    down.clear()
-    peer_p50 = _issuance_p50_ms(args.issuances, agent=agent, product=product, then=_synchronous_put(requests.Session()))
+    say(f"issuing {args.issuances} policies with the core up and {args.issuances} with it down, in turns")
+    up, down_samples = [], []
+    turn = max(1, args.issuances // 5)
+    for _turn in range(0, args.issuances, turn):
+        up += _issuance_ms(turn, agent=agent, product=product)
+        down.set()
+        down_samples += _issuance_ms(turn, agent=agent, product=product)
+        down.clear()
+    peer = _issuance_ms(args.issuances, agent=agent, product=product, then=_synchronous_put(requests.Session()))
+    up_p50, down_p50 = statistics.median(up), statistics.median(down_samples)
 
     stop_workers.set()
     for worker in workers:
@@ -240,18 +266,22 @@ def main(argv):
             "benchmark": "outbox",
             "events": len(committed),
             "workers": args.workers,
-            "delivered": delivered,
-            "messages_per_s": round(len(lags) / span, 1),
+            "delivered": delivered and steady_delivered,
+            "messages_per_s": round(rate, 1),
             "write_per_s": round(len(committed) / write_seconds, 1),
             "lag_p50_ms": round(statistics.median(lags), 1),
             "lag_p95_ms": _percentile(lags, 0.95),
+            "steady_events": len(steady_lags),
+            "steady_per_s": steady_rate,
+            "steady_lag_p50_ms": round(statistics.median(steady_lags), 1),
+            "steady_lag_p95_ms": _percentile(steady_lags, 0.95),
             "dead": OutboxMessage.objects.filter(state=OutboxMessage.State.DEAD).count(),
             "core_effects": core["effects"],
             "core_applied_twice": core["applied_twice"],
-            "issuances": args.issuances,
-            "issuance_p50_ms_core_up": up_p50,
-            "issuance_p50_ms_core_down": down_p50,
+            "issuances": len(up),
+            "issuance_p50_ms_core_up": round(up_p50, 2),
+            "issuance_p50_ms_core_down": round(down_p50, 2),
             "ratio_down_up": round(down_p50 / up_p50, 3),
-            "peer_issuance_with_put_in_request_p50_ms": peer_p50,
+            "peer_issuance_with_put_in_request_p50_ms": round(statistics.median(peer), 2),
         }
     )
