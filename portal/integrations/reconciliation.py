@@ -4,7 +4,7 @@ differences are stored with the run (the page and the CSV read them) and emailed
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -93,16 +93,20 @@ def _policies(found, *, destination, adapter, cutoff):
             found.add(DifferenceKind.UNKNOWN_HERE, number, theirs=core_status)
 
 
+def _local_midnight(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def _premium(found, *, adapter, today):
     """Premium written per product, currency and month (this month and the last), ours against the core's."""
     first = today.replace(day=1)
     for month_start in (add_months(first, -1), first):
         month = f"{month_start:%Y-%m}"
         ours = defaultdict(Decimal)
+        # The month in the portal's time zone, the days the core's `recorded_on` dates count in.
+        since, until = _local_midnight(month_start), _local_midnight(add_months(month_start, 1))
         rows = (
-            PolicyVersion.objects.filter(
-                created_at__date__gte=month_start, created_at__date__lt=add_months(month_start, 1)
-            )
+            PolicyVersion.objects.filter(created_at__gte=since, created_at__lt=until)
             .values("policy__product__code", "currency")
             .annotate(total=Sum("premium_change"))
         )
