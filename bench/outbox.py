@@ -46,7 +46,7 @@ from portal.policies.demo import seed_demo_policies, seed_scale_policies
 from portal.policies.events import policy_snapshot
 from portal.policies.models import Policy, Product
 from portal.policies.services import policy_issue, quote_accept, quote_create
-from tests.integrations.casse_server import FakeCore, core_settings
+from tests.integrations.casse_server import CLIENT_ID, FakeCore, core_settings
 
 from .common import emit, ensure_database
 
@@ -61,7 +61,7 @@ class _SwitchableCore(FakeCore):
     """The local core, down while `down` (shared with the bench process) is set."""
 
     def __init__(self, down):
-        super().__init__()
+        super().__init__(client_id=CLIENT_ID)
         self._down = down
 
     def is_down(self):

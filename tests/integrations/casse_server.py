@@ -70,12 +70,12 @@ class SimulatedClock:
             self._now += timedelta(**delta)
 
 
-def core_settings(root, **overrides):
+def core_settings(root, *, client_id=CLIENT_ID, **overrides):
     """Django settings that point Amparo at a core at `root` (short timeouts, a quick breaker)."""
     return {
         "CASSE_API_URL": root,
         "CASSE_TOKEN_URL": f"{root}/oauth/token",
-        "CASSE_CLIENT_ID": CLIENT_ID,
+        "CASSE_CLIENT_ID": client_id,
         "CASSE_CLIENT_SECRET": CLIENT_SECRET,
         "CASSE_CONNECT_TIMEOUT_SECONDS": 1.0,
         "CASSE_READ_TIMEOUT_SECONDS": 1.0,
@@ -104,8 +104,11 @@ def _required(body, *names):
 class FakeCore:
     page_size = 100
 
-    def __init__(self, *, clock=None):
+    def __init__(self, *, clock=None, client_id=None):
         self.clock = clock or WallClock()
+        # A client id of its own by default: Amparo keeps a token per token URL and client id, and a
+        # later core on the same port must not be shown an earlier core's token.
+        self.client_id = client_id or f"{CLIENT_ID}-{secrets.token_hex(4)}"
         self.policies = {}
         self.payments = {}
         self.answers = {}
@@ -144,7 +147,7 @@ class FakeCore:
 
     def settings(self, **overrides):
         """Django settings that point Amparo at this core (short timeouts, a quick breaker)."""
-        return core_settings(self.root, **overrides)
+        return core_settings(self.root, client_id=self.client_id, **overrides)
 
     # --- faults ---------------------------------------------------------------------------------------
 
@@ -506,7 +509,7 @@ class _Handler(BaseHTTPRequestHandler):
         raise _Error(404, "VALIDATION", "NOT_FOUND", url.path)
 
     def _token(self):
-        expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        expected = base64.b64encode(f"{self.core.client_id}:{CLIENT_SECRET}".encode()).decode()
         if self.headers.get("Authorization", "") != f"Basic {expected}":
             self._answer(401, {"error": "invalid_client"})
             return
