@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
+
+from .checks import lease_outlasts_a_batch
 
 
 class IntegrationsConfig(AppConfig):
@@ -11,6 +14,7 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Insurer core sync")
 
     def ready(self):
+        checks.register(lease_outlasts_a_batch)
         # The outbox below learns of its destinations here, so its writers never import this package.
         from .destinations import register_destinations
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from portal.audit.models import AuditEvent
 from portal.integrations.casse import CasseClient
+from portal.integrations.checks import lease_outlasts_a_batch
 from portal.integrations.models import DestinationBreaker, Exchange
 from portal.integrations.relay import _claim, _settle
 from portal.integrations.services import outbox_message_retry, outbox_message_skip
@@ -184,3 +185,13 @@ def test_an_acknowledgement_after_another_worker_took_the_message_over_counts_on
     assert (message.state, message.attempts) == ("ACKED", 2)
     assert len([request for request in core.requests if request["method"] == "PUT"]) == 2
     assert_each_message_took_effect_once_in_its_policys_order(core)
+
+
+def test_a_lease_shorter_than_a_batch_at_its_timeouts_is_warned_about(settings):
+    settings.OUTBOX_BATCH_SIZE, settings.CASSE_CONNECT_TIMEOUT_SECONDS, settings.CASSE_READ_TIMEOUT_SECONDS = 20, 3, 10
+    settings.OUTBOX_LEASE_SECONDS = 260
+    assert lease_outlasts_a_batch(None) == []
+
+    settings.OUTBOX_LEASE_SECONDS = 259
+
+    assert [warning.id for warning in lease_outlasts_a_batch(None)] == ["integrations.W001"]
