@@ -22,6 +22,7 @@ urlpatterns = [
     path("claims/", include("portal.claims.urls")),
     path("payments/", include("portal.payments.urls")),
     path("gateways/", include("portal.gateways.urls")),
+    path("core-sync/", include("portal.integrations.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

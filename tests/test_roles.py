@@ -26,11 +26,26 @@ BOOK_NAV = [
 ]
 OVERSIGHT_NAV = ["ingestion:job_list", "gateways:reconciliation"]
 EXPECTED_NAV = {
-    Role.ADMIN: ["dashboard:dashboard", *BOOK_NAV, "accounts:user_list", *OVERSIGHT_NAV, "audit:log", "admin:index"],
+    Role.ADMIN: [
+        "dashboard:dashboard",
+        *BOOK_NAV,
+        "accounts:user_list",
+        *OVERSIGHT_NAV,
+        "integrations:outbox",
+        "audit:log",
+        "admin:index",
+    ],
     Role.SUPERVISOR: ["dashboard:dashboard", *BOOK_NAV, "accounts:user_list"],
     Role.AGENT: ["dashboard:dashboard", *BOOK_NAV],
     Role.FINANCE: ["dashboard:dashboard", *BOOK_NAV, *OVERSIGHT_NAV],
-    Role.INTERVENTORIA: ["dashboard:dashboard", *BOOK_NAV, "accounts:user_list", *OVERSIGHT_NAV, "audit:log"],
+    Role.INTERVENTORIA: [
+        "dashboard:dashboard",
+        *BOOK_NAV,
+        "accounts:user_list",
+        *OVERSIGHT_NAV,
+        "integrations:outbox",
+        "audit:log",
+    ],
 }
 
 

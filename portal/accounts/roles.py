@@ -47,6 +47,8 @@ PAYMENTS_READ = [
     "payments.view_paymentallocation",
     "payments.view_receipt",
 ]
+# The outbox to the insurer's core and every exchange with it: Interventoría reads (administrators act).
+CORE_SYNC_READ = ["outbox.view_outboxmessage", "integrations.view_exchange", "integrations.view_reconciliationrun"]
 # Agents, supervisors and finance record cash and bank transfers; finance also reverses them.
 PAYMENTS_RECORD = [*PAYMENTS_READ, "payments.add_payment"]
 # Claim payouts: finance prepares, confirms (another user) and cancels them; Interventoría follows them.
@@ -98,6 +100,7 @@ ROLE_PERMISSIONS = {
         *GATEWAYS_READ,
         *PAYMENTS_READ,
         *PAYOUTS_READ,
+        *CORE_SYNC_READ,
     ],
     Role.CLIENT: [],
 }

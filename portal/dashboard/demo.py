@@ -8,6 +8,7 @@ from portal.accounts.demo import seed_demo_users, seed_scale_clients
 from portal.audit.services import audit_record
 from portal.claims.demo import seed_demo_claims, seed_scale_claims
 from portal.ingestion.demo import seed_demo_bordereaux
+from portal.integrations.demo import seed_demo_outbox
 from portal.payments.demo import pay_out_claim, seed_demo_payments
 from portal.policies.demo import seed_demo_policies, seed_scale_policies
 
@@ -20,6 +21,8 @@ def seed_demo():
     logins += seed_demo_claims(pay_out=pay_out_claim)
     # After the claims: it prepares the payout of an approved one.
     seed_demo_payments()
+    # Last: the policies' messages for the insurer's core, waiting while sync is off.
+    seed_demo_outbox()
     return logins
 
 

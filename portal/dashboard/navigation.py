@@ -15,6 +15,7 @@ NAVIGATION = [
     (_("Users"), "accounts:user_list", "people", "accounts.view_user"),
     (_("Bordereaux"), "ingestion:job_list", "file-earmark-spreadsheet", "ingestion.view_importjob"),
     (_("Reconciliation"), "gateways:reconciliation", "arrow-left-right", "gateways.reconcile_gatewaytransaction"),
+    (_("Core sync"), "integrations:outbox", "cloud-arrow-up", "outbox.view_outboxmessage"),
     (_("Audit log"), "audit:log", "journal-text", "audit.view_auditevent"),
     (_("Configuration"), "admin:index", "gear", "accounts.change_user"),
 ]

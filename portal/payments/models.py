@@ -174,6 +174,9 @@ class Payment(models.Model):
     )
     reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
     reversal_reason = models.CharField(_("reason for the reversal"), max_length=255, blank=True)
+    # The insurer's core system's id for this payment, from its acknowledgement (the first one when
+    # the payment went to several policies).
+    core_reference = models.CharField(_("reference in the insurer's core"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["-received_on", "-id"]

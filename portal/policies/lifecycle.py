@@ -89,6 +89,39 @@ REINSTATABLE = (Policy.Status.SUSPENDED, Policy.Status.CANCELLED)
 LAPSABLE = (Policy.Status.ACTIVE, Policy.Status.SUSPENDED)
 
 
+# The status changes the insurer's core system may make on its own (and Amparo follows), and the
+# statuses each may come from. Anything else the core says is left for the reconciliation to show.
+CORE_STATUS_CHANGES = {
+    Policy.Status.SUSPENDED: (Policy.Status.ACTIVE,),
+    Policy.Status.ACTIVE: (Policy.Status.SUSPENDED,),
+    Policy.Status.CANCELLED: (Policy.Status.PENDING, Policy.Status.ACTIVE, Policy.Status.SUSPENDED),
+    Policy.Status.LAPSED: (Policy.Status.ACTIVE, Policy.Status.SUSPENDED),
+}
+
+# Cover ends with these: the instalments due after the change are cancelled.
+ENDED_BY_CORE = (Policy.Status.CANCELLED, Policy.Status.LAPSED)
+
+
+def core_status_refusal(policy, status):
+    """Why the core's `status` for `policy` is not followed, or None when it is."""
+    if status not in CORE_STATUS_CHANGES:
+        return _(
+            "The insurer's core says policy %(number)s is «%(status)s», a status Amparo does not take from it."
+        ) % {
+            "number": policy.number,
+            "status": status,
+        }
+    if policy.status not in CORE_STATUS_CHANGES[status]:
+        return _(
+            "The insurer's core says policy %(number)s is «%(to)s»; from «%(from)s» Amparo does not follow it."
+        ) % {
+            "number": policy.number,
+            "to": Policy.Status(status).label,
+            "from": policy.get_status_display(),
+        }
+    return None
+
+
 def require_status(policy, allowed, action):
     if policy.status not in allowed:
         raise Conflict(POLICY_REFUSALS[action] % {"number": policy.number, "status": policy.get_status_display()})

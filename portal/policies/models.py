@@ -266,6 +266,8 @@ class Policy(models.Model):
     )
     status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
     created_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    # The insurer's core system's id for this policy, from its acknowledgement of the issuance.
+    core_reference = models.CharField(_("reference in the insurer's core"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -283,6 +285,8 @@ class Policy(models.Model):
             models.Index(fields=["-created_at"], name="policy_created_idx"),
             # LIKE 'AUTO-2026%' prefix searches whatever the database's collation.
             models.Index(fields=["number"], name="policy_number_prefix_idx", opclasses=["varchar_pattern_ops"]),
+            # Reconciliation: policies the insurer's core has not acknowledged yet.
+            models.Index(fields=["created_at"], name="policy_no_core_ref_idx", condition=Q(core_reference="")),
         ]
 
     def __str__(self):

@@ -108,12 +108,14 @@ INSTALLED_APPS = [
     "portal.accounts",
     "portal.audit",
     "portal.notifications",
+    "portal.outbox",
     "portal.ingestion",
     "portal.customers",
     "portal.policies",
     "portal.claims",
     "portal.payments",
     "portal.gateways",
+    "portal.integrations",
     "portal.dashboard",
 ]
 
@@ -305,6 +307,31 @@ WOMPI_CONFIRM_APPROVALS = env_bool("WOMPI_CONFIRM_APPROVALS", True)
 # Per source address and hour: deliveries kept without being applied (refused, or of a type Amparo
 # ignores); past it they are answered 429 and not stored. Counted in the default cache.
 WOMPI_UNAPPLIED_EVENTS_PER_HOUR = env_int("WOMPI_UNAPPLIED_EVENTS_PER_HOUR", 120)
+
+# The insurer's core system (CASSE; docs/casse-protocol.md). Sync is off while CASSE_API_URL is empty:
+# no outbox message is written for it and nothing is sent or pulled.
+CASSE_API_URL = env("CASSE_API_URL", "")
+# OAuth2 client credentials for the core's token endpoint.
+CASSE_TOKEN_URL = env("CASSE_TOKEN_URL", "")
+CASSE_CLIENT_ID = env("CASSE_CLIENT_ID", "")
+CASSE_CLIENT_SECRET = env("CASSE_CLIENT_SECRET", "")
+CASSE_CONNECT_TIMEOUT_SECONDS = float(env("CASSE_CONNECT_TIMEOUT_SECONDS", "3.05"))
+CASSE_READ_TIMEOUT_SECONDS = float(env("CASSE_READ_TIMEOUT_SECONDS", "10"))
+# A message that failed this many times is DEAD (it holds back its policy's later messages until a
+# person retries or skips it). Failed tries wait 2^n x the base, with jitter, up to the maximum.
+CASSE_MAX_ATTEMPTS = env_int("CASSE_MAX_ATTEMPTS", 10)
+CASSE_RETRY_BASE_SECONDS = env_int("CASSE_RETRY_BASE_SECONDS", 30)
+CASSE_RETRY_MAX_SECONDS = env_int("CASSE_RETRY_MAX_SECONDS", 3600)
+# The circuit breaker opens after this many failures in a row (no answer, 5xx, 429), waits the cooldown,
+# then probes; each failed probe doubles the wait, up to CASSE_RETRY_MAX_SECONDS.
+CASSE_BREAKER_FAILURES = env_int("CASSE_BREAKER_FAILURES", 5)
+CASSE_BREAKER_COOLDOWN_SECONDS = env_int("CASSE_BREAKER_COOLDOWN_SECONDS", 30)
+# The daily reconciliation lists policies and payments the core has not acknowledged after this long.
+CASSE_RECONCILE_AFTER_MINUTES = env_int("CASSE_RECONCILE_AFTER_MINUTES", 60)
+# A relay worker claims up to OUTBOX_BATCH_SIZE messages for OUTBOX_LEASE_SECONDS: a worker that dies
+# leaves them SENT until the lease ends, then another sends them again (same idempotency key).
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 20)
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

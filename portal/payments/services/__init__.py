@@ -3,7 +3,13 @@ operation: keyword-only functions, one transaction each, audited inside it. Call
 
 from .instalments import instalments_cancel_after_lapse, schedule_for_version
 from .ledger import account_for
-from .payments import payment_receive, payment_record, payment_reverse, payment_reverse_refusal
+from .payments import (
+    payment_core_reference_record,
+    payment_receive,
+    payment_record,
+    payment_reverse,
+    payment_reverse_refusal,
+)
 from .payouts import payout_actions_available, payout_cancel, payout_confirm, payout_prepare
 from .receipts import receipt_deliver
 from .reminders import instalment_reminder_record, instalment_reminders_send, overdue_reminder_stage
@@ -14,6 +20,7 @@ __all__ = [
     "instalment_reminders_send",
     "instalments_cancel_after_lapse",
     "overdue_reminder_stage",
+    "payment_core_reference_record",
     "payment_receive",
     "payment_record",
     "payment_reverse",

@@ -5,8 +5,10 @@ account's row first (after the policy's, when a policy changes), so they happen 
 from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 
+from portal.core.dates import business_date
 from portal.core.money import ZERO
 
+from ..events import premium_collected_publish
 from ..models import (
     Instalment,
     LedgerAccount,
@@ -48,8 +50,9 @@ def unallocated_payments(account):
     )
 
 
-def allocate(payment, *, amount, account):
-    """Apply `amount` of `payment` to the account's open instalments, oldest due first; returns what is left."""
+def allocate(payment, *, amount, account, made=None):
+    """Apply `amount` of `payment` to the account's open instalments, oldest due first; returns what is
+    left. The allocations written are appended to `made` when given."""
     remaining = amount
     open_instalments = (
         Instalment.objects.select_for_update()
@@ -64,14 +67,20 @@ def allocate(payment, *, amount, account):
         if instalment.amount_paid == instalment.amount:
             instalment.status = Instalment.Status.PAID
         instalment.save(update_fields=["amount_paid", "status", "updated_at"])
-        PaymentAllocation.objects.create(payment=payment, instalment=instalment, amount=part)
+        allocation = PaymentAllocation.objects.create(payment=payment, instalment=instalment, amount=part)
+        if made is not None:
+            made.append(allocation)
         remaining -= part
     return remaining
 
 
 def apply_credit(account):
     """Money already received and not yet applied pays the account's open instalments (after a schedule
-    is created or grows, or a payment is reversed)."""
-    for payment in unallocated_payments(account):
-        if allocate(payment, amount=payment.amount - payment.allocated, account=account) > 0:
+    is created or grows, or a payment is reversed); the core learns of the premium so collected."""
+    today = business_date()
+    for payment in unallocated_payments(account).select_related("receipt"):
+        made = []
+        left = allocate(payment, amount=payment.amount - payment.allocated, account=account, made=made)
+        premium_collected_publish(payment, made, on=today)
+        if left > 0:
             return

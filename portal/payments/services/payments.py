@@ -16,6 +16,7 @@ from portal.core.money import CENT, CURRENCIES, format_money
 from portal.core.tasks import enqueue_on_commit
 from portal.customers.models import Customer
 
+from ..events import premium_collected_publish
 from ..models import (
     Instalment,
     LedgerEntry,
@@ -114,7 +115,8 @@ def _payment_receive(*, customer, amount, currency, method, reference, actor, re
     except IntegrityError:
         # Another customer's payment took this reference between our look and our insert.
         return _existing_payment(method=method, reference=reference, account=account), False
-    credit = allocate(payment, amount=amount, account=account)
+    allocations = []
+    credit = allocate(payment, amount=amount, account=account, made=allocations)
     ledger_entry(
         account,
         kind=LedgerEntry.Kind.PAYMENT_RECEIVED,
@@ -124,6 +126,7 @@ def _payment_receive(*, customer, amount, currency, method, reference, actor, re
         payment=payment,
     )
     receipt = Receipt.objects.create(payment=payment, number=_receipt_number(today), email=customer.email_primary)
+    premium_collected_publish(payment, allocations, on=today)
     audit_record(
         actor=actor,
         actor_label=None if actor is not None else "gateway",
@@ -252,3 +255,9 @@ def payment_reverse(*, payment, actor, reason):
     )
     apply_credit(account)
     return payment
+
+
+def payment_core_reference_record(*, payment_id, reference):
+    """Keep the insurer's core's id for the payment the first time it acknowledges it (one conditional
+    UPDATE: later acknowledgements change nothing). Returns whether it was recorded now."""
+    return bool(Payment.objects.filter(pk=payment_id, core_reference="").update(core_reference=str(reference)[:64]))

@@ -14,6 +14,7 @@ from portal.core.dates import business_date
 from portal.core.exceptions import Conflict
 from portal.core.models import next_sequence_value
 
+from ..events import payout_paid_publish
 from ..models import (
     ClaimPayout,
     LedgerEntry,
@@ -139,6 +140,7 @@ def payout_confirm(*, payout, actor, as_of=None):
     payout.payment = payment
     payout.save(update_fields=["status", "confirmed_by", "confirmed_at", "payment"])
     claim_mark_paid(claim=claim, actor=actor, payout=payout)
+    payout_paid_publish(payout, payment=payment, policy_number=claim.policy.number, on=today)
     audit_record(
         actor=actor,
         action="payout.confirmed",

@@ -11,6 +11,7 @@ from .changes import (
     policy_reinstate,
     policy_suspend,
 )
+from .core import policy_core_reference_record, policy_status_from_core
 from .issuance import policy_issue
 from .products import product_configuration_record
 from .quotes import quote_accept, quote_create, quote_decline, quote_present, quotes_expire_overdue
@@ -28,11 +29,13 @@ __all__ = [
     "policies_follow_dates",
     "policies_lapse_overdue",
     "policy_cancel",
+    "policy_core_reference_record",
     "policy_endorse",
     "policy_issue",
     "policy_lapse",
     "policy_reinstate",
     "policy_renew",
+    "policy_status_from_core",
     "policy_suspend",
     "product_configuration_record",
     "quote_accept",

@@ -10,9 +10,11 @@ from django.utils import timezone
 
 from portal.audit.services import audit_record
 from portal.core.dates import business_date
+from portal.outbox.models import EventType
 from portal.payments.models import Instalment
 from portal.payments.selectors import lapse_grace_days
 
+from ..events import policy_event_publish
 from ..lifecycle import LAPSABLE, status_on
 from ..models import Policy, PolicyVersion
 from .changes import policy_lapse
@@ -52,6 +54,7 @@ def policies_follow_dates(*, today=None):
             policy.status = status
             policy.status_changed_at = timezone.now()
             policy.save(update_fields=["status", "status_changed_at"])
+            policy_event_publish(policy, event_type=EventType.POLICY_STATUS_CHANGED, on=today)
             audit_record(
                 actor=None,
                 actor_label="scheduler",

@@ -12,10 +12,12 @@ from django.utils.translation import gettext as _
 from portal.audit.services import audit_record
 from portal.core.dates import business_date, whole_months_between
 from portal.core.exceptions import Conflict
+from portal.outbox.models import EventType
 from portal.payments.selectors import lapse_due_on, lapse_grace_days
 from portal.payments.services import instalments_cancel_after_lapse
 
 from .. import prorata
+from ..events import policy_event_publish
 from ..lifecycle import (
     CANCELLABLE,
     IN_FORCE,
@@ -162,7 +164,9 @@ def policy_endorse(*, policy, actor, effective_date, reason, sum_insured=None, c
         breakdown=breakdown,
     )
     policy.save(update_fields=["current_version"])
-    schedule_premium(version, actor=actor, today=business_date())
+    today = business_date()
+    schedule_premium(version, actor=actor, today=today)
+    policy_event_publish(policy, event_type=EventType.POLICY_ENDORSED, on=today)
     audit_record(
         actor=actor,
         action="policy.endorsed",
@@ -211,6 +215,9 @@ def policy_cancel(*, policy, actor, effective_date, reason, as_of=None):
     if policy.status != previous:
         policy.status_changed_at = timezone.now()
     policy.save(update_fields=["current_version", "status", "status_changed_at"])
+    policy_event_publish(
+        policy, event_type=EventType.POLICY_CANCELLED, on=business_date(as_of), refund=str(refund), reason=reason
+    )
     audit_record(
         actor=actor,
         action="policy.cancelled",
@@ -235,6 +242,7 @@ def policy_suspend(*, policy, actor, reason):
     policy.status = Policy.Status.SUSPENDED
     policy.status_changed_at = timezone.now()
     policy.save(update_fields=["status", "status_changed_at"])
+    policy_event_publish(policy, event_type=EventType.POLICY_STATUS_CHANGED, on=business_date())
     audit_record(actor=actor, action="policy.suspended", target=policy, metadata={"reason": reason})
     return policy
 
@@ -279,6 +287,8 @@ def policy_reinstate(*, policy, actor, reason, as_of=None):
         policy.status = status_on(policy.current_version, today=today)
         policy.status_changed_at = timezone.now()
     policy.save(update_fields=["current_version", "status", "status_changed_at"])
+    reinstated = EventType.POLICY_REINSTATED if current.ends_cover else EventType.POLICY_STATUS_CHANGED
+    policy_event_publish(policy, event_type=reinstated, on=today)
     audit_record(actor=actor, action="policy.reinstated", target=policy, metadata=metadata)
     return policy
 
@@ -308,6 +318,7 @@ def policy_lapse(*, policy, actor=None, as_of=None):
     policy.status_changed_at = timezone.now()
     policy.save(update_fields=["status", "status_changed_at"])
     cancelled = instalments_cancel_after_lapse(policy=policy, actor=actor, as_of=today)
+    policy_event_publish(policy, event_type=EventType.POLICY_STATUS_CHANGED, on=today)
     audit_record(
         actor=actor,
         actor_label=None if actor else "scheduler",

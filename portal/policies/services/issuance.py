@@ -8,7 +8,9 @@ from django.utils.translation import gettext as _
 from portal.audit.services import audit_record
 from portal.core.dates import business_date
 from portal.core.exceptions import Conflict
+from portal.outbox.models import EventType
 
+from ..events import policy_event_publish
 from ..lifecycle import (
     refuse_stale_quote,
     status_on,
@@ -80,6 +82,9 @@ def _policy_issue(*, quote, actor, today):
     policy.current_version = version
     policy.status = status_on(version, today=today)
     policy.save(update_fields=["current_version", "status"])
+    # Before the schedule: credit on the account pays the first instalments there, and the core must
+    # learn of the policy before any payment towards it.
+    policy_event_publish(policy, event_type=EventType.POLICY_RENEWED if renewed else EventType.POLICY_ISSUED, on=today)
     schedule_premium(version, actor=actor, today=today, frequency=quote.payment_frequency)
     quote.status = Quote.Status.ISSUED
     quote.save(update_fields=["status"])
