@@ -123,11 +123,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "portal.core.uploads.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's LocaleMiddleware would follow Accept-Language; this one reads the user's preference.
+    "portal.accounts.middleware.LanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -233,9 +234,14 @@ DJANGO_GUID = {
     "EXPOSE_HEADER": True,
 }
 
-LANGUAGE_CODE = "en"
+# Spanish (Colombia) for every new session; English is one click away on the language switch and is
+# remembered per user (User.language). See portal.accounts.middleware.chosen_language.
+LANGUAGE_CODE = "es-co"
 LANGUAGES = [("en", _("English")), ("es-co", _("Spanish (Colombia)"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switch's choice on a browser before anyone signs in (the sign-in page) lasts a year.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env("AMPARO_TIME_ZONE", "America/Bogota")
 USE_I18N = True
 USE_TZ = True
