@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from portal.accounts.selectors import book_scope_q
 
+from . import workflow
 from .models import BulkTransitionJob, BulkTransitionResult, Claim, ClaimDocument, ClaimTransition, RejectionReason
 
 CUSTOMER_AGENT = "customer__agent"
@@ -149,3 +150,16 @@ def claim_card_figures(user):
     """The dashboard's claims card: claim_figures, with the total that decides its empty state."""
     figures = claim_figures(user)
     return {**figures, "total": sum(count for _status, _label, count in figures["by_status"])}
+
+
+def claims_to_decide(user):
+    """Claims under review that `user` may approve or reject: none for a role that does not decide, and
+    never one they filed or reviewed themselves (four eyes)."""
+    if user.role not in workflow.TRANSITIONS["approve"].roles:
+        return Claim.objects.none()
+    return (
+        claims_visible_to(user)
+        .filter(status=Claim.Status.UNDER_REVIEW)
+        .exclude(filed_by=user)
+        .exclude(reviewed_by=user)
+    )

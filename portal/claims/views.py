@@ -128,6 +128,8 @@ def claim_list(request):
         per_page=25,
         paginator_class=BoundedLazyPaginator,
         extra=_queue_extra(request, claim_filter),
+        # An empty status keeps the queue from falling back on the role's default filter.
+        clear_query="status=",
     )
 
 
