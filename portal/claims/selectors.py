@@ -4,6 +4,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from portal.accounts.selectors import book_scope_q
+from portal.core.translated import translated_columns
 
 from . import workflow
 from .models import BulkTransitionJob, BulkTransitionResult, Claim, ClaimDocument, ClaimTransition, RejectionReason
@@ -114,6 +115,7 @@ def claims_for_queue(user):
             "created_at",
             "policy__number",
             "policy__product__name",
+            *translated_columns("policy__product__name"),
             "customer__full_name",
             "customer__agent__full_name",
             "assignee__full_name",

@@ -83,6 +83,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    # Before the admin: its translation fields (name_es_co, name_en) show in the admin's forms.
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -239,6 +241,10 @@ DJANGO_GUID = {
 LANGUAGE_CODE = "es-co"
 LANGUAGES = [("en", _("English")), ("es-co", _("Spanish (Colombia)"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# What administrators type (product, coverage and rejection reason names and descriptions) has a
+# Spanish and an English text (django-modeltranslation: name_es_co, name_en); an empty one shows the other.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "es-co"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("es-co", "en")
 # The switch's choice on a browser before anyone signs in (the sign-in page) lasts a year.
 LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 LANGUAGE_COOKIE_SAMESITE = "Lax"
