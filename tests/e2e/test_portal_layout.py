@@ -1,4 +1,4 @@
-"""The portal on a laptop (1366×768) and a phone (390×844), for each role, in Spanish: the navigation on
+"""The portal on a laptop (1366x768) and a phone (390x844), for each role, in Spanish: the navigation on
 one line with the user menu in view, results above the fold on the claims queue and the policy list,
 and a menu and a readable policy page on a phone."""
 
