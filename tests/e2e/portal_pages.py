@@ -5,8 +5,6 @@ from pathlib import Path
 
 from portal.accounts.demo import DEMO_PASSWORD
 
-from .helpers import sign_in
-
 ROLES = {
     "ADMIN": "admin@amparo.demo",
     "SUPERVISOR": "supervisor@amparo.demo",
@@ -34,8 +32,14 @@ def seed_the_demo(settings):
 
 
 def signed_in_page(new_page, role, **context):
+    """A new browser context signed in as the role's demo user (through the form, whatever its language)."""
     page = new_page(**context)
-    sign_in(page, ROLES[role], DEMO_PASSWORD)
+    page.goto("/accounts/login/")
+    form = page.get_by_test_id("login-form")
+    form.locator("input[name=login]").fill(ROLES[role])
+    form.locator("input[name=password]").fill(DEMO_PASSWORD)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
     return page
 
 
