@@ -111,9 +111,12 @@ def _compact(bound_field):
         part.attrs["class"] = css
         if len(parts) == 2:
             part.attrs["aria-label"] = f"{field.label}: {_('from') if position == 0 else _('to')}"
-    if isinstance(field, ModelChoiceField) or hasattr(field, "empty_label"):
-        # django-filter's ChoiceField adds its empty choice from `empty_label` as Django's ModelChoiceField does.
+    if isinstance(field, ModelChoiceField):
         field.empty_label = _("Any")
+    elif hasattr(field, "empty_label"):
+        # django-filter's ChoiceField puts its `empty_label` in front of the choices it is given.
+        field.empty_label = _("Any")
+        field.choices = [choice for choice in field.choices if choice[0] != ""]
     elif isinstance(field, ChoiceField) and field.choices and field.choices[0][0] in ("", None):
         field.choices = [("", _("Any")), *field.choices[1:]]
 
