@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test lint format messages bench-% chromium clean
+.PHONY: run test lint format messages screenshots bench-% chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ format: $(VENV)/.dev
 messages: $(VENV)/.dev
 	$(PY) manage.py makemessages -l es_CO --ignore=.venv --ignore=var --no-obsolete
 	$(PY) manage.py compilemessages -l es_CO --ignore=.venv
+
+# Each role's dashboard and main list in Spanish, into docs/screenshots/ (the accessibility check takes them).
+screenshots: $(VENV)/.dev chromium
+	@mkdir -p var docs/screenshots
+	AMPARO_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_accessibility.py
 
 bench-%: $(VENV)/.dev
 	$(PY) -m bench $*

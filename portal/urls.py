@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.accounts import views as account_views
 from portal.core import views as core_views
 from portal.dashboard import views as dashboard_views
 
@@ -11,7 +12,8 @@ admin.site.site_title = "Amparo"
 urlpatterns = [
     path("", dashboard_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, which also keeps a signed-in user's choice as their preference.
+    path("i18n/setlang/", account_views.language_set, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("", include("portal.dashboard.urls")),
     path("", include("portal.accounts.urls")),

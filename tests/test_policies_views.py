@@ -789,7 +789,7 @@ def test_the_owner_the_team_supervisor_and_the_admin_may_suspend(client, request
 
 def test_every_policy_page_renders_in_spanish_with_colombian_money(client, agent, endorsed):
     signed_in(client, agent)
-    spanish = {"Accept-Language": "es-CO,es;q=0.9"}
+    client.cookies["django_language"] = "es-co"  # as the language switch leaves it
     urls = [
         reverse("policies:policy_list"),
         reverse("policies:policy_detail", args=[endorsed.pk]),
@@ -802,19 +802,19 @@ def test_every_policy_page_renders_in_spanish_with_colombian_money(client, agent
     ]
 
     for url in urls:
-        response = client.get(url, headers=spanish)
+        response = client.get(url)
         assert response.status_code == 200, url
         assert '<html lang="es-co">' in response.content.decode(), url
-    detail = client.get(reverse("policies:policy_detail", args=[endorsed.pk]), headers=spanish).content.decode()
+    detail = client.get(reverse("policies:policy_detail", args=[endorsed.pk])).content.decode()
     assert "COP 200.000.000,00" in detail
 
 
 def test_in_spanish_policy_and_quote_statuses_agree_with_their_feminine_nouns(client, agent, policy):
-    spanish = {"Accept-Language": "es-CO,es;q=0.9"}
+    client.cookies["django_language"] = "es-co"  # as the language switch leaves it
     signed_in(client, agent)
 
-    policy_page = client.get(reverse("policies:policy_detail", args=[policy.pk]), headers=spanish).content.decode()
-    quote_page = client.get(reverse("policies:quote_detail", args=[policy.quote.pk]), headers=spanish).content.decode()
+    policy_page = client.get(reverse("policies:policy_detail", args=[policy.pk])).content.decode()
+    quote_page = client.get(reverse("policies:quote_detail", args=[policy.quote.pk])).content.decode()
 
     assert ">Activa<" in policy_page
     assert ">Expedida<" in quote_page

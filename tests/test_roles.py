@@ -16,23 +16,24 @@ from portal.dashboard.navigation import navigation
 
 from .factories import UserFactory
 
-BOOK_NAV = [
-    "customers:customer_list",
-    "policies:quote_list",
-    "policies:policy_list",
-    "claims:claim_list",
-    "policies:renewal_queue",
-    "payments:payment_list",
+# The navigation's entries in the bar's order: Dashboard, Sales, Claims, Money, Reinsurance, Oversight,
+# Administration (portal/dashboard/navigation.py).
+SALES_NAV = ["customers:customer_list", "policies:quote_list", "policies:policy_list", "policies:renewal_queue"]
+BOOK_NAV = [*SALES_NAV, "claims:claim_list", "payments:payment_list"]
+OVERSIGHT_NAV = [
+    "payments:payout_list",
+    "gateways:reconciliation",
+    "ingestion:job_list",
+    "ingestion:source_list",
 ]
-OVERSIGHT_NAV = ["ingestion:job_list", "gateways:reconciliation"]
 EXPECTED_NAV = {
     Role.ADMIN: [
         "dashboard:dashboard",
         *BOOK_NAV,
-        "accounts:user_list",
         *OVERSIGHT_NAV,
-        "integrations:outbox",
         "audit:log",
+        "accounts:user_list",
+        "integrations:outbox",
         "admin:index",
     ],
     Role.SUPERVISOR: ["dashboard:dashboard", *BOOK_NAV, "accounts:user_list"],
@@ -41,10 +42,10 @@ EXPECTED_NAV = {
     Role.INTERVENTORIA: [
         "dashboard:dashboard",
         *BOOK_NAV,
-        "accounts:user_list",
         *OVERSIGHT_NAV,
-        "integrations:outbox",
         "audit:log",
+        "accounts:user_list",
+        "integrations:outbox",
     ],
 }
 
@@ -64,7 +65,12 @@ def request_for(user, path="/dashboard/"):
 
 
 def nav_names(user, path="/dashboard/"):
-    return [item["name"] for item in navigation(request_for(user, path))["nav_items"]]
+    return [item["name"] for item in nav_entries(request_for(user, path))]
+
+
+def nav_entries(request):
+    """Every entry of the navigation's areas, in the order the bar shows them."""
+    return [item for area in navigation(request)["nav_areas"] for item in area["entries"]]
 
 
 @pytest.mark.django_db
@@ -234,7 +240,7 @@ def test_navigation_is_empty_for_an_anonymous_visitor():
 def test_navigation_marks_the_current_section_active():
     admin = UserFactory(role=Role.ADMIN)
     request = request_for(admin, reverse("accounts:user_detail", args=[admin.pk]))
-    active = [item["name"] for item in navigation(request)["nav_items"] if item["active"]]
+    active = [item["name"] for item in nav_entries(request) if item["active"]]
     assert active == ["accounts:user_list"]
 
 
@@ -242,7 +248,7 @@ def test_navigation_marks_the_current_section_active():
 def test_dashboard_is_active_only_on_the_dashboard_itself():
     admin = UserFactory(role=Role.ADMIN)
     request = request_for(admin, reverse("audit:log"))
-    items = {item["name"]: item["active"] for item in navigation(request)["nav_items"]}
+    items = {item["name"]: item["active"] for item in nav_entries(request)}
     assert items["dashboard:dashboard"] is False
     assert items["audit:log"] is True
 

@@ -6,6 +6,8 @@ from .models import Role, Team, User, UserStatus
 
 
 class UserFilter(django_filters.FilterSet):
+    search_field = "q"
+    quick_fields = ("role", "status", "team")
     q = django_filters.CharFilter(label=_("Name, email or ID number"), method="filter_q")
     role = django_filters.ChoiceFilter(label=_("Role"), choices=Role.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=UserStatus.choices)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -107,6 +108,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         related_name="agents",
     )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Blank: no choice made, the portal's default (settings.LANGUAGE_CODE) applies.
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True, default="")
 
     objects = UserManager()
 

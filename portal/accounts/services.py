@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -198,3 +199,18 @@ def auth_event_record(*, action, user=None, email=""):
     else:
         email = email.strip().lower()[:254]
         audit_record(actor=None, actor_label=email, action=action, metadata={"email": email})
+
+
+@transaction.atomic
+def user_language_set(*, user, language):
+    """Remember the language a user chose with the switch; every later page (and sign-in) uses it."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Unknown language.")})
+    user = _lock(user)
+    previous = user.language
+    if previous == language:
+        return user
+    user.language = language
+    user.save(update_fields=["language"])
+    audit_record(actor=user, action="user.language_changed", target=user, metadata={"from": previous, "to": language})
+    return user

@@ -2,6 +2,7 @@ import math
 from base64 import b32encode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -11,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 from django_otp import devices_for_user, match_token, user_has_device
 from django_otp import login as otp_login
 
@@ -30,6 +32,17 @@ MANAGE_USERS_REASON = gettext_lazy("Only administrators change roles, suspend us
 
 
 PENDING_TOTP_KEY = "amparo_pending_totp_device"
+
+
+@require_POST
+def language_set(request):
+    """The language switch: Django's set_language (its cookie and safe redirect), and for a signed-in
+    user the choice is kept as their preference, so it follows them to other browsers and sign-ins."""
+    response = set_language(request)
+    language = request.POST.get("language")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.user_language_set(user=request.user, language=language)
+    return response
 
 
 def _safe_next(request, default="dashboard:dashboard"):

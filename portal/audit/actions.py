@@ -15,6 +15,7 @@ ACTION_LABELS = {
     "user.role_changed": _("Role changed"),
     "user.suspended": _("User suspended"),
     "user.reactivated": _("User reactivated"),
+    "user.language_changed": _("Language preference changed"),
     "team.created": _("Team created"),
     "demo.scaled": _("Volume demo data added"),
     "ingestion.source_created": _("Bordereau source created"),

@@ -7,6 +7,8 @@ from .models import AuditEvent
 
 
 class AuditEventFilter(django_filters.FilterSet):
+    search_field = "actor"
+    quick_fields = ("action", "occurred")
     actor = django_filters.CharFilter(label=_("Actor"), method="filter_actor")
     action = django_filters.ChoiceFilter(label=_("Action"), choices=action_choices)
     target_type = django_filters.CharFilter(label=_("Target type"), lookup_expr="exact")

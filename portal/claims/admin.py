@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from modeltranslation.admin import TranslationAdmin
 
 from portal.accounts.models import Role
 from portal.audit.services import audit_record
@@ -32,8 +33,9 @@ def _plain(value):
 
 
 @admin.register(RejectionReason)
-class RejectionReasonAdmin(admin.ModelAdmin):
-    """The list supervisors pick from when they reject a claim; taken off the list, never deleted."""
+class RejectionReasonAdmin(TranslationAdmin):
+    """The list supervisors pick from when they reject a claim, in Spanish and English; taken off the
+    list, never deleted."""
 
     list_display = ["code", "label", "is_active", "position"]
     list_editable = ["is_active", "position"]

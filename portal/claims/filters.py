@@ -54,6 +54,9 @@ def assignees_in_scope(request):
 
 
 class ClaimFilter(django_filters.FilterSet):
+    # The filter bar (portal.core.listing.FilterBar): what each role reaches for first.
+    search_field = "customer"
+    quick_fields = {"default": ("status", "age", "assignee"), "AGENT": ("status", "age", "product")}
     # Prefix matches (what people type) use the pattern indexes; a contains match would scan every claim.
     number = django_filters.CharFilter(label=_("Claim number"), method="filter_number")
     policy = django_filters.CharFilter(label=_("Policy number"), method="filter_policy")

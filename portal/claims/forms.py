@@ -210,6 +210,10 @@ class BulkActionForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", "---------"), *bulk_action_choices(user)]
+        # The bulk bar sits above the queue's table in one line of small controls.
+        self.fields["action"].widget.attrs["class"] = "form-select form-select-sm"
+        self.fields["rejection_reason"].widget.attrs["class"] = "form-select form-select-sm"
+        self.fields["note"].widget.attrs["class"] = "form-control form-control-sm"
         self.fields["rejection_reason"].queryset = active_rejection_reasons()
 
     def clean(self):

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.core.models import AppendOnlyModel
 from portal.policies.models import CURRENCIES
@@ -18,16 +18,6 @@ class ClaimStatus(models.TextChoices):
     REJECTED = "REJECTED", pgettext_lazy("claim status", "Rejected")
     PAID = "PAID", pgettext_lazy("claim status", "Paid")
     CLOSED = "CLOSED", pgettext_lazy("claim status", "Closed")
-
-
-DEFAULT_REASON_LABELS = {
-    gettext_noop("The loss is not covered by the policy"),
-    gettext_noop("An exclusion of the policy applies"),
-    gettext_noop("The loss is below the deductible"),
-    gettext_noop("The loss was reported too late"),
-    gettext_noop("The loss could not be substantiated"),
-    gettext_noop("Misrepresentation or fraud"),
-}
 
 
 class RejectionReason(models.Model):
@@ -44,12 +34,8 @@ class RejectionReason(models.Model):
         verbose_name_plural = _("rejection reasons")
 
     def __str__(self):
-        return self.display_label
-
-    @property
-    def display_label(self):
-        # The reasons a new installation starts with are in the message catalogue; custom ones show as typed.
-        return gettext(self.label) if self.label in DEFAULT_REASON_LABELS else self.label
+        # `label` is the user's language's text (portal/claims/translation.py), the other one when it is empty.
+        return self.label
 
 
 class ApprovalAuthority(models.Model):

@@ -4,7 +4,9 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from portal.accounts.selectors import book_scope_q
+from portal.core.translated import translated_columns
 
+from . import workflow
 from .models import BulkTransitionJob, BulkTransitionResult, Claim, ClaimDocument, ClaimTransition, RejectionReason
 
 CUSTOMER_AGENT = "customer__agent"
@@ -113,6 +115,7 @@ def claims_for_queue(user):
             "created_at",
             "policy__number",
             "policy__product__name",
+            *translated_columns("policy__product__name"),
             "customer__full_name",
             "customer__agent__full_name",
             "assignee__full_name",
@@ -149,3 +152,16 @@ def claim_card_figures(user):
     """The dashboard's claims card: claim_figures, with the total that decides its empty state."""
     figures = claim_figures(user)
     return {**figures, "total": sum(count for _status, _label, count in figures["by_status"])}
+
+
+def claims_to_decide(user):
+    """Claims under review that `user` may approve or reject: none for a role that does not decide, and
+    never one they filed or reviewed themselves (four eyes)."""
+    if user.role not in workflow.TRANSITIONS["approve"].roles:
+        return Claim.objects.none()
+    return (
+        claims_visible_to(user)
+        .filter(status=Claim.Status.UNDER_REVIEW)
+        .exclude(filed_by=user)
+        .exclude(reviewed_by=user)
+    )

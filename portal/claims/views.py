@@ -27,6 +27,7 @@ from portal.core.forms import add_service_errors
 from portal.core.listing import BoundedLazyPaginator, bounded_count, render_filtered_table
 from portal.core.money import format_money
 from portal.core.permissions import permission_required
+from portal.core.translated import translated
 from portal.core.uploads import body_limit
 from portal.customers.selectors import customers_visible_to
 from portal.policies.selectors import policies_visible_to
@@ -128,6 +129,8 @@ def claim_list(request):
         per_page=25,
         paginator_class=BoundedLazyPaginator,
         extra=_queue_extra(request, claim_filter),
+        # An empty status keeps the queue from falling back on the role's default filter.
+        clear_query="status=",
     )
 
 
@@ -195,7 +198,9 @@ FILED_COLUMN = EXPORT_FIELDS.index("created_at")
 
 def _export_rows(claims):
     labels = dict(Claim.Status.choices)
-    for row in claims.values_list(*EXPORT_FIELDS).iterator(chunk_size=2000):
+    # The product's name in the user's language (portal/policies/translation.py).
+    fields = [translated(field) if field == "policy__product__name" else field for field in EXPORT_FIELDS]
+    for row in claims.values_list(*fields).iterator(chunk_size=2000):
         row = list(row)
         row[STATUS_COLUMN] = str(labels.get(row[STATUS_COLUMN], row[STATUS_COLUMN]))
         row[FILED_COLUMN] = timezone.localtime(row[FILED_COLUMN]).replace(tzinfo=None)

@@ -21,6 +21,8 @@ class AgentFilter(django_filters.ModelChoiceFilter):
 
 
 class CustomerFilter(django_filters.FilterSet):
+    search_field = "q"
+    quick_fields = {"default": ("agent", "city"), "AGENT": ("city", "id_type")}
     q = django_filters.CharFilter(label=_("Name, ID number or email"), method="filter_q")
     id_type = django_filters.ChoiceFilter(label=_("ID type"), choices=IdType.choices)
     agent = AgentFilter(label=_("Agent"), queryset=User.objects.none())

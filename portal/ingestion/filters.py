@@ -8,6 +8,7 @@ from .models import ClaimRow, ClaimTotal, ImportJob, RiskRow, RiskTotal, RowErro
 
 
 class ImportJobFilter(django_filters.FilterSet):
+    quick_fields = ("source", "kind", "status")
     source = django_filters.ModelChoiceFilter(label=_("Source"), queryset=Source.objects.all())
     kind = django_filters.ChoiceFilter(label=_("Bordereau"), choices=Kind.CHOICES)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ImportJob.Status.choices)

@@ -19,6 +19,11 @@ def outbox_messages_visible_to(user):
     return OutboxMessage.objects.all()
 
 
+def dead_outbox_messages(user):
+    """The dead messages `user` sees: each holds its policy's later messages back until retried or skipped."""
+    return outbox_messages_visible_to(user).filter(state=OutboxMessage.State.DEAD)
+
+
 def attempts_of(message):
     """The exchanges that delivered (or tried to deliver) `message`, first first."""
     return message.exchanges.order_by("started_at", "id")

@@ -19,6 +19,8 @@ def _customer_q(prefix, value):
 
 
 class PaymentFilter(django_filters.FilterSet):
+    search_field = "customer"
+    quick_fields = ("status", "method", "received")
     customer = django_filters.CharFilter(label=_("Customer name or ID"), method="filter_customer")
     reference = django_filters.CharFilter(label=_("Reference"), lookup_expr="istartswith")
     method = django_filters.ChoiceFilter(label=_("Method"), choices=Payment.Method.choices)

@@ -15,6 +15,7 @@ from portal.accounts.models import Role
 from portal.accounts.selectors import book_scope_q
 from portal.claims.models import Claim
 from portal.claims.selectors import claims_visible_to
+from portal.claims.workflow import payout_role_refusal
 from portal.core.money import CURRENCIES, ZERO
 from portal.policies.models import Policy
 
@@ -302,6 +303,14 @@ def claims_awaiting_payout(user):
     return (
         claims_visible_to(user).filter(status=Claim.Status.APPROVED).exclude(Exists(live)).order_by("status_changed_at")
     )
+
+
+def payouts_to_confirm(user):
+    """Prepared payouts waiting for `user`'s confirmation: none for a role that does not confirm, and
+    never one they prepared themselves (the second pair of eyes)."""
+    if payout_role_refusal(user) is not None:
+        return ClaimPayout.objects.none()
+    return payouts_visible_to(user).filter(status=ClaimPayout.Status.PREPARED).exclude(prepared_by=user)
 
 
 # --- what is overdue: the reads the lapse and the reminders share ---------------------------------------------

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from portal.core.admin import ReadOnlyAdmin
 
@@ -6,7 +7,8 @@ from . import services
 from .models import Coverage, Policy, PolicyVersion, Product, Quote, RatingRule
 
 
-class CoverageInline(admin.TabularInline):
+# Translation admins show a Spanish and an English field for each translated text (translation.py).
+class CoverageInline(TranslationTabularInline):
     model = Coverage
     extra = 0
     fields = [
@@ -29,7 +31,7 @@ class RatingRuleInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(TranslationAdmin):
     list_display = ["name", "code", "line", "currency", "term_months", "is_active"]
     list_filter = ["line", "is_active"]
     search_fields = ["name", "code"]

@@ -19,6 +19,8 @@ def agents_in_book(request):
 
 
 class PolicyFilter(django_filters.FilterSet):
+    search_field = "number"
+    quick_fields = {"default": ("status", "product", "agent"), "AGENT": ("status", "product", "ends")}
     # Prefix matches (what people type) use the pattern indexes; a contains match would scan the book.
     number = django_filters.CharFilter(label=_("Policy number"), method="filter_number")
     customer = django_filters.CharFilter(label=_("Customer"), field_name="customer__full_name", lookup_expr="icontains")
@@ -45,6 +47,8 @@ class PolicyFilter(django_filters.FilterSet):
 
 
 class QuoteFilter(django_filters.FilterSet):
+    search_field = "customer"
+    quick_fields = ("status", "product")
     number = django_filters.CharFilter(label=_("Quote number"), lookup_expr="icontains")
     customer = django_filters.CharFilter(label=_("Customer name or ID"), method="filter_customer")
     product = django_filters.ModelChoiceFilter(label=_("Product"), queryset=Product.objects.order_by("name"))

@@ -83,6 +83,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    # Before the admin: its translation fields (name_es_co, name_en) show in the admin's forms.
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -125,11 +127,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "portal.core.uploads.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's LocaleMiddleware would follow Accept-Language; this one reads the user's preference.
+    "portal.accounts.middleware.LanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -235,9 +238,18 @@ DJANGO_GUID = {
     "EXPOSE_HEADER": True,
 }
 
-LANGUAGE_CODE = "en"
+# Spanish (Colombia) for every new session; English is one click away on the language switch and is
+# remembered per user (User.language). See portal.accounts.middleware.chosen_language.
+LANGUAGE_CODE = "es-co"
 LANGUAGES = [("en", _("English")), ("es-co", _("Spanish (Colombia)"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# What administrators type (product, coverage and rejection reason names and descriptions) has a
+# Spanish and an English text (django-modeltranslation: name_es_co, name_en); an empty one shows the other.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "es-co"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("es-co", "en")
+# The switch's choice on a browser before anyone signs in (the sign-in page) lasts a year.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env("AMPARO_TIME_ZONE", "America/Bogota")
 USE_I18N = True
 USE_TZ = True

@@ -18,3 +18,7 @@ HUEY = huey_settings(
     env("HUEY_URL", f"sqlite:///{BASE_DIR / 'var' / 'huey-test.sqlite3'}"), name="amparo-test", immediate=True
 )
 AMPARO_PRIVATE_ROOT = Path(env("AMPARO_PRIVATE_ROOT", str(BASE_DIR / "var" / "test-private")))
+# The product's default is Spanish (base.LANGUAGE_CODE). Hundreds of tests read English text from pages
+# requested with no language chosen, so the test run keeps English as its default; the tests of the
+# language rules (tests/test_language_preference.py) state the product default explicitly.
+LANGUAGE_CODE = "en"

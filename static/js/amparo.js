@@ -19,3 +19,18 @@ document.body.addEventListener("htmx:responseError", function (event) {
   );
   box.lastElementChild.textContent = (text || "The request failed") + " (" + status + ")";
 });
+
+// After a swap that a person asked for (a form sent, a button pressed), move the focus to what changed:
+// the first field with an error, else the swapped region itself, so that keyboard and screen-reader
+// users land on the answer. Swaps nobody asked for (polling, lazy loads) and a filter being changed
+// (which swaps the results on each change) leave the focus where it is.
+document.body.addEventListener("htmx:afterSettle", function (event) {
+  const target = event.detail.target;
+  const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+  if (!target || !document.body.contains(target) || !trigger) return;
+  if (trigger.type !== "submit" && trigger.type !== "click") return;
+  const invalid = target.querySelector(".is-invalid, [aria-invalid='true']");
+  const focusable = invalid || target.querySelector("[data-swap-focus]") || target;
+  if (focusable === target && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+  focusable.focus();
+});

@@ -21,3 +21,12 @@ def sign_out(page: Page):
     page.get_by_test_id("user-menu").click()
     page.get_by_test_id("sign-out").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
+
+
+def open_from_navigation(page: Page, name: str):
+    """Click the navigation entry `name` (a URL name), opening its area's menu first when it has one."""
+    link = page.locator(f'[data-nav="{name}"]')
+    area = link.locator("xpath=ancestor::li[contains(@class, 'dropdown')]/button")
+    if area.count():
+        area.click()
+    link.click()

@@ -22,7 +22,7 @@ from portal.accounts.demo import DEMO_PASSWORD
 from portal.ingestion.models import ImportJob, RiskRow
 
 from ..ingestion_rows import RISK_HEADER
-from .helpers import sign_in
+from .helpers import open_from_navigation, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -158,7 +158,7 @@ BAD = {
 
 
 def open_upload_form(page: Page):
-    page.locator('[data-nav="ingestion:job_list"]').click()
+    open_from_navigation(page, "ingestion:job_list")
     expect(page.get_by_role("heading", name="Bordereau imports")).to_be_visible()
     page.get_by_test_id("upload-link").click()
     expect(page.get_by_role("heading", name="Upload a bordereau")).to_be_visible()

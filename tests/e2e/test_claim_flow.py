@@ -18,7 +18,7 @@ from portal.policies.demo import seed_demo_policies
 from portal.policies.models import Policy
 from tests.factories import file_claim, grant_approval_limit
 
-from .helpers import sign_in
+from .helpers import open_from_navigation, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -110,7 +110,7 @@ def test_an_agent_files_a_claim_with_a_photo_and_starts_its_review(page, policy,
 def test_the_supervisor_approves_a_claim_within_their_limit_from_the_work_queue(page, policy):
     claim = under_review(policy, "2000000")
     sign_in(page, "supervisor@amparo.demo", DEMO_PASSWORD)
-    page.locator('[data-nav="claims:claim_list"]').click()
+    open_from_navigation(page, "claims:claim_list")
     expect(page.get_by_test_id("filter-form").get_by_label("Status")).to_have_value("UNDER_REVIEW")
     page.get_by_role("link", name=claim.number).click()
 

@@ -13,7 +13,7 @@ from portal.payments.forms import StatementPeriodForm
 from portal.payments.models import Instalment, Payment
 from portal.policies.demo import seed_demo_policies
 
-from .helpers import sign_in
+from .helpers import open_from_navigation, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,7 @@ def assert_same_document(page: Page):
 
 
 def open_account(page: Page):
-    page.locator('[data-nav="payments:payment_list"]').click()
+    open_from_navigation(page, "payments:payment_list")
     page.get_by_test_id("accounts-link").click()
     page.get_by_test_id("filter-form").get_by_label("Customer name or ID").fill("Santiago")
     page.get_by_test_id("filter-form").get_by_role("button", name="Filter").click()

@@ -16,7 +16,7 @@ from portal.policies.demo import seed_demo_policies
 from portal.policies.models import Policy, Product
 from portal.policies.rating import price
 
-from .helpers import sign_in
+from .helpers import open_from_navigation, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,7 @@ def assert_same_document(page: Page):
 
 
 def create_customer(page: Page):
-    page.locator('[data-nav="customers:customer_list"]').click()
+    open_from_navigation(page, "customers:customer_list")
     page.get_by_test_id("new-customer").click()
     form = page.get_by_test_id("customer-form")
     form.get_by_label("Full name").fill(CUSTOMER)
@@ -110,7 +110,7 @@ def test_an_agent_quotes_issues_endorses_and_downloads_a_policy_that_the_supervi
 
     supervisor = new_page()
     sign_in(supervisor, "supervisor@amparo.demo", DEMO_PASSWORD)
-    supervisor.locator('[data-nav="policies:policy_list"]').click()
+    open_from_navigation(supervisor, "policies:policy_list")
     supervisor.get_by_role("link", name=policy.number).click()
     expect(supervisor.get_by_test_id("policy-panel")).to_contain_text(CUSTOMER)
     expect(supervisor.get_by_test_id("version-history")).to_contain_text("Endorsement")

@@ -10,7 +10,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from portal.accounts.demo import DEMO_PASSWORD
 from portal.accounts.models import User, UserStatus
 
-from .helpers import sign_in
+from .helpers import open_from_navigation, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ def assert_same_document(page: Page):
 
 
 def open_user_from_the_users_list(page: Page, full_name: str):
-    page.locator('[data-nav="accounts:user_list"]').click()
+    open_from_navigation(page, "accounts:user_list")
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
     page.get_by_role("link", name=full_name).click()
     expect(page.get_by_test_id("user-panel").get_by_role("heading", name=full_name)).to_be_visible()
@@ -95,7 +95,7 @@ def test_an_admin_suspends_reactivates_and_changes_the_role_of_a_user_in_place(p
     assert (subject.role, subject.team, subject.status) == ("FINANCE", None, UserStatus.ACTIVE)
 
     # The audit log shows the three events.
-    page.locator('[data-nav="audit:log"]').click()
+    open_from_navigation(page, "audit:log")
     expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
     rows = page.locator("#results tbody tr")
     about_subject = rows.filter(has_text=SUBJECT_EMAIL)

@@ -20,6 +20,7 @@ from portal.core.forms import add_service_errors
 from portal.core.listing import BoundedLazyPaginator, render_filtered_table
 from portal.core.money import format_money
 from portal.core.permissions import permission_required
+from portal.core.translated import translated
 
 from .. import lifecycle, services
 from ..filters import PolicyFilter
@@ -88,7 +89,9 @@ STATUS_COLUMN = EXPORT_FIELDS.index("status")
 
 def _export_rows(policies):
     labels = dict(Policy.Status.choices)
-    for row in policies.values_list(*EXPORT_FIELDS).iterator(chunk_size=2000):
+    # The product's name in the user's language (portal/policies/translation.py).
+    fields = [translated(field) if field == "product__name" else field for field in EXPORT_FIELDS]
+    for row in policies.values_list(*fields).iterator(chunk_size=2000):
         row = list(row)
         row[STATUS_COLUMN] = str(labels.get(row[STATUS_COLUMN], row[STATUS_COLUMN]))
         yield row
