@@ -109,7 +109,13 @@ def test_the_transitions_changelist_filters_by_the_workflows_actions(admin_clien
 def test_admin_adds_a_rejection_reason_and_the_audit_log_says_who(admin_client, admin_user):
     response = admin_client.post(
         reverse("admin:claims_rejectionreason_add"),
-        {"code": "no-policy-number", "label": "Sin número de póliza", "is_active": "on", "position": "9"},
+        {
+            "code": "no-policy-number",
+            "label_es_co": "Sin número de póliza",
+            "label_en": "No policy number",
+            "is_active": "on",
+            "position": "9",
+        },
     )
 
     assert response.status_code == 302
@@ -117,7 +123,8 @@ def test_admin_adds_a_rejection_reason_and_the_audit_log_says_who(admin_client, 
     event = events("claim.rejection_reason_created").get()
     assert event.actor == admin_user
     assert event.target_id == str(reason.pk)
-    assert event.metadata["label"] == "Sin número de póliza"
+    assert (event.metadata["label_es_co"], event.metadata["label_en"]) == ("Sin número de póliza", "No policy number")
+    assert (reason.label_es_co, reason.label_en) == ("Sin número de póliza", "No policy number")
 
 
 def test_admin_takes_a_reason_off_the_list_from_the_changelist_and_the_change_is_audited(admin_client):
@@ -148,15 +155,22 @@ def test_a_reasons_code_cannot_change_once_it_exists_and_reasons_are_never_delet
     reason = RejectionReason.objects.get(code="exclusion")
     response = admin_client.post(
         reverse("admin:claims_rejectionreason_change", args=[reason.pk]),
-        {"code": "renamed", "label": "Exclusión de la póliza", "is_active": "on", "position": "1"},
+        {
+            "code": "renamed",
+            "label_es_co": "Exclusión de la póliza",
+            "label_en": "The policy excludes it",
+            "is_active": "on",
+            "position": "1",
+        },
     )
 
     assert response.status_code == 302
     reason.refresh_from_db()
-    assert (reason.code, reason.label) == ("exclusion", "Exclusión de la póliza")
-    assert events("claim.rejection_reason_changed").get().metadata["changes"] == {
-        "label": ["An exclusion of the policy applies", "Exclusión de la póliza"]
-    }
+    assert reason.code == "exclusion"
+    assert (reason.label_es_co, reason.label_en) == ("Exclusión de la póliza", "The policy excludes it")
+    changes = events("claim.rejection_reason_changed").get().metadata["changes"]
+    assert changes["label_en"] == ["An exclusion of the policy applies", "The policy excludes it"]
+    assert changes["label_es_co"][1] == "Exclusión de la póliza"
     assert admin_client.get(reverse("admin:claims_rejectionreason_delete", args=[reason.pk])).status_code == 403
 
 

@@ -57,7 +57,9 @@ class RejectionReasonAdmin(TranslationAdmin):
                 target=obj,
                 metadata={
                     "code": obj.code,
-                    "label": obj.label,
+                    # Both texts: the active language's alone would depend on who saved it.
+                    "label_es_co": obj.label_es_co,
+                    "label_en": obj.label_en,
                     "in_use": obj.is_active,
                     "position": obj.position,
                     "changes": _changes(form) if change else {},

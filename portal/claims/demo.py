@@ -113,6 +113,22 @@ def _grant_demo_limits(admin, users):
         )
 
 
+# The reasons the demo rejects with. A new database has them from migration 0002; one emptied since
+# (a browser test's flush) gets them back here.
+DEMO_REASONS = {
+    "below-deductible": ("La pérdida es menor que el deducible", "The loss is below the deductible"),
+    "late-notice": ("La pérdida se avisó fuera de plazo", "The loss was reported too late"),
+}
+
+
+def _demo_reasons():
+    for position, (code, (label_es_co, label_en)) in enumerate(DEMO_REASONS.items(), start=2):
+        RejectionReason.objects.get_or_create(
+            code=code, defaults={"label_es_co": label_es_co, "label_en": label_en, "position": position}
+        )
+    return {r.code: r for r in RejectionReason.objects.all()}
+
+
 @transaction.atomic
 def seed_demo_claims(*, pay_out):
     """Supervisors' approval limits, a second finance user and a claim in every state on the demo
@@ -133,7 +149,7 @@ def seed_demo_claims(*, pay_out):
     ana, andres, alejandro = _user("agent@amparo.demo"), _user("agent2@amparo.demo"), _user("agent3@amparo.demo")
     finance = _user("finance@amparo.demo")
     today = timezone.localdate()
-    reason = {r.code: r for r in RejectionReason.objects.all()}
+    reason = _demo_reasons()
 
     def file(id_number, coverage, days_ago, amount, description, actor, *, status=Policy.Status.ACTIVE):
         return services.claim_file(

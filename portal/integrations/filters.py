@@ -21,6 +21,10 @@ class OutboxFilter(django_filters.FilterSet):
         label=_("Written between"), field_name="created_at", widget=DateRangeWidget(attrs={"type": "date"})
     )
 
+    # The filter bar (portal.core.listing.FilterBar): a number typed in the search box, then the state.
+    search_field = "aggregate"
+    quick_fields = ("state", "destination")
+
     class Meta:
         model = OutboxMessage
         fields = ["state", "destination", "event_type", "aggregate", "created"]

@@ -12,8 +12,9 @@ from django_tables2 import RequestConfig
 from portal.core.exceptions import Conflict
 from portal.core.exports import csv_download
 from portal.core.forms import add_service_errors
-from portal.core.listing import BoundedLazyPaginator
+from portal.core.listing import BoundedLazyPaginator, filter_bar, shown_rows
 from portal.core.permissions import permission_required
+from portal.outbox.models import OutboxMessage
 
 from . import services
 from .filters import OutboxFilter
@@ -48,11 +49,20 @@ def _message_context(request, message, *, form=None):
     }
 
 
-def _page(request, *, message=None, form=None, status=200):
+def _list_context(request):
     outbox_filter = OutboxFilter(request.GET, queryset=outbox_messages_visible_to(request.user))
     table = OutboxTable(outbox_filter.qs)
     RequestConfig(request, paginate={"per_page": 50, "paginator_class": BoundedLazyPaginator}).configure(table)
-    context = {"filter": outbox_filter, "table": table, "destinations": destination_states()}
+    return {
+        "filter": outbox_filter,
+        "table": table,
+        "bar": filter_bar(request, outbox_filter),
+        "shown": shown_rows(table, model=OutboxMessage),
+    }
+
+
+def _page(request, *, message=None, form=None, status=200):
+    context = {**_list_context(request), "destinations": destination_states()}
     if message is not None:
         context.update(_message_context(request, message, form=form))
     return render(request, PAGE, context, status=status)
@@ -61,10 +71,7 @@ def _page(request, *, message=None, form=None, status=200):
 @permission_required("outbox.view_outboxmessage", VIEW_REASON)
 def outbox(request):
     if request.htmx:
-        outbox_filter = OutboxFilter(request.GET, queryset=outbox_messages_visible_to(request.user))
-        table = OutboxTable(outbox_filter.qs)
-        RequestConfig(request, paginate={"per_page": 50, "paginator_class": BoundedLazyPaginator}).configure(table)
-        return render(request, f"{PAGE}#results", {"filter": outbox_filter, "table": table})
+        return render(request, f"{PAGE}#results", _list_context(request))
     return _page(request)
 
 
