@@ -5,9 +5,16 @@ from portal.claims import workflow
 from portal.claims.models import BulkTransitionJob, BulkTransitionResult, Claim
 from portal.claims.selectors import active_rejection_reasons
 
+from ..auth.serializers import DetailSerializer
 
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+__all__ = [
+    "BulkJobAnswerSerializer",
+    "BulkJobSerializer",
+    "BulkResultSerializer",
+    "BulkTransitionSerializer",
+    "DetailSerializer",
+    "QueueClaimSerializer",
+]
 
 
 class QueueClaimSerializer(serializers.ModelSerializer):

@@ -5,6 +5,8 @@ Customers get 403 on every staff endpoint."""
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from api.tokens import token_pair_for
 from portal.accounts.models import Role
@@ -179,3 +181,18 @@ def test_staff_endpoints_need_a_token(app_client):
     response = app_client.get(CLAIMS)
 
     assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_queue_reads_in_the_same_number_of_queries_whatever_the_rows(app_client, agent, own_claims):
+    token = token_pair_for(agent)["access"]
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert app_client.get(CLAIMS, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+        return len(captured)
+
+    few = queries()
+    for _ in range(4):
+        file_claim(policy=own_claims[0].policy, actor=agent, claimed_amount="1000")
+
+    assert queries() == few

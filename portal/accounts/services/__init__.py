@@ -13,7 +13,14 @@ from .sign_in import (
     user_email_change,
     user_email_verify,
 )
-from .tokens import TokenRefused, api_sign_out, refresh_family_start, refresh_rotate, user_tokens_revoke
+from .tokens import (
+    TokenRefused,
+    api_sign_out,
+    refresh_family_start,
+    refresh_rotate,
+    sign_in_records_purge,
+    user_tokens_revoke,
+)
 from .users import (
     auth_event_record,
     team_create,
@@ -46,6 +53,7 @@ __all__ = [
     "password_reset_start",
     "refresh_family_start",
     "refresh_rotate",
+    "sign_in_records_purge",
     "sign_in_start",
     "sign_in_verify",
     "team_create",

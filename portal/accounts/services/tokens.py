@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
 
-from ..models import RefreshFamily, User
+from ..models import OtpChallenge, RefreshFamily, User
 
 
 class TokenRefused(Exception):
@@ -106,3 +106,23 @@ def refresh_rotate(*, family_id, jti, user_id):
     if refusal is not None:
         raise TokenRefused(refusal)
     return family
+
+
+# Sign-in records older than this after they stopped mattering are deleted by the nightly sweep; the
+# audit trail keeps what happened.
+KEPT_AFTER_USE = timedelta(days=7)
+
+
+@transaction.atomic
+def sign_in_records_purge(*, now=None):
+    """Delete one-time-code challenges and refresh families that can no longer be used, a week on:
+    (challenges, families) deleted."""
+    now = now or timezone.now()
+    cutoff = now - KEPT_AFTER_USE
+    challenges = OtpChallenge.objects.filter(expires_at__lt=cutoff).delete()[0]
+    refresh_lifetime = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+    families = (
+        RefreshFamily.objects.filter(revoked_at__lt=cutoff).delete()[0]
+        + RefreshFamily.objects.filter(current_issued_at__lt=cutoff - refresh_lifetime).delete()[0]
+    )
+    return challenges, families
