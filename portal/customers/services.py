@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -183,7 +184,9 @@ def _signup_notice(address):
         )
 
 
-def _signup_decoy(address, reason):
+def _signup_decoy(address, reason, password):
+    # As long as a real sign-up takes (it hashes the password): the time taken tells nothing either.
+    make_password(password)
     audit_record(actor=None, actor_label=address or "", action="customer.app_signup_refused", metadata={"why": reason})
     _signup_notice(address)
     return account_services.otp_challenge_issue(user=None, purpose=OtpPurpose.SIGN_UP, email=address)
@@ -229,14 +232,14 @@ def app_signup_start(*, full_name, id_type, id_number, email, phone, birth_date,
     if customer is not None:
         address = customer.email_primary
         if not address or customer.user_id is not None:
-            return _signup_decoy(address, "customer_has_account_or_no_email")
+            return _signup_decoy(address, "customer_has_account_or_no_email", password)
     else:
         address = email
         if Customer.objects.filter(email_primary__iexact=email).exists():
-            return _signup_decoy(address, "email_of_another_customer")
+            return _signup_decoy(address, "email_of_another_customer", password)
     account = _pending_account(address, id_type, id_number)
     if account is False:
-        return _signup_decoy(address, "account_exists")
+        return _signup_decoy(address, "account_exists", password)
     profile = {"full_name": values["full_name"], "phone": values["phone"], "birth_date": birth_date}
     if account is None:
         account = account_services.user_create(
@@ -308,8 +311,8 @@ def _signup_complete(challenge):
             target=customer,
             metadata={"agent": customer.agent.email_primary, "channel": "app"},
         )
-    elif customer.email_primary.lower() != user.email_primary.lower():
-        # The record's email changed (or a record was made) since the code was sent.
+    elif customer.user_id is not None or customer.email_primary.lower() != user.email_primary.lower():
+        # The record was linked, its email changed, or it was made, since the code was sent.
         raise ValidationError(_("Your customer record changed meanwhile. Sign up again, or ask your agent."))
     customer_link_app_account(customer=customer, user=user, actor=user)
     return user

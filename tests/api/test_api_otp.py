@@ -1,12 +1,16 @@
 """One-time codes: 6 digits bound to their challenge, kept only hashed, valid 10 minutes, dead at the
 fifth wrong try, resent only after a cooldown (and the earlier code then stops working)."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
-from portal.accounts.models import OtpChallenge
+from portal.accounts import services as account_services
+from portal.accounts.models import OtpChallenge, OtpPurpose, RefreshFamily
 from portal.audit.models import AuditEvent
 
 SIGN_IN = "/api/v1/auth/token/"
@@ -46,14 +50,20 @@ def test_the_code_is_stored_only_as_a_hash_bound_to_its_challenge(started):
     assert code not in str(row.payload)
 
 
-def test_an_expired_code_is_refused_and_kills_the_challenge(app_post, started):
+def test_an_expired_code_is_refused_and_a_new_one_can_be_asked_for(app_post, started, customer_account, code_sent_to):
     challenge, code = started
-    OtpChallenge.objects.filter(pk=challenge).update(expires_at=timezone.now() - timedelta(seconds=1))
+    OtpChallenge.objects.filter(pk=challenge).update(
+        expires_at=timezone.now() - timedelta(seconds=1), last_sent_at=timezone.now() - timedelta(minutes=11)
+    )
 
-    response = app_post(VERIFY, {"challenge": challenge, "code": code})
+    expired = app_post(VERIFY, {"challenge": challenge, "code": code})
+    resent = app_post(RESEND, {"challenge": challenge})
+    fresh = app_post(VERIFY, {"challenge": challenge, "code": code_sent_to(customer_account.email_primary)})
 
-    assert response.status_code == 400 and "expired" in response.json()["detail"]
-    assert OtpChallenge.objects.get(pk=challenge).status == OtpChallenge.Status.DEAD
+    assert expired.status_code == 400 and "expired" in expired.json()["detail"]
+    assert OtpChallenge.objects.get(pk=challenge).failed_attempts == 0
+    assert resent.status_code == 202
+    assert fresh.status_code == 200
 
 
 def test_a_code_is_valid_for_ten_minutes(started):
@@ -154,3 +164,31 @@ def test_an_unknown_or_malformed_challenge_is_a_plain_400(app_post):
 
     assert unknown.status_code == 400 and "detail" in unknown.json()
     assert malformed.status_code == 400
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_racing_with_one_right_code_get_one_pair_of_tokens(customer_account, code_sent_to):
+    challenge = account_services.otp_challenge_issue(user=customer_account, purpose=OtpPurpose.SIGN_IN)
+    code = code_sent_to(customer_account.email_primary)
+    barrier = threading.Barrier(3)
+    answers = []
+
+    def verify_once():
+        try:
+            barrier.wait()
+            response = Client().post(
+                VERIFY, {"challenge": str(challenge.pk), "code": code}, content_type="application/json"
+            )
+            answers.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=verify_once) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers) == [200, 400, 400]
+    assert RefreshFamily.objects.filter(user=customer_account).count() == 1

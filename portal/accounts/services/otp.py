@@ -109,7 +109,11 @@ def otp_challenge_issue(*, user, purpose, email=None, method=OtpMethod.EMAIL, pa
     challenge.save()
     if user is not None and method == OtpMethod.EMAIL:
         _send(challenge, code)
-    _audit(challenge, "auth.otp_sent" if method == OtpMethod.EMAIL else "auth.otp_started", method=method)
+    if user is None:
+        action = "auth.otp_withheld"
+    else:
+        action = "auth.otp_sent" if method == OtpMethod.EMAIL else "auth.otp_started"
+    _audit(challenge, action, method=method)
     return challenge
 
 
@@ -150,7 +154,8 @@ def otp_challenge_resend(*, challenge_id):
         challenge.refresh_from_db(fields=["sends"])
         if challenge.user is not None:
             _send(challenge, code)
-        _audit(challenge, "auth.otp_sent", method=challenge.method, resend=True)
+        action = "auth.otp_sent" if challenge.user is not None else "auth.otp_withheld"
+        _audit(challenge, action, method=challenge.method, resend=True)
     return challenge
 
 
@@ -200,8 +205,7 @@ def _refusal(challenge, code):
     if challenge.status != OtpChallenge.Status.PENDING:
         return _("This code can no longer be used. Start again to get a new one.")
     if challenge.expires_at <= timezone.now():
-        challenge.status = OtpChallenge.Status.DEAD
-        challenge.save(update_fields=["status"])
+        # The challenge stays: otp/resend/ gives it a new code (within AMPARO_OTP_MAX_SENDS).
         _audit(challenge, "auth.otp_failed", reason="expired")
         return _("This code has expired. Ask for a new one.")
     if _code_matches(challenge, code):
