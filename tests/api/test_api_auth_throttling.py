@@ -3,6 +3,7 @@ shared cache; a throttled request is 429 with `{"detail"}` and Retry-After, and 
 
 import pytest
 
+from api.tokens import token_pair_for
 from portal.accounts.models import OtpChallenge
 
 SIGN_IN = "/api/v1/auth/token/"
@@ -57,3 +58,13 @@ def test_the_address_is_the_one_the_trusted_proxy_reports(app_post, settings):
     same_client = app_post(RESET, {"email": "c@correo.test"}, HTTP_X_FORWARDED_FOR="10.9.9.9, 192.0.2.1")
 
     assert (first.status_code, other_client.status_code, same_client.status_code) == (202, 202, 429)
+
+
+def test_refreshing_tokens_is_not_counted_against_the_address(app_post, customer_account, settings):
+    settings.AMPARO_API_AUTH_RATE_PER_ADDRESS = "1/min"
+    pair = token_pair_for(customer_account)
+
+    for _ in range(3):
+        response = app_post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+        assert response.status_code == 200
+        pair = response.json()
