@@ -44,7 +44,8 @@ def test_a_customer_signs_in_with_password_and_the_emailed_code(app_post, custom
     assert access["aud"] == "amparo-app"
     assert access["ver"] == customer_account.token_version
     assert access["exp"] - access["iat"] == 5 * 60
-    assert AuditEvent.objects.filter(action="auth.sign_in", target_id=str(customer_account.pk)).exists()
+    for action in ("auth.otp_sent", "auth.otp_verified", "auth.sign_in"):
+        assert AuditEvent.objects.filter(action=action, target_id=str(customer_account.pk)).exists()
     customer_account.refresh_from_db()
     assert customer_account.last_login is not None
 
