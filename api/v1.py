@@ -1,7 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import webhooks
 
 urlpatterns: list = [
     path("webhooks/wompi/", webhooks.wompi_webhook, name="wompi_webhook"),
+    path("auth/", include("api.auth.urls")),
+    path("staff/", include("api.staff.urls")),
 ]

@@ -51,7 +51,7 @@ def failing_audit(monkeypatch):
     def explode(**kwargs):
         raise AuditWriteFailed("audit storage unavailable")
 
-    monkeypatch.setattr(services, "audit_record", explode)
+    monkeypatch.setattr("portal.accounts.services.users.audit_record", explode)
 
 
 # --- user_create --------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ class UserAdmin(admin.ModelAdmin):
     search_fields = ["full_name", "email_primary", "id_number"]
     show_full_result_count = False
     # Role, status and team change through the portal's user page, which audits every change.
-    readonly_fields = ["role", "status", "team", "last_login", "date_joined", "is_superuser"]
+    readonly_fields = ["role", "status", "team", "last_login", "date_joined", "is_superuser", "token_version"]
     exclude = ["password", "groups", "user_permissions"]
 
     def get_form(self, request, obj=None, **kwargs):

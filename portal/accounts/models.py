@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -110,6 +112,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     # Blank: no choice made, the portal's default (settings.LANGUAGE_CODE) applies.
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True, default="")
+    # In every API token; bumped (services.tokens.user_tokens_revoke) to make every token issued before fail.
+    token_version = models.PositiveIntegerField(_("token version"), default=0)
 
     objects = UserManager()
 
@@ -158,3 +162,98 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.full_name.split(" ")[0] if self.full_name else self.email_primary
+
+
+class OtpPurpose(models.TextChoices):
+    SIGN_UP = "SIGN_UP", _("Sign-up")
+    SIGN_IN = "SIGN_IN", _("Sign-in")
+    PASSWORD_RESET = "PASSWORD_RESET", _("Password reset")
+    EMAIL_CHANGE = "EMAIL_CHANGE", _("Email change")
+
+
+class OtpMethod(models.TextChoices):
+    EMAIL = "EMAIL", _("Code sent by email")
+    TOTP = "TOTP", _("Authenticator app")
+
+
+class OtpChallenge(models.Model):
+    """One step that waits for a one-time code: the code went to `email` (or comes from the user's
+    authenticator app), and only its keyed hash, bound to this challenge's id, is kept.
+
+    A challenge with no user is a decoy: the API answers for it exactly as for a real one, so the
+    answer never tells whether an account or an email exists; no code of it was ever sent.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("Waiting for the code")
+        USED = "USED", _("Used")
+        DEAD = "DEAD", _("No longer valid")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="otp_challenges"
+    )
+    purpose = models.CharField(_("purpose"), max_length=16, choices=OtpPurpose.choices)
+    method = models.CharField(_("method"), max_length=8, choices=OtpMethod.choices, default=OtpMethod.EMAIL)
+    email = models.EmailField(_("sent to"), blank=True)
+    code_hash = models.CharField(max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    failed_attempts = models.PositiveSmallIntegerField(_("wrong codes"), default=0)
+    sends = models.PositiveSmallIntegerField(_("codes sent"), default=0)
+    last_sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    # What the step needs once the code is right (the new address of an email change).
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code challenge")
+        verbose_name_plural = _("one-time code challenges")
+        indexes = [models.Index(fields=["user", "purpose", "status"], name="otp_user_purpose_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(purpose__in=OtpPurpose.values), name="otp_purpose_valid"),
+            models.CheckConstraint(condition=Q(method__in=OtpMethod.values), name="otp_method_valid"),
+            models.CheckConstraint(condition=Q(status__in=["PENDING", "USED", "DEAD"]), name="otp_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status="USED", used_at__isnull=False) | ~Q(status="USED"), name="otp_used_has_time"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} {self.pk}"
+
+
+class RefreshFamily(models.Model):
+    """The refresh tokens one sign-in has led to, each replacing the one before (rotation).
+
+    Only `current_jti` may be refreshed; `previous_jti` answers again with the current pair for a
+    short grace window (two requests raced with it), and any other token of the family, or the
+    previous one after the window, is a replay: the whole family is revoked.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="refresh_families")
+    generation = models.PositiveIntegerField(_("rotations"), default=0)
+    current_jti = models.CharField(max_length=64)
+    current_issued_at = models.DateTimeField()
+    previous_jti = models.CharField(max_length=64, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_reason = models.CharField(_("why revoked"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("refresh token family")
+        verbose_name_plural = _("refresh token families")
+        indexes = [
+            models.Index(fields=["user"], condition=Q(revoked_at__isnull=True), name="refresh_family_live_user_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | ~Q(revoked_reason=""), name="refresh_family_revoked_says_why"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id}/{self.pk}"

@@ -1,5 +1,6 @@
 """Authentication signals are where Django reports sign-ins; they only hand over to services."""
 
+from allauth.account.signals import password_changed, password_reset, password_set
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
@@ -28,3 +29,11 @@ def audit_sign_in_failed(sender, credentials, request=None, **kwargs):
 @receiver(user_locked_out, dispatch_uid="accounts.audit_locked_out")
 def audit_locked_out(sender, request, username, ip_address, **kwargs):
     services.auth_event_record(action="auth.locked_out", email=str(username or ""))
+
+
+@receiver(password_changed, dispatch_uid="accounts.revoke_tokens_password_changed")
+@receiver(password_set, dispatch_uid="accounts.revoke_tokens_password_set")
+@receiver(password_reset, dispatch_uid="accounts.revoke_tokens_password_reset")
+def revoke_api_tokens_on_password_change(sender, request, user, **kwargs):
+    # A new password set in the portal ends every API sign-in made with the old one.
+    services.user_tokens_revoke(user=user, reason="password_changed")

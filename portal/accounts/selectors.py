@@ -1,7 +1,7 @@
 from django.db.models import Exists, OuterRef, Q
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import Role, User
+from .models import OtpChallenge, Role, User
 
 SEES_EVERY_BOOK = frozenset({Role.ADMIN, Role.INTERVENTORIA, Role.FINANCE})
 
@@ -47,3 +47,14 @@ def agents_supervised_by(user):
 
 def teams_led_by(user):
     return user.led_teams.order_by("name")
+
+
+def otp_challenge_purpose(challenge_id):
+    """The purpose of a challenge (which step its code completes), or None."""
+    return OtpChallenge.objects.filter(pk=challenge_id).values_list("purpose", flat=True).first()
+
+
+def otp_challenge_account_key(challenge_id):
+    """Whose challenge it is, for per-account throttles: the user's id, else the challenge's own."""
+    user_id = OtpChallenge.objects.filter(pk=challenge_id).values_list("user_id", flat=True).first()
+    return f"user:{user_id}" if user_id else f"challenge:{challenge_id}"

@@ -1,7 +1,10 @@
 from datetime import datetime, time, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from portal.accounts.selectors import book_scope_q
 from portal.core.translated import translated_columns
@@ -165,3 +168,27 @@ def claims_to_decide(user):
         .exclude(filed_by=user)
         .exclude(reviewed_by=user)
     )
+
+
+def bulk_claim_ids(user, *, chosen=None, matching=None):
+    """(the ids a bulk action by `user` takes, how many chosen ones are outside their scope).
+
+    Either the `chosen` ids (those outside `user`'s scope left out and counted) or every claim of
+    `matching` (a queryset already built on claims visible to `user`, such as the work queue's
+    filter). ValidationError when none can be taken or more than workflow.BULK_MAX would be.
+    """
+    if matching is not None:
+        ids = list(matching.order_by().values_list("pk", flat=True)[: workflow.BULK_MAX + 1])
+        left_out = 0
+    else:
+        chosen = list(chosen or [])[: workflow.BULK_MAX + 1]
+        ids = list(claims_visible_to(user).order_by().filter(pk__in=chosen).values_list("pk", flat=True))
+        left_out = len(set(chosen)) - len(ids)
+    if len(ids) > workflow.BULK_MAX:
+        raise ValidationError(
+            _("A bulk action takes at most %(max)s claims at a time; narrow the filter.")
+            % {"max": number_format(workflow.BULK_MAX, force_grouping=True)}
+        )
+    if not ids:
+        raise ValidationError(_("None of the chosen claims is in your book."))
+    return sorted(ids), left_out

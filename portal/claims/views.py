@@ -12,7 +12,6 @@ from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
@@ -37,6 +36,7 @@ from .filters import OPEN, ClaimFilter
 from .forms import BulkActionForm, ClaimFileForm, DocumentUploadForm, TransitionForm, bulk_action_choices
 from .models import BulkTransitionResult, Claim
 from .selectors import (
+    bulk_claim_ids,
     bulk_job_of,
     bulk_results_of,
     claim_documents,
@@ -232,25 +232,12 @@ def claim_export(request, fmt):
 
 def _bulk_claim_ids(request, data):
     """(ids in the user's scope, how many chosen ones are not), or a ValidationError saying why none can be taken."""
-    claims = claims_visible_to(request.user).order_by()
-    if data["every_match"]:
-        claim_filter = _queue_filter(request, QueryDict(data["query"]))
-        if not claim_filter.is_valid():
-            raise ValidationError(_("The filter is not valid any more; correct it and choose again."))
-        ids = list(claim_filter.qs.order_by().values_list("pk", flat=True)[: workflow.BULK_MAX + 1])
-        left_out = 0
-    else:
-        chosen = data["claim"][: workflow.BULK_MAX + 1]
-        ids = list(claims.filter(pk__in=chosen).values_list("pk", flat=True))
-        left_out = len(chosen) - len(ids)
-    if len(ids) > workflow.BULK_MAX:
-        raise ValidationError(
-            _("A bulk action takes at most %(max)s claims at a time; narrow the filter.")
-            % {"max": number_format(workflow.BULK_MAX, force_grouping=True)}
-        )
-    if not ids:
-        raise ValidationError(_("None of the chosen claims is in your book."))
-    return sorted(ids), left_out
+    if not data["every_match"]:
+        return bulk_claim_ids(request.user, chosen=data["claim"])
+    claim_filter = _queue_filter(request, QueryDict(data["query"]))
+    if not claim_filter.is_valid():
+        raise ValidationError(_("The filter is not valid any more; correct it and choose again."))
+    return bulk_claim_ids(request.user, matching=claim_filter.qs)
 
 
 def _left_out_text(left_out):

@@ -1,10 +1,17 @@
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.accounts.models import Role
+from portal.accounts import services as account_services
+from portal.accounts.models import OtpPurpose, Role, User, UserStatus
 from portal.audit.services import audit_record
+from portal.notifications.services import email_queue
 
 from .models import Customer
 from .selectors import assignable_agents, customer_duplicates, customers_visible_to, normalized_id_number
@@ -161,3 +168,179 @@ def customer_link_app_account(*, customer, user, actor):
         actor=actor, action="customer.app_account_linked", target=customer, metadata={"account": user.email_primary}
     )
     return customer
+
+
+# --- the mobile app's sign-up and email change ----------------------------------------------------
+
+
+def _signup_notice(address):
+    """Tell the owner of `address` that a sign-up with their details was refused (they may already
+    have an account); the person signing up is told nothing of it."""
+    if address:
+        email_queue(
+            to=[address],
+            subject=_("Someone tried to sign up to Amparo with your details"),
+            body=render_to_string("accounts/emails/signup_notice.txt", {}),
+        )
+
+
+def _signup_decoy(address, reason, password):
+    # As long as a real sign-up takes (it hashes the password): the time taken tells nothing either.
+    make_password(password)
+    audit_record(actor=None, actor_label=address or "", action="customer.app_signup_refused", metadata={"why": reason})
+    _signup_notice(address)
+    return account_services.otp_challenge_issue(user=None, purpose=OtpPurpose.SIGN_UP, email=address)
+
+
+def _pending_account(address, id_type, id_number):
+    """The unverified app account a sign-up may take over (or None to create one), or False when an
+    account that is not a pending app account holds the address or the ID."""
+    holders = list(
+        User.objects.select_for_update().filter(
+            Q(email_primary__iexact=address) | Q(id_type=id_type, id_number=id_number)
+        )
+    )
+    if len(holders) > 1 or any(
+        holder.status != UserStatus.PENDING_VERIFICATION or holder.role != Role.CLIENT for holder in holders
+    ):
+        return False
+    return holders[0] if holders else None
+
+
+@transaction.atomic
+def app_signup_start(*, full_name, id_type, id_number, email, phone, birth_date, password):
+    """The first step of a sign-up in the app: a pending account and a code by email.
+
+    When a customer with this ID exists, the code goes to the email on file (never to the one
+    typed) and the account is linked to that customer once verified; otherwise a customer is
+    created in the direct book at verification. The challenge returned looks the same whatever
+    exists: when the details cannot sign up (an account already exists, the record has no email),
+    it is a decoy and the owner of the address is told by email instead.
+    """
+    values = _cleaned({"full_name": full_name, "id_number": id_number, "email_primary": email, "phone": phone})
+    id_number, email = values["id_number"], values["email_primary"]
+    if not values["full_name"] or not id_number:
+        raise ValidationError(_("Enter your full name and ID number."))
+    if birth_date and not (birth_date.year >= 1900 and birth_date <= timezone.localdate()):
+        raise ValidationError({"birth_date": _("Enter your real birth date.")})
+    probe = User(full_name=values["full_name"], email_primary=email, id_number=id_number)
+    try:
+        validate_password(password, probe)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from error
+    customer = Customer.objects.select_for_update().filter(id_type=id_type, id_number=id_number).first()
+    if customer is not None:
+        address = customer.email_primary
+        if not address or customer.user_id is not None:
+            return _signup_decoy(address, "customer_has_account_or_no_email", password)
+    else:
+        address = email
+        if Customer.objects.filter(email_primary__iexact=email).exists():
+            return _signup_decoy(address, "email_of_another_customer", password)
+    account = _pending_account(address, id_type, id_number)
+    if account is False:
+        return _signup_decoy(address, "account_exists", password)
+    profile = {"full_name": values["full_name"], "phone": values["phone"], "birth_date": birth_date}
+    if account is None:
+        account = account_services.user_create(
+            actor=None,
+            email_primary=address,
+            id_type=id_type,
+            id_number=id_number,
+            role=Role.CLIENT,
+            password=password,
+            status=UserStatus.PENDING_VERIFICATION,
+            **profile,
+        )
+    else:
+        # An earlier unfinished sign-up: the newest details and password win; only the owner of the
+        # address can finish either.
+        for name, value in {**profile, "email_primary": address, "id_type": id_type, "id_number": id_number}.items():
+            setattr(account, name, value)
+        account.set_password(password)
+        account.save()
+    return account_services.otp_challenge_issue(
+        user=account,
+        purpose=OtpPurpose.SIGN_UP,
+        email=address,
+        payload={"customer": customer.pk if customer else None},
+    )
+
+
+def app_signup_verify(*, challenge_id, code):
+    """The account, verified and linked to its customer (created in the direct book when new), once
+    the sign-up code is right. A wrong code counts against the challenge (see otp_challenge_redeem)."""
+    return account_services.otp_challenge_redeem(
+        challenge_id=challenge_id, code=code, purposes=[OtpPurpose.SIGN_UP], apply=_signup_complete
+    )
+
+
+def _direct_book_agent():
+    agent = User.objects.filter(
+        email_primary__iexact=settings.AMPARO_DIRECT_BOOK_AGENT_EMAIL, role=Role.AGENT, status=UserStatus.ACTIVE
+    ).first()
+    if agent is None:
+        raise ValidationError(_("Sign-up in the app is not available right now. Please contact Amparo."))
+    return agent
+
+
+@transaction.atomic
+def _signup_complete(challenge):
+    user = account_services.user_email_verify(user=challenge.user)
+    customer_id = challenge.payload.get("customer")
+    customer = (
+        Customer.objects.select_for_update().filter(pk=customer_id).first()
+        if customer_id
+        else Customer.objects.select_for_update().filter(id_type=user.id_type, id_number=user.id_number).first()
+    )
+    if customer is None:
+        customer = Customer(
+            agent=_direct_book_agent(),
+            created_by=user,
+            full_name=user.full_name,
+            id_type=user.id_type,
+            id_number=user.id_number,
+            email_primary=user.email_primary,
+            phone=user.phone,
+            birth_date=user.birth_date,
+        )
+        _save(customer)
+        audit_record(
+            actor=user,
+            action="customer.created",
+            target=customer,
+            metadata={"agent": customer.agent.email_primary, "channel": "app"},
+        )
+    elif customer.user_id is not None or customer.email_primary.lower() != user.email_primary.lower():
+        # The record was linked, its email changed, or it was made, since the code was sent.
+        raise ValidationError(_("Your customer record changed meanwhile. Sign up again, or ask your agent."))
+    customer_link_app_account(customer=customer, user=user, actor=user)
+    return user
+
+
+def app_email_change_verify(*, user, challenge_id, code):
+    """The user's new primary email, once its code is right; their customer record follows it."""
+    return account_services.otp_challenge_redeem(
+        challenge_id=challenge_id, code=code, purposes=[OtpPurpose.EMAIL_CHANGE], apply=_email_change_apply, user=user
+    )
+
+
+@transaction.atomic
+def _email_change_apply(challenge):
+    new_email = challenge.payload["new_email"]
+    customer = Customer.objects.select_for_update().filter(user=challenge.user).first()
+    taken = Customer.objects.filter(email_primary__iexact=new_email)
+    if customer is not None and taken.exclude(pk=customer.pk).exists():
+        raise ValidationError({"new_email": _("Another customer already uses this email. Ask your agent.")})
+    user = account_services.user_email_change(user=challenge.user, new_email=new_email)
+    if customer is not None:
+        previous = customer.email_primary
+        customer.email_primary = new_email
+        _save(customer)
+        audit_record(
+            actor=user,
+            action="customer.updated",
+            target=customer,
+            metadata={"email_primary": {"from": previous, "to": new_email}, "channel": "app"},
+        )
+    return user

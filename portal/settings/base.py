@@ -345,6 +345,42 @@ CASSE_RECONCILE_AFTER_MINUTES = env_int("CASSE_RECONCILE_AFTER_MINUTES", 60)
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 20)
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)
 
+# --- API sign-in (JWT + one-time codes) ---
+# Access tokens are short and carry an audience and the user's token version (checked on every request,
+# so logout, a password change or a suspension ends them at once); refresh tokens are single-use and
+# rotate within a family (portal.accounts.services.tokens). The signing key is SECRET_KEY unless set.
+AMPARO_JWT_SIGNING_KEY = env("AMPARO_JWT_SIGNING_KEY", "")
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("AMPARO_API_ACCESS_TOKEN_MINUTES", 5)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("AMPARO_API_REFRESH_TOKEN_DAYS", 30)),
+    "AUDIENCE": env("AMPARO_JWT_AUDIENCE", "amparo-app"),
+    "ISSUER": env("AMPARO_JWT_ISSUER", "amparo"),
+    "USER_ID_CLAIM": "user_id",
+    "UPDATE_LAST_LOGIN": False,
+    **({"SIGNING_KEY": AMPARO_JWT_SIGNING_KEY} if AMPARO_JWT_SIGNING_KEY else {}),
+}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.AmparoJWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Two refreshes racing with one refresh token within this many seconds both get the same new pair;
+# a later use of it is a replay and ends the whole sign-in.
+AMPARO_API_REFRESH_GRACE_SECONDS = env_int("AMPARO_API_REFRESH_GRACE_SECONDS", 10)
+# One-time codes by email: valid this long, dead after this many wrong tries, resent at most this many
+# times and not sooner than the cooldown after the previous one.
+AMPARO_OTP_TTL_SECONDS = env_int("AMPARO_OTP_TTL_SECONDS", 600)
+AMPARO_OTP_MAX_ATTEMPTS = env_int("AMPARO_OTP_MAX_ATTEMPTS", 5)
+AMPARO_OTP_RESEND_COOLDOWN_SECONDS = env_int("AMPARO_OTP_RESEND_COOLDOWN_SECONDS", 60)
+AMPARO_OTP_MAX_SENDS = env_int("AMPARO_OTP_MAX_SENDS", 5)
+# The sign-in, sign-up, code and password endpoints, per client address and per account, counted in
+# the shared cache (DRF's rate format: "30/min", "500/hour").
+AMPARO_API_AUTH_RATE_PER_ADDRESS = env("AMPARO_API_AUTH_RATE_PER_ADDRESS", "30/min")
+AMPARO_API_AUTH_RATE_PER_ACCOUNT = env("AMPARO_API_AUTH_RATE_PER_ACCOUNT", "10/min")
+# Customers who sign up in the app without a record are created in this agent's book (the direct book).
+AMPARO_DIRECT_BOOK_AGENT_EMAIL = env("AMPARO_DIRECT_BOOK_AGENT_EMAIL", "agent@amparo.demo")
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"

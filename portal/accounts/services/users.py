@@ -7,7 +7,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.audit.services import audit_record
 
-from .models import Role, Team, User, UserStatus
+from ..models import Role, Team, User, UserStatus
+from .tokens import user_tokens_revoke
 
 
 def team_rule_check(*, role, team):
@@ -119,6 +120,8 @@ def user_suspend(*, user, actor, reason):
     audit_record(
         actor=actor, action="user.suspended", target=user, metadata={"from": previous, "reason": reason.strip()}
     )
+    # Tokens issued before stay dead after a reactivation too.
+    user_tokens_revoke(user=user, reason="suspended", actor=actor)
     return user
 
 
