@@ -6,4 +6,6 @@ urlpatterns: list = [
     path("webhooks/wompi/", webhooks.wompi_webhook, name="wompi_webhook"),
     path("auth/", include("api.auth.urls")),
     path("staff/", include("api.staff.urls")),
+    # The customer's own records (apic).
+    path("claims/", include("api.customer_claims.urls")),
 ]

@@ -306,8 +306,7 @@ def test_several_files_are_kept_all_or_none_and_a_refused_one_leaves_no_file_of_
 
     assert not ClaimDocument.objects.filter(claim=claim).exists()
     assert stored_files(private_root) == []
-    assert (
-        claim_documents_add(claim=claim, uploads=[upload("foto.jpg", JPEG), upload("b.png", PNG)], actor=people.filer)
-        == 2
-    )
+    uploads = [upload("foto.jpg", JPEG), upload("b.png", PNG)]
+    added = claim_documents_add(claim=claim, uploads=uploads, actor=people.filer)
+    assert [document.original_name for document in added] == ["foto.jpg", "b.png"]
     assert len(stored_files(private_root)) == 2

@@ -141,6 +141,15 @@ def claims_of_customer(user, customer):
     return claims_visible_to(user).filter(customer=customer).order_by("-created_at", "-id")
 
 
+def claims_of_policyholder(customer):
+    """The claims of `customer`, as the customer sees them in the app: newest first."""
+    return (
+        Claim.objects.filter(customer=customer)
+        .select_related("policy", "policy__product", "rejection_reason")
+        .order_by("-created_at", "-id")
+    )
+
+
 def bulk_job_of(user, pk):
     """One of the user's own bulk actions, or None."""
     return bulk_jobs_of(user).select_related("actor", "rejection_reason").filter(pk=pk).first()
