@@ -8,4 +8,5 @@ urlpatterns: list = [
     path("staff/", include("api.staff.urls")),
     # The customer's own records (apic).
     path("claims/", include("api.customer_claims.urls")),
+    path("account/", include("api.account.urls")),
 ]

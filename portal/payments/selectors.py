@@ -119,6 +119,29 @@ def customer_account_summaries(user, customer, *, today=None):
     return [account_summary(account, today=today) for account in accounts_visible_to(user).filter(customer=customer)]
 
 
+def accounts_of_policyholder(customer):
+    """The accounts of `customer` (one per currency), as the customer sees them in the app."""
+    return LedgerAccount.objects.filter(customer=customer).select_related("customer").order_by("currency")
+
+
+def instalments_due_of_policyholder(customer, *, limit=12):
+    """The next open instalments of `customer`'s policies, overdue ones first, at most `limit`."""
+    return (
+        Instalment.objects.filter(account__customer=customer, status=Instalment.Status.OPEN)
+        .select_related("policy", "policy__product")
+        .order_by("due_date", "policy__number", "sequence")[:limit]
+    )
+
+
+def payments_of_policyholder(customer):
+    """The payments `customer` made, with their receipts, newest first."""
+    return (
+        Payment.objects.filter(account__customer=customer, direction=Payment.Direction.IN)
+        .select_related("account", "receipt")
+        .order_by("-received_on", "-id")
+    )
+
+
 def instalments_of(account):
     return (
         account.instalments.select_related("policy", "policy__product", "policy_version")
