@@ -9,4 +9,5 @@ urlpatterns: list = [
     # The customer's own records (apic).
     path("claims/", include("api.customer_claims.urls")),
     path("account/", include("api.account.urls")),
+    path("payments/", include("api.customer_payments.urls")),
 ]
