@@ -10,4 +10,6 @@ urlpatterns: list = [
     path("claims/", include("api.customer_claims.urls")),
     path("account/", include("api.account.urls")),
     path("payments/", include("api.customer_payments.urls")),
+    path("notifications/", include("api.customer_notifications.urls")),
+    path("devices/", include("api.customer_notifications.device_urls")),
 ]
