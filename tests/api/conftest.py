@@ -60,6 +60,23 @@ def direct_agent(db, settings, team):
     return agent
 
 
+@pytest.fixture
+def client_for(db):
+    """`client_for(user)`: an app client signed in as `user` (a bearer access token of a real sign-in)."""
+
+    def signed_in(user):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user)['access']}")
+        return client
+
+    return signed_in
+
+
+@pytest.fixture
+def customer_client(client_for, customer_account):
+    return client_for(customer_account)
+
+
 # --- the customer endpoints (claims, account, payments, notifications) ---------------------------------
 
 
