@@ -56,6 +56,7 @@ class StatementSerializer(serializers.Serializer):
     closing = serializers.DecimalField(max_digits=16, decimal_places=2, source="statement.closing")
     debits = serializers.DecimalField(max_digits=16, decimal_places=2, source="statement.debits")
     credits = serializers.DecimalField(max_digits=16, decimal_places=2, source="statement.credits")
+    count = serializers.IntegerField(help_text=_("Entries in the period."))
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = StatementLineSerializer(many=True)

@@ -13,15 +13,11 @@ from rest_framework.response import Response
 from portal.core.exports import pdf_download
 from portal.payments import documents
 from portal.payments.forms import StatementPeriodForm
-from portal.payments.selectors import (
-    account_statement,
-    account_summary,
-    accounts_of_policyholder,
-    instalments_due_of_policyholder,
-)
+from portal.payments.selectors import account_statement, account_summary, accounts_for_app, instalments_due_for_app
 
-from ..customer import ERRORS, INVALID, NOT_FOUND, IsCustomer, caller_customer
-from ..staff.pagination import UncountedPagination
+from ..customer import ERRORS, INVALID, NOT_FOUND
+from ..pagination import PagePagination
+from ..permissions import IsCustomer
 from . import serializers as s
 
 TAG = ["account"]
@@ -47,11 +43,10 @@ class PDFRenderer(BaseRenderer):
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, IsCustomer])
 def account(request):
-    customer = caller_customer(request)
     today = timezone.localdate()
     body = {
-        "balances": [account_summary(account, today=today) for account in accounts_of_policyholder(customer)],
-        "next_instalments": list(instalments_due_of_policyholder(customer)),
+        "balances": [account_summary(account, today=today) for account in accounts_for_app(request.user)],
+        "next_instalments": list(instalments_due_for_app(request.user)),
     }
     return Response(s.AccountSerializer(body, context={"today": today}).data)
 
@@ -63,12 +58,12 @@ def _period(request):
         return default["start"], default["end"]
     if not form.is_valid():
         names = {"start": "from", "end": "to", "__all__": "non_field_errors"}
-        raise exceptions.ValidationError({names[field]: errors for field, errors in form.errors.items()})
+        raise exceptions.ValidationError({names[field]: list(errors) for field, errors in form.errors.items()})
     return form.cleaned_data["start"], form.cleaned_data["end"]
 
 
-def _account_in(request, customer):
-    accounts = list(accounts_of_policyholder(customer))
+def _account_in(request):
+    accounts = list(accounts_for_app(request.user))
     currency = request.query_params.get("currency")
     if currency:
         accounts = [account for account in accounts if account.currency == currency]
@@ -106,16 +101,15 @@ def _account_in(request, customer):
 @renderer_classes([JSONRenderer, PDFRenderer])
 @permission_classes([IsAuthenticated, IsCustomer])
 def statement(request):
-    customer = caller_customer(request)
     start, end = _period(request)
-    account = _account_in(request, customer)
+    account = _account_in(request)
     if request.accepted_renderer.format == "pdf":
         return pdf_download(
             documents.statement_pdf(account=account, start=start, end=end),
             documents.statement_filename(account, start, end),
         )
     statement = account_statement(account, start, end)
-    paginator = UncountedPagination()
+    paginator = PagePagination()
     page = paginator.paginate_queryset(statement.lines, request)
     links = paginator.get_paginated_response([]).data
     body = {"currency": account.currency, "statement": statement, **links, "results": page}

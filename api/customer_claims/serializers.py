@@ -2,10 +2,13 @@
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.claims import documents
 from portal.claims.models import Claim, ClaimDocument
 from portal.claims.workflow import customer_words
 
@@ -71,6 +74,7 @@ class ClaimDetailSerializer(ClaimSerializer):
         return TimelineEntrySerializer(claim.timeline, many=True, context={"currency": claim.currency}).data
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class OwnPolicyField(serializers.PrimaryKeyRelatedField):
     """One of the caller's policies by id (the serializer's context holds them); any other id is unknown."""
 
@@ -100,3 +104,15 @@ class DocumentUploadSerializer(serializers.Serializer):
         max_length=10,
         help_text=_("One or more photos (JPEG, PNG, WebP, HEIC) or PDF documents, as multipart form data."),
     )
+
+    def validate_files(self, uploads):
+        """Each file checked by its content before any is stored, as the portal's upload form does."""
+        errors = []
+        for upload in uploads:
+            try:
+                documents.checked_upload(upload)
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return uploads

@@ -10,20 +10,23 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from portal.claims import services
-from portal.claims.selectors import claim_documents, claim_timeline, claims_of_policyholder
+from portal.claims.selectors import claim_documents, claim_timeline, claims_for_app
 from portal.core.uploads import body_limit
-from portal.policies.selectors import policies_of_policyholder
+from portal.policies.selectors import policies_visible_to
 
-from ..customer import ERRORS, INVALID, NOT_FOUND, IsCustomer, caller_customer, service_answers
-from ..staff.pagination import UncountedPagination
+from ..customer import ERRORS, INVALID, NOT_FOUND, service_answers
+from ..exceptions import ErrorSerializer
+from ..idempotency import IDEMPOTENCY_ERRORS, IDEMPOTENCY_PARAMETER, idempotent
+from ..pagination import paginated_response
+from ..permissions import IsCustomer
 from . import serializers as s
 
 TAG = ["claims"]
-CONFLICT = {409: OpenApiResponse(description=_("The claim is closed: no more documents."))}
+CLOSED = OpenApiResponse(ErrorSerializer, description=_("The claim is closed, or the Idempotency-Key is in use."))
 
 
 def _own_claim(request, pk):
-    claim = claims_of_policyholder(caller_customer(request)).filter(pk=pk).first()
+    claim = claims_for_app(request.user).filter(pk=pk).first()
     if claim is None:
         raise exceptions.NotFound(_("You have no claim with this id."))
     return claim
@@ -46,7 +49,8 @@ def _detail(claim):
     tags=TAG,
     methods=["POST"],
     request=s.ClaimFileSerializer,
-    responses={201: s.ClaimDetailSerializer, **INVALID, **ERRORS},
+    parameters=[IDEMPOTENCY_PARAMETER],
+    responses={201: s.ClaimDetailSerializer, **INVALID, **ERRORS, **IDEMPOTENCY_ERRORS},
     summary="File a claim (first notice of loss)",
     description=(
         "A claim on one of your policies: the policy must have covered the date of loss, the coverage must "
@@ -57,16 +61,14 @@ def _detail(claim):
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticated, IsCustomer])
 def claim_list(request):
-    customer = caller_customer(request)
     if request.method == "POST":
-        return _claim_file(request, customer)
-    paginator = UncountedPagination()
-    page = paginator.paginate_queryset(claims_of_policyholder(customer), request)
-    return paginator.get_paginated_response(s.ClaimSerializer(page, many=True).data)
+        return _claim_file(request)
+    return paginated_response(request, claims_for_app(request.user), s.ClaimSerializer)
 
 
-def _claim_file(request, customer):
-    serializer = s.ClaimFileSerializer(data=request.data, context={"policies": policies_of_policyholder(customer)})
+@idempotent
+def _claim_file(request):
+    serializer = s.ClaimFileSerializer(data=request.data, context={"policies": policies_visible_to(request.user)})
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     with service_answers():
@@ -78,7 +80,7 @@ def _claim_file(request, customer):
             description=data["description"],
             actor=request.user,
         )
-    return Response(_detail(claims_of_policyholder(customer).get(pk=claim.pk)), status=status.HTTP_201_CREATED)
+    return Response(_detail(claims_for_app(request.user).get(pk=claim.pk)), status=status.HTTP_201_CREATED)
 
 
 @extend_schema(
@@ -96,13 +98,15 @@ def claim_detail(request, pk):
 @extend_schema(
     tags=TAG,
     request={"multipart/form-data": s.DocumentUploadSerializer},
+    parameters=[IDEMPOTENCY_PARAMETER],
     responses={
         201: s.DocumentSerializer(many=True),
         **INVALID,
         **NOT_FOUND,
-        **CONFLICT,
-        413: OpenApiResponse(description=_("The upload is larger than allowed.")),
-        415: OpenApiResponse(description=_("Not multipart form data.")),
+        **IDEMPOTENCY_ERRORS,
+        409: CLOSED,
+        413: OpenApiResponse(ErrorSerializer, description=_("The upload is larger than allowed.")),
+        415: OpenApiResponse(ErrorSerializer, description=_("Not multipart form data.")),
         **ERRORS,
     },
     summary="Attach photos or documents to your claim",
@@ -115,6 +119,7 @@ def claim_detail(request, pk):
 @api_view(["POST"])
 @parser_classes([MultiPartParser])
 @permission_classes([IsAuthenticated, IsCustomer])
+@idempotent
 def claim_documents_add(request, pk):
     claim = _own_claim(request, pk)
     serializer = s.DocumentUploadSerializer(data=request.data)

@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from portal.notifications.selectors import notification_rows, notifications_described
 from portal.notifications.services import notifications_mark_all_read, notifications_mark_read, push_device_register
 
-from ..customer import ERRORS, INVALID, NOT_FOUND, IsCustomer, caller_customer, service_answers
-from ..staff.pagination import UncountedPagination
+from ..customer import ERRORS, INVALID, NOT_FOUND
+from ..pagination import PagePagination
+from ..permissions import IsCustomer, caller_customer
 from . import serializers as s
 
 TAG = ["notifications"]
@@ -39,7 +40,7 @@ TAG = ["notifications"]
 def notification_list(request):
     unread_only = request.query_params.get("unread", "").lower() in ("1", "true", "yes")
     rows = notification_rows(caller_customer(request), request.user, unread_only=unread_only)
-    paginator = UncountedPagination()
+    paginator = PagePagination()
     page = notifications_described(paginator.paginate_queryset(rows, request))
     return paginator.get_paginated_response(s.NotificationSerializer(page, many=True).data)
 
@@ -85,6 +86,5 @@ def device_register(request):
     serializer = s.DeviceSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    with service_answers():
-        device, created = push_device_register(user=request.user, platform=data["platform"], token=data["token"])
+    device, created = push_device_register(user=request.user, platform=data["platform"], token=data["token"])
     return Response(s.DeviceSerializer(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

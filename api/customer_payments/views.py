@@ -11,15 +11,17 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from portal.core.exports import pdf_download
-from portal.gateways.selectors import gateway_attempts_of_policyholder
+from portal.gateways.selectors import gateway_attempts_for_app
 from portal.gateways.services import online_payment_start
 from portal.gateways.wompi import WompiClient, WompiError
 from portal.payments import documents
-from portal.payments.selectors import payments_of_policyholder
+from portal.payments.selectors import payments_for_app
 
-from ..auth.serializers import DetailSerializer
-from ..customer import ERRORS, INVALID, NOT_FOUND, IsCustomer, caller_customer, service_answers
-from ..staff.pagination import UncountedPagination
+from ..customer import ERRORS, INVALID, NOT_FOUND
+from ..exceptions import ErrorSerializer
+from ..idempotency import IDEMPOTENCY_ERRORS, IDEMPOTENCY_PARAMETER, idempotent
+from ..pagination import paginated_response
+from ..permissions import IsCustomer, caller_customer
 from . import serializers as s
 
 TAG = ["payments"]
@@ -29,12 +31,6 @@ class WompiUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = _("Wompi cannot be reached just now; try again in a minute.")
     default_code = "wompi_unavailable"
-
-
-def _page(request, rows, serializer_class):
-    paginator = UncountedPagination()
-    page = paginator.paginate_queryset(rows, request)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 @extend_schema(
@@ -48,10 +44,12 @@ def _page(request, rows, serializer_class):
     tags=TAG,
     methods=["POST"],
     request=s.PaymentStartSerializer,
+    parameters=[IDEMPOTENCY_PARAMETER],
     responses={
         201: OpenApiResponse(s.AttemptSerializer, description=_("Sent to Wompi: PENDING until Wompi says.")),
         **INVALID,
         **ERRORS,
+        **IDEMPOTENCY_ERRORS,
     },
     summary="Pay online with Wompi (card, Nequi or PSE)",
     description=(
@@ -64,26 +62,25 @@ def _page(request, rows, serializer_class):
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticated, IsCustomer])
 def payment_list(request):
-    customer = caller_customer(request)
     if request.method == "POST":
-        return _payment_start(request, customer)
-    return _page(request, payments_of_policyholder(customer), s.PaymentSerializer)
+        return _payment_start(request)
+    return paginated_response(request, payments_for_app(request.user), s.PaymentSerializer)
 
 
-def _payment_start(request, customer):
+@idempotent
+def _payment_start(request):
     serializer = s.PaymentStartSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    with service_answers():
-        attempt = online_payment_start(
-            customer=customer,
-            amount=data["amount"],
-            currency=data["currency"],
-            method=data["method"],
-            method_details=serializer.method_details(),
-            actor=request.user,
-            redirect_url=request.build_absolute_uri(reverse("gateways:payment_return")),
-        )
+    attempt = online_payment_start(
+        customer=caller_customer(request),
+        amount=data["amount"],
+        currency=data["currency"],
+        method=data["method"],
+        method_details=serializer.method_details(),
+        actor=request.user,
+        redirect_url=request.build_absolute_uri(reverse("gateways:payment_return")),
+    )
     location = reverse("api:customer_payment_attempt", args=[attempt.pk])
     return Response(s.AttemptSerializer(attempt).data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
@@ -100,7 +97,7 @@ def _payment_start(request, customer):
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, IsCustomer])
 def payment_receipt(request, pk):
-    payment = payments_of_policyholder(caller_customer(request)).filter(pk=pk).first()
+    payment = payments_for_app(request.user).filter(pk=pk).first()
     receipt = getattr(payment, "receipt", None) if payment else None
     if receipt is None:
         raise exceptions.NotFound(_("You have no payment with a receipt under this id."))
@@ -116,7 +113,7 @@ def payment_receipt(request, pk):
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, IsCustomer])
 def attempt_list(request):
-    return _page(request, gateway_attempts_of_policyholder(caller_customer(request)), s.AttemptSerializer)
+    return paginated_response(request, gateway_attempts_for_app(request.user), s.AttemptSerializer)
 
 
 @extend_schema(
@@ -128,7 +125,7 @@ def attempt_list(request):
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, IsCustomer])
 def attempt_detail(request, pk):
-    attempt = gateway_attempts_of_policyholder(caller_customer(request)).filter(pk=pk).first()
+    attempt = gateway_attempts_for_app(request.user).filter(pk=pk).first()
     if attempt is None:
         raise exceptions.NotFound(_("You have no online payment with this id."))
     return Response(s.AttemptSerializer(attempt).data)
@@ -138,7 +135,7 @@ def attempt_detail(request, pk):
     tags=TAG,
     responses={
         200: s.BankSerializer(many=True),
-        503: OpenApiResponse(DetailSerializer, description=_("Wompi cannot be reached.")),
+        503: OpenApiResponse(ErrorSerializer, description=_("Wompi cannot be reached.")),
         **ERRORS,
     },
     summary="The banks PSE payments can come from",
@@ -153,4 +150,4 @@ def pse_banks(request):
         raise WompiUnavailable() from error
     # Wompi's list starts with a "choose your bank" row of code 0, which is not a bank.
     rows = [{"code": code, "name": name} for code, name in banks if code != "0"]
-    return _page(request, rows, s.BankSerializer)
+    return paginated_response(request, rows, s.BankSerializer)

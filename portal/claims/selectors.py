@@ -141,11 +141,12 @@ def claims_of_customer(user, customer):
     return claims_visible_to(user).filter(customer=customer).order_by("-created_at", "-id")
 
 
-def claims_of_policyholder(customer):
-    """The claims of `customer`, as the customer sees them in the app: newest first."""
+def claims_for_app(user):
+    """The claims `user` sees (a customer: their own), reading what the app shows of each: newest first."""
     return (
-        Claim.objects.filter(customer=customer)
-        .select_related("policy", "policy__product", "rejection_reason")
+        claims_visible_to(user)
+        .select_related(None)
+        .select_related("policy__product", "rejection_reason")
         .order_by("-created_at", "-id")
     )
 

@@ -21,9 +21,9 @@ def gateway_transactions_visible_to(user):
     )
 
 
-def gateway_attempts_of_policyholder(customer):
-    """The online payments `customer` started or that were started for them, newest first."""
-    return GatewayTransaction.objects.filter(customer=customer).order_by("-created_at", "-id")
+def gateway_attempts_for_app(user):
+    """The online payments `user` sees (a customer: those for them), newest first."""
+    return gateway_transactions_visible_to(user).select_related(None).order_by("-created_at", "-id")
 
 
 def webhook_events_visible_to(user):

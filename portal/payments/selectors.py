@@ -119,25 +119,29 @@ def customer_account_summaries(user, customer, *, today=None):
     return [account_summary(account, today=today) for account in accounts_visible_to(user).filter(customer=customer)]
 
 
-def accounts_of_policyholder(customer):
-    """The accounts of `customer` (one per currency), as the customer sees them in the app."""
-    return LedgerAccount.objects.filter(customer=customer).select_related("customer").order_by("currency")
+def accounts_for_app(user):
+    """The accounts `user` sees (a customer: their own, one per currency)."""
+    return accounts_visible_to(user).select_related(None).select_related("customer").order_by("currency")
 
 
-def instalments_due_of_policyholder(customer, *, limit=12):
-    """The next open instalments of `customer`'s policies, overdue ones first, at most `limit`."""
+def instalments_due_for_app(user, *, limit=12):
+    """The next open instalments `user` sees (a customer: of their own policies), overdue first, at most `limit`."""
     return (
-        Instalment.objects.filter(account__customer=customer, status=Instalment.Status.OPEN)
-        .select_related("policy", "policy__product")
+        instalments_visible_to(user)
+        .select_related(None)
+        .select_related("policy__product")
+        .filter(status=Instalment.Status.OPEN)
         .order_by("due_date", "policy__number", "sequence")[:limit]
     )
 
 
-def payments_of_policyholder(customer):
-    """The payments `customer` made, with their receipts, newest first."""
+def payments_for_app(user):
+    """The payments received that `user` sees (a customer: those they made), with receipts, newest first."""
     return (
-        Payment.objects.filter(account__customer=customer, direction=Payment.Direction.IN)
-        .select_related("account", "receipt")
+        payments_visible_to(user)
+        .select_related(None)
+        .select_related("receipt")
+        .filter(direction=Payment.Direction.IN)
         .order_by("-received_on", "-id")
     )
 

@@ -27,13 +27,6 @@ def policies_visible_to(user):
     ).select_related("product", "customer", "customer__agent", "current_version")
 
 
-def policies_of_policyholder(customer):
-    """The issued policies of `customer`, as the customer sees them in the app."""
-    return Policy.objects.filter(customer=customer, current_version__isnull=False).select_related(
-        "product", "current_version"
-    )
-
-
 def quotes_visible_to(user):
     return Quote.objects.filter(book_scope_q(user, agent_field=CUSTOMER_AGENT)).select_related(
         "product", "customer", "customer__agent"

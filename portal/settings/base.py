@@ -391,6 +391,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets several components share, named once (drf-spectacular would number the clashes).
+    "ENUM_NAME_OVERRIDES": {
+        "ClaimStatusEnum": "portal.claims.models.ClaimStatus",
+        "GatewayMethodEnum": "portal.gateways.models.PaymentMethod",
+        "CurrencyEnum": "portal.core.money.CURRENCIES",
+    },
 }
 # How long an API Idempotency-Key is remembered, and after how long a request that holds one without
 # finishing (a killed worker) is presumed dead, so that a retry with the key runs again.

@@ -92,9 +92,9 @@ def test_the_statement_period_is_checked(as_customer, policyholder):
     not_a_date = caller.get(STATEMENT, {"from": "ayer", "to": today.isoformat()})
     only_one = caller.get(STATEMENT, {"from": today.isoformat()})
 
-    assert swapped.status_code == 400 and "non_field_errors" in swapped.json()
-    assert not_a_date.status_code == 400 and "from" in not_a_date.json()
-    assert only_one.status_code == 400 and "to" in only_one.json()
+    assert swapped.status_code == 400 and "swap the dates" in swapped.json()["detail"]
+    assert not_a_date.status_code == 400 and "from" in not_a_date.json()["errors"]
+    assert only_one.status_code == 400 and "to" in only_one.json()["errors"]
 
 
 def test_a_currency_without_an_account_is_not_found(as_customer, policyholder):
@@ -116,3 +116,12 @@ def test_staff_and_anonymous_callers_are_refused(as_customer, app_client, agent)
     for path in (ACCOUNT, STATEMENT):
         assert as_customer(agent).get(path).status_code == 403
         assert app_client.get(path).status_code == 401
+
+
+def test_the_schema_documents_the_statement_as_json_and_pdf(app_client):
+    paths = app_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
+
+    statement = paths["/api/v1/account/statement/"]["get"]
+    assert {"application/json", "application/pdf"} <= set(statement["responses"]["200"]["content"])
+    assert {"400", "401", "403", "404"} <= set(statement["responses"])
+    assert {"from", "to", "format"} <= {parameter["name"] for parameter in statement["parameters"]}

@@ -182,7 +182,7 @@ def test_a_claim_on_another_customers_policy_is_refused_and_nothing_is_filed(
     response = as_customer(policyholder.user).post(CLAIMS, first_notice(own_policy(other_policyholder)))
 
     assert response.status_code == 400
-    assert "policy" in response.json()
+    assert "policy" in response.json()["errors"]
     assert not Claim.objects.exists()
 
 
@@ -203,7 +203,7 @@ def test_the_portals_cover_checks_refuse_bad_notices_with_field_errors(as_custom
     response = as_customer(policyholder.user).post(CLAIMS, first_notice(own_policy(policyholder), **changes))
 
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert not Claim.objects.exists()
 
 
@@ -211,7 +211,7 @@ def test_a_notice_with_missing_fields_names_each_of_them(as_customer, policyhold
     response = as_customer(policyholder.user).post(CLAIMS, {})
 
     assert response.status_code == 400
-    assert {"policy", "coverage_code", "loss_date", "claimed_amount", "description"} <= set(response.json())
+    assert {"policy", "coverage_code", "loss_date", "claimed_amount", "description"} <= set(response.json()["errors"])
 
 
 def test_a_loss_before_the_policy_started_is_not_covered(as_customer, policyholder):
@@ -221,7 +221,7 @@ def test_a_loss_before_the_policy_started_is_not_covered(as_customer, policyhold
     response = as_customer(policyholder.user).post(CLAIMS, first_notice(policy, loss_date=day.isoformat()))
 
     assert response.status_code == 400
-    assert policy.number in str(response.json()["loss_date"])
+    assert policy.number in str(response.json()["errors"]["loss_date"])
 
 
 # --- documents ------------------------------------------------------------------------------------------------
@@ -257,7 +257,7 @@ def test_a_program_among_the_files_is_refused_and_none_is_kept(as_customer, poli
     )
 
     assert response.status_code == 400
-    assert "program" in str(response.json())
+    assert "program" in str(response.json()["errors"])
     assert not ClaimDocument.objects.exists() and stored_files(private_root) == []
 
 
@@ -309,3 +309,31 @@ def test_staff_and_accounts_without_a_customer_record_are_refused(as_customer, a
 def test_no_token_is_401(app_client, policyholder):
     assert app_client.get(CLAIMS).status_code == 401
     assert app_client.post(CLAIMS, {}, format="json").status_code == 401
+
+
+# --- retries and the schema -------------------------------------------------------------------------------------
+
+
+def test_a_retried_notice_with_the_same_idempotency_key_files_one_claim(as_customer, policyholder):
+    caller = as_customer(policyholder.user)
+    notice = first_notice(own_policy(policyholder))
+
+    first = caller.post(CLAIMS, notice, HTTP_IDEMPOTENCY_KEY="5b0c7a52-fnol")
+    again = caller.post(CLAIMS, notice, HTTP_IDEMPOTENCY_KEY="5b0c7a52-fnol")
+    other = caller.post(CLAIMS, {**notice, "claimed_amount": "1.00"}, HTTP_IDEMPOTENCY_KEY="5b0c7a52-fnol")
+
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert other.status_code == 422
+    assert Claim.objects.count() == 1
+
+
+def test_the_schema_documents_the_claims_endpoints_and_their_refusals(app_client):
+    paths = app_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
+
+    assert {"400", "401", "403", "409", "422"} <= set(paths["/api/v1/claims/"]["post"]["responses"])
+    assert {"200", "401", "403", "404"} <= set(paths["/api/v1/claims/{id}/"]["get"]["responses"])
+    upload = paths["/api/v1/claims/{id}/documents/"]["post"]
+    assert {"400", "404", "409", "413", "415"} <= set(upload["responses"])
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    assert "Idempotency-Key" in {parameter["name"] for parameter in paths["/api/v1/claims/"]["post"]["parameters"]}

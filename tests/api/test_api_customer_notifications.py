@@ -188,7 +188,7 @@ def test_a_token_moves_to_whoever_signed_in_on_the_phone_last(as_customer, polic
 def test_bad_devices_are_refused(as_customer, policyholder, body, field):
     response = as_customer(policyholder.user).post(DEVICES, body)
 
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and field in response.json()["errors"]
     assert not PushDevice.objects.exists()
 
 
@@ -198,3 +198,11 @@ def test_staff_and_anonymous_callers_are_refused(as_customer, app_client, agent)
     assert as_customer(agent).post(DEVICES, {"platform": "ios", "token": TOKEN}).status_code == 403
     assert app_client.get(FEED).status_code == 401
     assert app_client.post(DEVICES, {}, format="json").status_code == 401
+
+
+def test_the_schema_documents_the_feed_and_the_devices(app_client):
+    paths = app_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
+
+    assert {"200", "401", "403"} <= set(paths["/api/v1/notifications/"]["get"]["responses"])
+    assert {"200", "400", "404"} <= set(paths["/api/v1/notifications/read/"]["post"]["responses"])
+    assert {"200", "201", "400"} <= set(paths["/api/v1/devices/"]["post"]["responses"])

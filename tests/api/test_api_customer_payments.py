@@ -116,7 +116,7 @@ def test_bad_payment_input_is_refused_with_field_errors_and_nothing_is_sent(
     response = as_customer(policyholder.user).post(PAYMENTS, body)
 
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert not GatewayTransaction.objects.exists()
     assert wompi.calls("POST", "/v1/transactions") == 0
 
@@ -138,7 +138,7 @@ def test_when_wompi_cannot_be_reached_nothing_is_charged(wompi, as_customer, pol
     response = as_customer(policyholder.user).post(PAYMENTS, nequi())
 
     assert response.status_code == 400
-    assert "Wompi" in str(response.json())
+    assert "Wompi" in response.json()["detail"]
     assert not GatewayTransaction.objects.exists()
 
 
@@ -240,3 +240,27 @@ def test_staff_and_anonymous_callers_are_refused(as_customer, app_client, agent)
         assert as_customer(agent).get(path).status_code == 403
         assert app_client.get(path).status_code == 401
     assert as_customer(agent).post(PAYMENTS, nequi()).status_code == 403
+
+
+def test_a_retried_payment_with_the_same_idempotency_key_charges_once(wompi, as_customer, policyholder):
+    caller = as_customer(policyholder.user)
+
+    first = caller.post(PAYMENTS, nequi(), HTTP_IDEMPOTENCY_KEY="pay-7f3e")
+    again = caller.post(PAYMENTS, nequi(), HTTP_IDEMPOTENCY_KEY="pay-7f3e")
+    other = caller.post(PAYMENTS, nequi(amount="1000"), HTTP_IDEMPOTENCY_KEY="pay-7f3e")
+
+    assert first.status_code == again.status_code == 201
+    assert again.json()["reference"] == first.json()["reference"] and again["Idempotent-Replayed"] == "true"
+    assert other.status_code == 422
+    assert GatewayTransaction.objects.count() == 1
+    assert wompi.calls("POST", "/v1/transactions") == 1
+
+
+def test_the_schema_documents_the_payments_endpoints(app_client):
+    paths = app_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
+
+    assert {"201", "400", "401", "403", "409", "422"} <= set(paths["/api/v1/payments/"]["post"]["responses"])
+    assert "application/pdf" in paths["/api/v1/payments/{id}/receipt/"]["get"]["responses"]["200"]["content"]
+    assert {"404"} <= set(paths["/api/v1/payments/attempts/{id}/"]["get"]["responses"])
+    assert set(paths["/api/v1/payments/attempts/{id}/"]) == {"get"}
+    assert "503" in paths["/api/v1/payments/pse-banks/"]["get"]["responses"]
