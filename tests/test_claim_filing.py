@@ -309,6 +309,25 @@ def test_agents_supervisors_and_admins_file_claims(issue, role):
     assert file(issue(), actor).filed_by == actor
 
 
+def test_a_customer_files_on_their_own_policy_from_the_app(issue, customer):
+    customer.user = UserFactory(role=Role.CLIENT)
+    customer.save(update_fields=["user"])
+
+    claim = file(issue(), customer.user)
+
+    assert (claim.filed_by, claim.customer) == (customer.user, customer)
+
+
+def test_a_customer_may_not_file_on_another_customers_policy(issue):
+    stranger = UserFactory(role=Role.CLIENT)
+    CustomerFactory(user=stranger)
+
+    with pytest.raises(PermissionDenied):
+        file(issue(), stranger)
+
+    assert not Claim.objects.exists()
+
+
 # --- remaining cover ---------------------------------------------------------------------------------------
 
 

@@ -30,7 +30,11 @@ class PDFRenderer(BaseRenderer):
     format = "pdf"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        # Only refusals reach a renderer on the PDF path: JSON bytes, since the app reads their detail.
+        # Only refusals reach a renderer on the PDF path (the PDF is answered by the view): they go as
+        # the JSON every refusal is, so the app reads their detail.
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
         return JSONRenderer().render(data)
 
 

@@ -152,7 +152,7 @@ def claim_file(*, policy, coverage_code, loss_date, claimed_amount, description,
     """First notice of loss: a PENDING claim against the policy version in force on the loss date,
     filed by staff for a customer of their book or by the customer on their own policy (the app)."""
     today = _today(as_of)
-    refused = workflow.filing_refusal(actor, policy.customer)
+    refused = workflow.filing_refusal(actor, policy)
     if refused is not None:
         _raise(refused)
     amount, description = _filing_input(

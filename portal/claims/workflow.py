@@ -161,24 +161,24 @@ PAST_TENSE = {
 }
 
 
-def is_policyholder(actor, customer):
-    """Whether `actor` is the app account of `customer`: a customer acts on their own claims only."""
-    return actor.role == Role.CLIENT and customer.user_id is not None and customer.user_id == actor.pk
+def is_policyholder(actor, record):
+    """Whether `actor` is the app account of the customer `record` (a policy, a claim) belongs to."""
+    return actor.role == Role.CLIENT and record.customer.user_id == actor.pk
 
 
-def filing_refusal(actor, customer):
-    """(FORBIDDEN, message) when `actor` may not file a claim for `customer`, else None.
+def filing_refusal(actor, policy):
+    """(FORBIDDEN, message) when `actor` may not file a claim on `policy`, else None.
 
     Staff in a filing role file for the customers of their book (the caller looks the policy up in
     their scope); a customer files on their own policies only."""
-    if actor.role in FILING_ROLES or is_policyholder(actor, customer):
+    if actor.role in FILING_ROLES or is_policyholder(actor, policy):
         return None
     return FORBIDDEN, _("Your role may not file claims.")
 
 
 def document_refusal(claim, actor):
     """Why `actor` may not add documents to `claim` now, as (kind, message), or None if they may."""
-    if actor.role not in FILING_ROLES and not is_policyholder(actor, claim.customer):
+    if actor.role not in FILING_ROLES and not is_policyholder(actor, claim):
         return FORBIDDEN, _("Your role may not add documents to claims.")
     if claim.status == ClaimStatus.CLOSED:
         return CONFLICT, _("Claim %(number)s is closed; reopen it to add documents.") % {"number": claim.number}

@@ -125,3 +125,11 @@ def test_the_schema_documents_the_statement_as_json_and_pdf(app_client):
     assert {"application/json", "application/pdf"} <= set(statement["responses"]["200"]["content"])
     assert {"400", "401", "403", "404"} <= set(statement["responses"])
     assert {"from", "to", "format"} <= {parameter["name"] for parameter in statement["parameters"]}
+
+
+def test_a_refused_pdf_statement_answers_json_with_the_detail(as_customer, policyholder):
+    response = as_customer(policyholder.user).get(STATEMENT, {"format": "pdf", "from": "ayer", "to": "hoy"})
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "from" in response.json()["errors"]
