@@ -1,6 +1,7 @@
 """/api/v1/claims/: a customer's own claims. First notice of loss and documents go through the same
 claims services as the portal (the same cover checks, the same content-checked private storage)."""
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -80,7 +81,9 @@ def _claim_file(request):
             description=data["description"],
             actor=request.user,
         )
-    return Response(_detail(claims_for_app(request.user).get(pk=claim.pk)), status=status.HTTP_201_CREATED)
+    location = reverse("api:customer_claim_detail", args=[claim.pk])
+    body = _detail(claims_for_app(request.user).get(pk=claim.pk))
+    return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
 
 @extend_schema(

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from portal.core.exports import pdf_download
 from portal.gateways.selectors import gateway_attempts_for_app
-from portal.gateways.services import online_payment_start
+from portal.gateways.services import GatewayUnavailable, online_payment_start
 from portal.gateways.wompi import WompiClient, WompiError
 from portal.payments import documents
 from portal.payments.selectors import payments_for_app
@@ -50,6 +50,7 @@ class WompiUnavailable(exceptions.APIException):
         **INVALID,
         **ERRORS,
         **IDEMPOTENCY_ERRORS,
+        503: OpenApiResponse(ErrorSerializer, description=_("Wompi cannot be reached: nothing was charged.")),
     },
     summary="Pay online with Wompi (card, Nequi or PSE)",
     description=(
@@ -72,15 +73,18 @@ def _payment_start(request):
     serializer = s.PaymentStartSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    attempt = online_payment_start(
-        customer=caller_customer(request),
-        amount=data["amount"],
-        currency=data["currency"],
-        method=data["method"],
-        method_details=serializer.method_details(),
-        actor=request.user,
-        redirect_url=request.build_absolute_uri(reverse("gateways:payment_return")),
-    )
+    try:
+        attempt = online_payment_start(
+            customer=caller_customer(request),
+            amount=data["amount"],
+            currency=data["currency"],
+            method=data["method"],
+            method_details=serializer.method_details(),
+            actor=request.user,
+            redirect_url=request.build_absolute_uri(reverse("gateways:payment_return")),
+        )
+    except GatewayUnavailable as error:
+        raise WompiUnavailable(" ".join(error.messages)) from error
     location = reverse("api:customer_payment_attempt", args=[attempt.pk])
     return Response(s.AttemptSerializer(attempt).data, status=status.HTTP_201_CREATED, headers={"Location": location})
 

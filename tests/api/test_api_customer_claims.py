@@ -155,6 +155,7 @@ def test_a_customer_files_a_claim_on_their_own_policy(as_customer, policyholder)
     )
     body = response.json()
     assert body["id"] == claim.pk and body["number"] == claim.number
+    assert response["Location"] == f"{CLAIMS}{claim.pk}/"
     assert body["timeline"][0]["text"] == "We received your claim."
     assert AuditEvent.objects.filter(action="claim.filed", target_id=str(claim.pk), actor=policyholder.user).exists()
 

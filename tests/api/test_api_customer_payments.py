@@ -132,12 +132,12 @@ def test_the_customer_and_status_in_the_request_are_ignored(wompi, as_customer, 
     assert attempt.reference != "AMP-MINE"
 
 
-def test_when_wompi_cannot_be_reached_nothing_is_charged(wompi, as_customer, policyholder):
+def test_when_wompi_cannot_be_reached_nothing_is_charged_and_the_app_may_retry(wompi, as_customer, policyholder):
     wompi.stop()
 
     response = as_customer(policyholder.user).post(PAYMENTS, nequi())
 
-    assert response.status_code == 400
+    assert response.status_code == 503
     assert "Wompi" in response.json()["detail"]
     assert not GatewayTransaction.objects.exists()
 
