@@ -393,6 +393,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status": each choice set gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "QuoteStatusEnum": "portal.policies.models.QuoteStatus",
+        "PolicyStatusEnum": "portal.policies.models.PolicyStatus",
+        "ClaimStatusEnum": "portal.claims.models.ClaimStatus",
+        "BulkJobStatusEnum": "portal.claims.models.BulkTransitionJob.Status",
+    },
 }
 # How long an API Idempotency-Key is remembered, and after how long a request that holds one without
 # finishing (a killed worker) is presumed dead, so that a retry with the key runs again.
