@@ -1,6 +1,7 @@
 """Every refusal of the API as `{"detail": "..."}`, with `"errors": {field: [messages]}` added when
 the input was invalid; the status is the one HTTP means (400 bad input, 401 no valid token, 403 not
-allowed, 404 not found or not yours, 405, 409 conflict, 413 too large, 415 unsupported media type,
+allowed, 404 not found or not yours, 405, 409 conflict (a service's portal.core.exceptions.Conflict: the
+record's state changed), 413 too large, 415 unsupported media type,
 422 well-formed but unprocessable, 429 too many requests). Messages follow the request's language
 (Accept-Language for the app: portal.accounts.middleware.LanguageMiddleware)."""
 
@@ -9,6 +10,8 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler
+
+from portal.core.exceptions import Conflict as StateConflict
 
 
 class Conflict(exceptions.APIException):
@@ -69,7 +72,9 @@ def _field_errors(data):
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, ValidationError):
+    if isinstance(exc, StateConflict):
+        exc = Conflict(" ".join(exc.messages))
+    elif isinstance(exc, ValidationError):
         exc = exceptions.ValidationError(serializers.as_serializer_error(exc))
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()

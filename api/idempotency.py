@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -86,7 +87,7 @@ def idempotent(view):
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        key = _key(request)
+        key = _key(request) if request.method not in SAFE_METHODS else None
         if key is None:
             return view(request, *args, **kwargs)
         try:

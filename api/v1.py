@@ -10,6 +10,8 @@ urlpatterns: list = [
     path("webhooks/wompi/", webhooks.wompi_webhook, name="wompi_webhook"),
     path("auth/", include("api.auth.urls")),
     path("staff/", include("api.staff.urls")),
+    path("", include("api.profile.urls")),
+    path("", include("api.policies.urls")),
     # The OpenAPI schema and its two readers, served from our own static files (no CDN).
     path("schema/", SpectacularAPIView.as_view(**SCHEMA), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", **SCHEMA), name="docs"),

@@ -58,4 +58,4 @@ def customer_duplicates(*, id_type, id_number, email, exclude_pk=None):
 
 def customer_of_account(user):
     """The customer record an app account is linked to, or None."""
-    return Customer.objects.select_related("agent").filter(user=user).first()
+    return Customer.objects.select_related("agent", "user").filter(user=user).first()

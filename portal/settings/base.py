@@ -266,6 +266,8 @@ MEDIA_ROOT = Path(env("AMPARO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Files only the app serves, after a permission check (claim documents, bordereaux): never under MEDIA_URL.
 AMPARO_PRIVATE_ROOT = Path(env("AMPARO_PRIVATE_ROOT", str(BASE_DIR / "var" / "private")))
 AMPARO_CLAIM_DOCUMENT_MAX_BYTES = env_int("AMPARO_CLAIM_DOCUMENT_MAX_MB", 10) * 1024 * 1024
+# A profile photo sent from the app (within the request body limit below).
+AMPARO_PROFILE_PHOTO_MAX_BYTES = env_int("AMPARO_PROFILE_PHOTO_MAX_MB", 2) * 1024 * 1024
 # Request bodies, refused with 413 from their Content-Length before anything is read or spooled to disk
 # (portal.core.uploads): any request, and the pages that take several documents at once.
 AMPARO_REQUEST_BODY_MAX_BYTES = env_int("AMPARO_REQUEST_BODY_MAX_MB", 3) * 1024 * 1024
@@ -391,9 +393,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Choice sets several components share, named once (drf-spectacular would number the clashes).
+    # Several models have a "status" (and a "method", a "currency"): each choice set gets its own name.
     "ENUM_NAME_OVERRIDES": {
+        "QuoteStatusEnum": "portal.policies.models.QuoteStatus",
+        "PolicyStatusEnum": "portal.policies.models.PolicyStatus",
         "ClaimStatusEnum": "portal.claims.models.ClaimStatus",
+        "BulkJobStatusEnum": "portal.claims.models.BulkTransitionJob.Status",
         "GatewayMethodEnum": "portal.gateways.models.PaymentMethod",
         "CurrencyEnum": "portal.core.money.CURRENCIES",
     },
