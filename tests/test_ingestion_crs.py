@@ -20,6 +20,7 @@ from django.urls import reverse
 
 from portal.ingestion.detect import ABBREVIATION, EXACT, MAPPED, WITHOUT_NOTE, match_headers
 from portal.ingestion.models import ClaimRow, ImportJob, MappingProfile, RiskRow, RiskTotal, Source
+from portal.ingestion.samples.crs import generate_crs
 
 from . import test_ingestion_rules
 from .factories import UserFactory
@@ -265,6 +266,23 @@ def test_the_job_page_shows_how_each_column_was_recognised(client, source):
     assert "90%" in body
 
 
+@pytest.mark.django_db
+def test_the_rows_page_shows_return_premiums_negative_and_filters_by_transaction_type(client, auditor, source):
+    import_file(source, (CORPUS / "crs_standard_words.csv").read_bytes(), name="crs.csv")
+    client.force_login(auditor)
+    page = client.get(reverse("ingestion:rows", args=["risk"]))
+    body = page.content.decode()
+    assert "-1,000.00" in body  # the Cancellation of line 11, a return premium
+    gross = sum(line["gross_premium"] for line in page.context["totals"])
+    assert gross == RiskRow.objects.filter(source=source).aggregate(gross=Sum("gross_premium"))["gross"]
+    assert gross == Decimal("1400.00")
+
+    returns = client.get(reverse("ingestion:rows", args=["risk"]), {"transaction_type": "Return Premium"})
+    assert returns.context["totals"] is None  # totals are of whole bordereaux
+    shown = {row.record.row_number for row in returns.context["table"].paginated_rows}
+    assert shown == {5, 6, 10, 11, 12}
+
+
 # --- import_bordereau --map and --accept-suggestions ------------------------------------------------
 
 
@@ -349,6 +367,19 @@ def test_a_map_to_an_unknown_field_or_a_missing_column_is_refused_with_a_message
     assert status == 1
     assert "Not a column of the file: Binder" in said
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_generated_bordereau_of_the_standards_shape_loads_exactly_its_good_rows(tmp_path):
+    summary = generate_crs(tmp_path / "crs.csv", rows=3000, seed=7, bad_rate=0.02)
+    status, stdout, said = run_command(tmp_path / "crs.csv")
+    assert status == 0, said
+    assert f'"rows_loaded": {summary["rows_good"]}' in stdout and summary["rows_bad"] > 20
+    assert f'"rows_rejected": {summary["rows_bad"]}' in stdout
+    by_type = dict(RiskRow.objects.values_list("transaction_type").annotate(gross=Sum("gross_premium")))
+    assert set(by_type) == {"Original Premium", "Additional Premium", "Return Premium"}
+    assert by_type["Return Premium"] < 0 < by_type["Additional Premium"]
+    assert set(RiskRow.objects.values_list("business_type", flat=True)) == {"New", "Renewal", ""}
 
 
 # --- the migration of stored rows ----------------------------------------------------------------
