@@ -18,6 +18,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Sum
 from django.urls import reverse
 
+from portal.accounts.demo import seed_demo_users
+from portal.ingestion.demo import DEMO_CRS_SOURCE, DEMO_SOURCE, seed_demo_bordereaux
 from portal.ingestion.detect import ABBREVIATION, EXACT, MAPPED, WITHOUT_NOTE, match_headers
 from portal.ingestion.models import ClaimRow, ImportJob, MappingProfile, RiskRow, RiskTotal, Source
 from portal.ingestion.samples.crs import generate_crs
@@ -380,6 +382,20 @@ def test_a_generated_bordereau_of_the_standards_shape_loads_exactly_its_good_row
     assert set(by_type) == {"Original Premium", "Additional Premium", "Return Premium"}
     assert by_type["Return Premium"] < 0 < by_type["Additional Premium"]
     assert set(RiskRow.objects.values_list("business_type", flat=True)) == {"New", "Renewal", ""}
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_coverholder_whose_bordereau_speaks_the_standards_words():
+    seed_demo_users()
+    seed_demo_bordereaux()
+    seed_demo_bordereaux()  # seeding twice adds nothing
+    coverholder = Source.objects.get(name=DEMO_CRS_SOURCE)
+    job = ImportJob.objects.get(source=coverholder)
+    assert job.status == ImportJob.Status.SUCCEEDED and job.rows_loaded > 250 and job.rows_rejected > 0
+    rows = RiskRow.objects.filter(source=coverholder)
+    assert rows.filter(transaction_type="Return Premium", gross_premium__lt=0).exists()
+    assert rows.filter(business_type="Renewal").exists()
+    assert Source.objects.filter(name=DEMO_SOURCE).count() == 1
 
 
 # --- the migration of stored rows ----------------------------------------------------------------
