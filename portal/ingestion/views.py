@@ -17,7 +17,7 @@ from portal.core.permissions import permission_required
 from portal.core.uploads import body_limit
 
 from . import services
-from .detect import match_columns, suggest_columns
+from .detect import column_matches, match_columns, suggest_columns
 from .fields import FIELDS, Kind
 from .filters import ClaimRowFilter, ClaimTotalFilter, ImportJobFilter, RiskRowFilter, RiskTotalFilter, RowErrorFilter
 from .forms import MappingForm, ProfileForm, UploadForm, too_large_to_upload
@@ -117,6 +117,7 @@ def job_detail(request, pk):
         **_progress_figures(job),
         "date_format_label": DATE_FORMAT_LABELS.get(job.layout.get("date_format"), ""),
         "decimal_style_label": dict(MappingProfile.DECIMAL_STYLES).get(job.layout.get("decimal_style"), ""),
+        "column_matches": column_matches(job.layout, job.kind),
         "filter": error_filter,
         "table": errors_table,
         "can_manage": request.user.has_perm("ingestion.change_importjob"),
