@@ -1,8 +1,9 @@
 """Request budgets shared by every process that calls one API, kept in PostgreSQL (any database
-works; PostgreSQL makes it exact across machines). GCRA, the generic cell rate algorithm: a budget of
-N requests per period spaces them `period / N` apart and allows a burst of N; each caller reserves
-the next slot with one UPDATE ... RETURNING, so two workers never both take the same slot, and
-sleeps until its slot comes. In any window of one period, at most N requests leave."""
+works; PostgreSQL makes it exact across machines). GCRA, the generic cell rate algorithm, with no
+burst: a budget of N requests per period spaces them `period / N` apart. Each caller reserves the
+next slot with one UPDATE ... RETURNING, so two workers never both take the same slot, and sleeps
+until its slot comes. In any window of one period, at most N requests leave (a burst allowance
+would let N go at once and then N - 1 more within the same period)."""
 
 import time
 from datetime import timedelta
@@ -37,8 +38,7 @@ def budget_reserve(key, *, requests, per):
             start = max(budget.next_free, now)
             budget.next_free = start + timedelta(seconds=interval)
             budget.save(update_fields=["next_free"])
-    # The slot at `start` may go a burst's worth early: `period - interval` seconds.
-    return max(0.0, (start - now).total_seconds() - (period - interval))
+    return max(0.0, (start - now).total_seconds())
 
 
 def budget_wait(key, *, requests, per, sleep=time.sleep):
