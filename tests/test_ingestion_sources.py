@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from email.utils import format_datetime
 
 import pytest
+import yaml
 from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -404,3 +405,47 @@ def test_a_source_is_pulled_by_one_run_at_a_time():
         sync_run_start(actor=None, connection=connection, enqueue=False)
         with pytest.raises(ValidationError, match="already being pulled"):
             sync_run_start(actor=None, connection=connection, enqueue=False)
+
+
+@pytest.mark.django_db
+def test_an_administrator_edits_the_spec_with_a_write_only_secret_and_tests_the_connection(admin_client):
+    from portal.ingestion.sources.models import SourceConnection
+
+    with CedantServer([risk_record(n) for n in range(1, 5)]) as server:
+        spec = server.spec()
+        spec["auth"] = {k: v for k, v in spec["auth"].items() if k != "client_secret_env"}
+        answer = admin_client.post(
+            "/admin/ingestion/sourceconnection/add/",
+            {"spec_text": yaml.safe_dump(spec), "secret": CLIENT_SECRET, "enabled": "on"},
+        )
+        assert answer.status_code == 302, answer.content.decode()[:3000]
+        connection = SourceConnection.objects.get()
+        assert connection.secret_encrypted and CLIENT_SECRET not in connection.secret_encrypted
+        page = admin_client.get(f"/admin/ingestion/sourceconnection/{connection.pk}/change/").content.decode()
+        assert CLIENT_SECRET not in page
+        answer = admin_client.post(
+            "/admin/ingestion/sourceconnection/",
+            {"action": "test_connection", "_selected_action": [connection.pk]},
+            follow=True,
+        )
+        assert "Connected: 3 records on the first page" in answer.content.decode()
+        broken = admin_client.post(
+            f"/admin/ingestion/sourceconnection/{connection.pk}/change/",
+            {"spec_text": "name: X\nkind: life\n", "enabled": "on"},
+        )
+        assert broken.status_code == 200 and "kind" in broken.content.decode()
+    assert not RiskRow.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_scheduled_source_is_queued_when_its_cron_line_matches(django_capture_on_commit_callbacks):
+    from portal.ingestion.sources.services import sync_runs_due
+
+    with CedantServer([risk_record(1)]) as server:
+        source_connection_load(actor=None, spec=server.spec(schedule="*/15 * * * *"))
+        with pytest.raises(ValidationError):
+            source_connection_load(actor=None, spec=server.spec(name="Other", schedule="every day"))
+    at = timezone.localtime().replace(minute=30)
+    assert sync_runs_due(now=at) == 1
+    assert sync_runs_due(now=at) == 0  # still queued from the last time
+    assert sync_runs_due(now=at.replace(minute=31)) == 0

@@ -35,7 +35,7 @@ def schedule_check(line):
 
 
 @transaction.atomic
-def source_connection_load(*, actor, spec, secret=None):
+def source_connection_load(*, actor, spec, secret=None, enabled=None):
     """Create the source named in `spec` with its connection, or update both; `secret` (typed by an
     administrator) is kept encrypted, never in the spec. Returns the connection."""
     spec = spec_check(spec)
@@ -60,6 +60,8 @@ def source_connection_load(*, actor, spec, secret=None):
     connection.schedule = schedule
     if secret:
         connection.secret_encrypted = secret_encrypt(secret)
+    if enabled is not None:
+        connection.enabled = enabled
     incremental = spec["resource"].get("incremental")
     if not incremental:
         connection.cursor_value = ""

@@ -327,3 +327,25 @@ def _fail(run, staging, stats, pages, started, *, status, error):
         target=run,
         metadata={**counts, "error": error},
     )
+
+
+def connection_probe(connection):
+    """Ask the source for its first page, keeping nothing: (ok, message) for the "test connection"
+    button. Checks the secret, the token, the address and that the records read as rows."""
+    spec = connection.spec
+    try:
+        secret = connection_secret(spec, connection.secret_encrypted)
+        client = SourceClient(key=str(connection.pk), spec=spec, secret=secret, stats=Stats())
+        url, params = paginator_for(spec, dict(spec["resource"].get("params") or {})).first()
+        page = client.get(url, params)
+        records = _page_records(page.body, spec, 1)
+        if records:
+            layout = records_layout(spec, records)
+            fields = ", ".join(f"{key} → {name}" for name, key in zip(layout.columns, layout.headers, strict=True))
+            return True, _("Connected: %(count)d records on the first page; %(fields)s.") % {
+                "count": len(records),
+                "fields": fields,
+            }
+        return True, _("Connected: the first page has no records.")
+    except (SourceError, PagingError, RecordsUnusable, MissingSecret) as exc:
+        return False, str(exc)
