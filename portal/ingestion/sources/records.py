@@ -85,21 +85,53 @@ def records_layout(spec, records):
 def cell_text(value):
     """A JSON value as the text a file would hold: numbers in plain decimal notation (1e-05 would be
     read as no number at all), booleans and null as words and empty."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is int:
+        return str(value)
+    if kind is float:
+        text = repr(value)
+        return text if "e" not in text else format(Decimal(text), "f")
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, float):
-        return format(Decimal(repr(value)), "f")
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, Decimal)):
-        return str(value)
     return str(value)[:1000]  # an object or list where a value belongs: its field's checks reject it
 
 
-def record_cells(record, layout):
-    return [cell_text(dotted(record, key)) for key in layout.headers]
+def cells_reader(layout):
+    """A function from a record to its cells' texts in the layout's order (the hot loop of a pull:
+    plain dict lookups for plain keys, a walk only for dotted ones)."""
+    keys = [(key, "." not in key) for key in layout.headers]
+
+    def read(record):
+        get = record.get
+        return [cell_text(get(key)) if plain else cell_text(dotted(record, key)) for key, plain in keys]
+
+    return read
+
+
+def periods_reader(period_spec):
+    """A function from a record to (period, problem), remembering each distinct value's answer."""
+    seen = {}
+    if "value" in period_spec:
+        fixed = record_period({}, period_spec)
+        return lambda record: fixed
+    field = period_spec["field"]
+    plain = "." not in field
+
+    def read(record):
+        value = record.get(field) if plain else dotted(record, field)
+        try:
+            return seen[value]
+        except (KeyError, TypeError):
+            answer = record_period(record, period_spec)
+            if isinstance(value, str) and len(seen) < 10_000:
+                seen[value] = answer
+            return answer
+
+    return read
 
 
 def record_period(record, period_spec):

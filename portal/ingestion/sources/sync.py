@@ -8,8 +8,11 @@ committed cursor and ends where a clean run would."""
 import hashlib
 import json
 import logging
+import queue
+import threading
 import time
 
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +27,7 @@ from .credentials import MissingSecret, connection_secret
 from .models import SourceConnection, SyncPage, SyncRun
 from .pages import page_content, page_store
 from .paginators import PagingError, dotted, paginator_for
-from .records import RecordsUnusable, cursor_max, record_cells, record_period, records_layout
+from .records import RecordsUnusable, cells_reader, cursor_max, periods_reader, records_layout
 
 logger = logging.getLogger(__name__)
 
@@ -52,22 +55,26 @@ class _Staging:
         self.records = 0
         self.unplaced = []
         self.unplaced_count = 0
+        self.period_of = periods_reader(spec["period"])
+        self.beat_at = 0.0  # time.monotonic() of the last heartbeat
 
     def add(self, page_number, records):
         if self.layout is None and records:
             self.layout = records_layout(self.spec, records)
+            self.cells_of = cells_reader(self.layout)
+        cells_of, period_of, parts = getattr(self, "cells_of", None), self.period_of, self.parts
         for record in records:
             self.records += 1
-            if not isinstance(record, dict):
+            if type(record) is not dict:
                 self._unplace(page_number, _("The record is not a JSON object."))
                 continue
-            period, problem = record_period(record, self.spec["period"])
+            period, problem = period_of(record)
             if problem:
                 self._unplace(page_number, problem)
                 continue
-            part = self.parts.get(period) or self._part(period)
+            part = parts.get(period) or self._part(period)
             part.records += 1
-            part.pending.append((self.records, 0, *record_cells(record, self.layout)))
+            part.pending.append((self.records, 0, *cells_of(record)))
         for part in self.parts.values():
             part.batch.write(part.pending)
             part.pending = []
@@ -175,6 +182,71 @@ def _replayed_pages(run, spec):
         yield page.number, _page_records(body, spec, page.number)
 
 
+class _Failed:
+    def __init__(self, error):
+        self.error = error
+
+
+def _ahead(pages):
+    """The items of the generator `pages`, the next one fetched on a thread of its own (and its own
+    database connection) while the caller stages this one: the wait for the source and the parsing
+    of its JSON overlap the COPY of the page before. Where other connections cannot see this one's
+    uncommitted rows (inside a transaction: the tests), one after the other."""
+    if db_connection.vendor != "postgresql" or db_connection.in_atomic_block:
+        yield from pages
+        return
+    ready, stop, done = queue.Queue(maxsize=2), threading.Event(), object()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in pages:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as error:
+            put(_Failed(error))
+        finally:
+            db_connection.close()
+
+    thread = threading.Thread(target=produce, name="sync-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is done:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+
+
+def _page_cursor(current, records, field):
+    """The largest cursor so far, with this page's records: most APIs write every timestamp the same
+    way (ISO 8601 in UTC, same length), which then sort as text; only the page's largest is parsed."""
+    values = [dotted(record, field) for record in records if type(record) is dict]
+    values = [value for value in values if value not in (None, "")]
+    if not values:
+        return current
+    texts = [value for value in values if type(value) is str]
+    if len(texts) == len(values) and len({len(text) for text in texts}) == 1 and all(t[-1] == "Z" for t in texts):
+        return cursor_max(current, max(texts))
+    for value in values:
+        current = cursor_max(current, value)
+    return current
+
+
 def sync_run_execute(*, run_id, sleep=time.sleep):
     """Run a queued sync run to its end; returns the run, or None if another worker had it."""
     run = _claim(run_id)
@@ -193,13 +265,11 @@ def sync_run_execute(*, run_id, sleep=time.sleep):
     try:
         replay = run.replay_of_id is not None
         source_pages = _replayed_pages(run, spec) if replay else _fetched_pages(run, spec, cursor_before, stats, sleep)
-        for number, records in source_pages:
+        for number, records in _ahead(source_pages):
             pages = number
             staging.add(number, records)
             if incremental:
-                for record in records:
-                    if isinstance(record, dict):
-                        cursor = cursor_max(cursor, dotted(record, incremental["cursor_field"]))
+                cursor = _page_cursor(cursor, records, incremental["cursor_field"])
             _heartbeat(run, staging, stats, pages, started)
         for part in staging.parts.values():
             batch_type(part.job, part.batch)
@@ -239,7 +309,14 @@ def _counts(staging, stats, pages, started):
     }
 
 
+HEARTBEAT_SECONDS = 1.0
+
+
 def _heartbeat(run, staging, stats, pages, started):
+    """Show progress and look for a cancel, at most once a second (a page may take milliseconds)."""
+    if time.monotonic() - staging.beat_at < HEARTBEAT_SECONDS:
+        return
+    staging.beat_at = time.monotonic()
     now = timezone.now()
     SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=now, **_counts(staging, stats, pages, started))
     ImportJob.objects.filter(pk__in=[part.job.pk for part in staging.parts.values()]).update(
