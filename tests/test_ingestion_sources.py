@@ -449,3 +449,46 @@ def test_a_scheduled_source_is_queued_when_its_cron_line_matches(django_capture_
     assert sync_runs_due(now=at) == 1
     assert sync_runs_due(now=at) == 0  # still queued from the last time
     assert sync_runs_due(now=at.replace(minute=31)) == 0
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_disabled_web_source_whose_pull_names_the_missing_secret(monkeypatch):
+    from portal.accounts.models import Role
+    from portal.ingestion.demo import DEMO_WEB_SOURCE, seed_demo_bordereaux
+    from portal.ingestion.sources.models import SourceConnection
+
+    from .factories import UserFactory
+
+    monkeypatch.delenv("ANDINOS_SECRET")
+    UserFactory(role=Role.ADMIN, email_primary="admin@amparo.demo")
+    UserFactory(role=Role.FINANCE, email_primary="finance@amparo.demo")
+    seed_demo_bordereaux()
+    seed_demo_bordereaux()
+    connection = SourceConnection.objects.get(source__name=DEMO_WEB_SOURCE)
+    assert not connection.enabled and connection.schedule == "0 6 * * *"
+    run = sync_run_execute(run_id=sync_run_start(actor=None, connection=connection, enqueue=False).pk)
+    assert run.status == SyncRun.Status.FAILED and "ANDINOS_SECRET" in run.error
+
+
+@pytest.mark.django_db
+def test_a_pull_cancelled_while_it_runs_stops_at_its_next_page_and_loads_nothing():
+    from portal.ingestion.sources import sync
+
+    with CedantServer([risk_record(n) for n in range(1, 10)]) as server:
+        connection = source_connection_load(actor=None, spec=server.spec())
+        run = sync_run_start(actor=None, connection=connection, enqueue=False)
+        original = sync._Staging.add
+
+        def add_then_cancel(staging, number, records):
+            original(staging, number, records)
+            SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+
+        sync._Staging.add = add_then_cancel
+        try:
+            run = sync_run_execute(run_id=run.pk)
+        finally:
+            sync._Staging.add = original
+    assert run.status == SyncRun.Status.CANCELLED
+    assert run.pages == 1
+    assert not RiskRow.objects.exists()
+    assert ImportJob.objects.get().status == ImportJob.Status.CANCELLED
