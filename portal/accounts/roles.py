@@ -16,6 +16,8 @@ BORDEREAU_READ = [
     "ingestion.view_importjob",
     "ingestion.view_riskrow",
     "ingestion.view_claimrow",
+    "ingestion.view_sourceconnection",
+    "ingestion.view_syncrun",
 ]
 
 BOOK_READ = [

@@ -285,3 +285,7 @@ class ClaimTotal(BordereauTotal):
                 fields=["source", "period", "currency", "claim_status"], name="claim_total_one_per_group"
             )
         ]
+
+
+# The web-service sources' models live beside their code; loaded here, where Django looks for models.
+from .sources.models import RateBudget, SourceBreaker, SourceConnection, SyncPage, SyncRun  # noqa: E402, F401

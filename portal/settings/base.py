@@ -285,6 +285,20 @@ AMPARO_CLAIM_BULK_IN_REQUEST = env_int("AMPARO_CLAIM_BULK_IN_REQUEST", 50)
 # writes every typed row itself, so on a two-core database server one worker beats two; raise it
 # with the server's cores.
 AMPARO_INGESTION_TYPING_WORKERS = env_int("AMPARO_INGESTION_TYPING_WORKERS", 1)
+# Web-service sources (portal/ingestion/sources): secrets typed in the portal are kept encrypted with
+# these Fernet keys (comma-separated; the first encrypts, all decrypt, so a new key goes in front).
+AMPARO_INGESTION_SECRET_KEYS = env("AMPARO_INGESTION_SECRET_KEYS", "")
+# Raw pages of each pull are kept gzipped this many days for replays, then deleted.
+AMPARO_INGESTION_PAGE_RETENTION_DAYS = env_int("AMPARO_INGESTION_PAGE_RETENTION_DAYS", 30)
+# Backoff between tries of a page: random exponential from this base, at most the maximum; a
+# Retry-After longer than the maximum fails the run instead of holding a worker.
+AMPARO_INGESTION_RETRY_BASE_SECONDS = float(env("AMPARO_INGESTION_RETRY_BASE_SECONDS", "1"))
+AMPARO_INGESTION_RETRY_MAX_SECONDS = float(env("AMPARO_INGESTION_RETRY_MAX_SECONDS", "60"))
+# A source's circuit breaker opens after this many failures in a row, for the cooldown.
+AMPARO_INGESTION_BREAKER_FAILURES = env_int("AMPARO_INGESTION_BREAKER_FAILURES", 8)
+AMPARO_INGESTION_BREAKER_COOLDOWN_SECONDS = env_int("AMPARO_INGESTION_BREAKER_COOLDOWN_SECONDS", 60)
+# An OAuth2 token is renewed this many seconds before it expires.
+AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS = env_int("AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS", 60)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
