@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "portal.payments",
     "portal.gateways",
     "portal.integrations",
+    "portal.reports",
     "portal.dashboard",
 ]
 
@@ -280,6 +281,11 @@ AMPARO_CLAIM_BULK_IN_REQUEST = env_int("AMPARO_CLAIM_BULK_IN_REQUEST", 50)
 # writes every typed row itself, so on a two-core database server one worker beats two; raise it
 # with the server's cores.
 AMPARO_INGESTION_TYPING_WORKERS = env_int("AMPARO_INGESTION_TYPING_WORKERS", 1)
+# Reports: how long a run's file is kept, from how many rows its requester is emailed a link when it
+# ends, and the portal's address for the links in those emails (and the scheduled packs).
+AMPARO_REPORT_RETENTION_DAYS = env_int("AMPARO_REPORT_RETENTION_DAYS", 7)
+AMPARO_REPORT_EMAIL_MIN_ROWS = env_int("AMPARO_REPORT_EMAIL_MIN_ROWS", 50_000)
+AMPARO_PORTAL_URL = env("AMPARO_PORTAL_URL", "http://127.0.0.1:8000")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

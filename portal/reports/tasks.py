@@ -1,0 +1,16 @@
+"""Report runs in the background, and the nightly expiry of old runs' files (thin wrappers)."""
+
+from portal.core.tasks import correlated_periodic_task, correlated_task, local_crontab
+
+from .generate import report_run_generate
+from .services import report_runs_expire
+
+
+@correlated_task()
+def report_run_process(run_id):
+    report_run_generate(run_id=run_id)
+
+
+@correlated_periodic_task(local_crontab(minute="30", hour="2"))
+def report_runs_expire_nightly():
+    report_runs_expire()
