@@ -134,18 +134,26 @@ def _versions_by_policy(user, params, *, recorded_before):
         yield group[0][1:5], [_Version(*row[5:]) for row in group]
 
 
+def policy_earnings(versions, *, until):
+    """(written, earned, unearned) of one policy's versions for cover up to (not including) `until`.
+
+    Written is what the versions charged net of returns; earned is the pro-rata share of the cover
+    given so far, never more than written (a return can leave less written than the days earned
+    before it); unearned is the rest, so earned + unearned = written always."""
+    written = sum((version.premium_change for version in versions), ZERO)
+    earned = max(ZERO, min(prorata_earned(versions, until=until), written))
+    return written, earned, written - earned
+
+
 def earned_premium(user, params):
-    """Written (charged by the versions recorded by the date), earned (pro rata by day through the date)
-    and unearned (the rest) per policy: earned + unearned = written by construction."""
+    """Written, earned (pro rata by day through the date) and unearned premium per policy at a date."""
     day_after = params["as_of"] + timedelta(days=1)
 
     def rows():
         for (number, product, agent, currency), versions in _versions_by_policy(
             user, params, recorded_before=day_after
         ):
-            written = sum((version.premium_change for version in versions), ZERO)
-            earned = min(prorata_earned(versions, until=day_after), written) if written > 0 else written
-            yield number, product, agent, currency, written, earned, written - earned
+            yield number, product, agent, currency, *policy_earnings(versions, until=day_after)
 
     count = policies_visible_to(user).filter(_agent_filter(params, "customer__agent")).count()
     return ReportData(rows=rows(), total=count)
@@ -289,7 +297,9 @@ def loss_ratio(user, params):
     start, end = params["from"], params["to"] + timedelta(days=1)
     earned = defaultdict(lambda: ZERO)
     for (_number, product, _agent, currency), versions in _versions_by_policy(user, params, recorded_before=end):
-        earned[(product, currency)] += prorata_earned(versions, until=end) - prorata_earned(versions, until=start)
+        earned[(product, currency)] += (
+            policy_earnings(versions, until=end)[1] - policy_earnings(versions, until=start)[1]
+        )
     incurred = {
         (row["policy__product__name"], row["currency"]): row["incurred"]
         for row in claims_visible_to(user)
