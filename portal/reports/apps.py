@@ -9,3 +9,9 @@ class ReportsConfig(AppConfig):
     name = "portal.reports"
     label = "reports"
     verbose_name = _("Reports")
+
+    def ready(self):
+        # The receivers import the domains' models, which exist only once every app is loaded.
+        from . import receivers
+
+        receivers.connect()

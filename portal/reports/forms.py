@@ -3,15 +3,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.accounts.models import User
-from portal.accounts.selectors import book_scope_q
-
 from .catalogue import DATE, DEFAULTS, INT
 from .models import ReportFormat
+from .sources import book_owners_in_scope
 
 
 def agent_choices(user):
-    agents = User.objects.filter(book_scope_q(user, agent_field="pk"), customers__isnull=False).distinct()
+    agents = book_owners_in_scope(user).filter(customers__isnull=False).distinct()
     return [("", _("Every agent in my scope"))] + [
         (str(agent.pk), agent.full_name) for agent in agents.order_by("full_name")
     ]

@@ -16,7 +16,7 @@ from django.db.models import Count, DecimalField, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from portal.accounts.models import User
+from portal.accounts.models import Role, User
 from portal.accounts.selectors import book_scope_q
 from portal.audit.selectors import audit_events_visible_to
 from portal.claims.models import Claim
@@ -42,9 +42,17 @@ class ReportData:
     total: int | None = None
 
 
+def book_owners_in_scope(user):
+    """The users whose books are inside `user`'s scope: everyone's, a supervisor's agents (and their
+    own), an agent's own. book_scope_q names an agent by instance, which the `pk` field itself refuses."""
+    if user.is_authenticated and user.role == Role.AGENT:
+        return User.objects.filter(pk=user.pk, is_active=True)
+    return User.objects.filter(book_scope_q(user, agent_field="pk"))
+
+
 def agent_in_scope(user, agent_id):
-    """Whether `agent_id` owns a book inside `user`'s scope (a supervisor's agents, an agent themselves)."""
-    return User.objects.filter(book_scope_q(user, agent_field="pk"), pk=agent_id).exists()
+    """Whether `agent_id` owns a book inside `user`'s scope."""
+    return book_owners_in_scope(user).filter(pk=agent_id).exists()
 
 
 def _start_of(day):

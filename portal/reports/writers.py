@@ -1,5 +1,5 @@
-"""A report's rows written to a file: CSV (streamed row by row), XLSX (openpyxl's write-only mode, in
-constant memory, with typed cells, number formats per currency, a frozen header and totals) and PDF
+"""A report's rows written to a file: CSV (streamed row by row), XLSX (XlsxWriter's constant-memory mode,
+with typed cells, number formats per currency, a frozen header and totals) and PDF
 (WeasyPrint: a cover with the parameters, the totals, a bar chart drawn as SVG on the server, the
 rows, and "page N of M"). Text cells are neutralised against formula injection as in every export.
 
@@ -8,20 +8,18 @@ Totals are per currency: each money column with `total` summed over the rows of 
 
 import csv
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from html import escape
 
+import xlsxwriter
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from weasyprint import HTML
 
-from portal.core.exports import spreadsheet_safe
+from portal.core.exports import FORMULA_STARTS, spreadsheet_safe
 from portal.policies.documents import COMPANY, LOGO, STATIC_DIR, LocalStaticFetcher, page_counter_css
 
 from .catalogue import DATE, DATETIME, INT, MONEY, MONTH, PERCENT, TEXT
@@ -42,6 +40,8 @@ class Totals:
         self.sums = defaultdict(lambda: [0] * len(self.indexes))
 
     def add(self, row):
+        if not self.indexes:
+            return
         currency = row[self.currency_index] if self.currency_index is not None else ""
         sums = self.sums[currency]
         for position, index in enumerate(self.indexes):
@@ -73,92 +73,109 @@ def _local(value):
     return timezone.localtime(value) if timezone.is_aware(value) else value
 
 
-def _csv_value(value):
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return _local(value).isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    return spreadsheet_safe(value)
+def _text(value):
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_converters(report):
+    """One function per column turning its values into CSV text, chosen once from the column's type
+    rather than worked out cell by cell (a million rows pass through here)."""
+    zone = timezone.get_current_timezone()
+    by_kind = {
+        TEXT: _text,
+        DATETIME: lambda value: value.astimezone(zone).isoformat(timespec="seconds"),
+        DATE: date.isoformat,
+        MONTH: date.isoformat,
+    }
+    return [by_kind.get(column.kind, str) for column in report.columns]
 
 
 def write_csv(report, rows, path, *, progress=None):
     """Rows as UTF-8 CSV with a BOM (spreadsheets read the accents), dates ISO, amounts with a point.
     No totals lines: a CSV is read by programs, which add up what they need."""
     totals = Totals(report)
+    converters = _csv_converters(report)
     count = 0
     with open(path, "w", newline="", encoding="utf-8-sig") as out:
         writer = csv.writer(out)
         writer.writerow([str(column.label) for column in report.columns])
         for row in rows:
-            writer.writerow([_csv_value(value) for value in row])
+            writer.writerow(
+                ["" if value is None else convert(value) for convert, value in zip(converters, row, strict=True)]
+            )
             totals.add(row)
             count += 1
             _tick(progress, count)
     return count, totals
 
 
-MONEY_FORMATS = {}
-
-
-def _money_format(currency):
-    # One format per currency: the code beside the amount, two decimals, thousands grouped.
-    if currency not in MONEY_FORMATS:
-        MONEY_FORMATS[currency] = f'#,##0.00 "{currency}"' if currency else "#,##0.00"
-    return MONEY_FORMATS[currency]
-
-
 NUMBER_FORMATS = {DATE: "yyyy-mm-dd", MONTH: "yyyy-mm", DATETIME: "yyyy-mm-dd hh:mm", INT: "#,##0", PERCENT: "0.00%"}
 
 
-def _xlsx_row(sheet, kinds, currency_index, row, *, bold=False):
-    currency = row[currency_index] if currency_index is not None else ""
-    cells = []
-    for kind, value in zip(kinds, row, strict=True):
-        if value is None:
-            cells.append(None)
-            continue
-        if kind == TEXT:
-            value = spreadsheet_safe(value)
-            if not bold:
-                # A plain value costs far less than a styled cell; text needs no number format.
-                cells.append(value)
-                continue
-        elif kind == DATETIME:
-            value = _local(value).replace(tzinfo=None)
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = _money_format(currency) if kind == MONEY else NUMBER_FORMATS.get(kind, "General")
-        if bold:
-            cell.font = Font(bold=True)
-        cells.append(cell)
-    sheet.append(cells)
+class XlsxFormats:
+    """The workbook's cell formats, made once each: one per column type and, for money, one per currency
+    (the code beside the amount, two decimals, thousands grouped); bold twins for the totals."""
+
+    def __init__(self, workbook):
+        self.workbook = workbook
+        self.made = {}
+
+    def get(self, kind, currency="", *, bold=False):
+        key = (kind, currency if kind == MONEY else "", bold)
+        if key not in self.made:
+            spec = {"bold": True} if bold else {}
+            if kind == MONEY:
+                spec["num_format"] = f'#,##0.00 "{currency}"' if currency else "#,##0.00"
+            elif kind in NUMBER_FORMATS:
+                spec["num_format"] = NUMBER_FORMATS[kind]
+            self.made[key] = self.workbook.add_format(spec) if spec else None
+        return self.made[key]
+
+
+def _xlsx_cell(sheet, formats, zone, row_number, column_number, kind, value, currency, *, bold=False):
+    if value is None:
+        return
+    cell_format = formats.get(kind, currency, bold=bold)
+    if kind in (MONEY, INT, PERCENT):
+        sheet.write_number(row_number, column_number, value, cell_format)
+    elif kind == DATETIME:
+        sheet.write_datetime(row_number, column_number, value.astimezone(zone).replace(tzinfo=None), cell_format)
+    elif kind in (DATE, MONTH):
+        sheet.write_datetime(row_number, column_number, value, cell_format)
+    else:
+        # write_string, never write: a text starting with "=" must stay text (formula injection).
+        sheet.write_string(row_number, column_number, spreadsheet_safe(value), cell_format)
 
 
 def write_xlsx(report, rows, path, *, progress=None):
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(report.title)[:31])
-    sheet.freeze_panes = "A2"
+    """XlsxWriter in constant-memory mode (each row is flushed to disk as it is written; it measured
+    twice as fast as openpyxl's write-only mode on the same rows)."""
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = workbook.add_worksheet(str(report.title)[:31])
+    sheet.freeze_panes(1, 0)
+    formats = XlsxFormats(workbook)
+    zone = timezone.get_current_timezone()
     kinds = [column.kind for column in report.columns]
     currency_index = report.column_index(report.currency_column) if report.currency_column else None
-    header = []
-    for column in report.columns:
-        cell = WriteOnlyCell(sheet, value=str(column.label))
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
+    header_format = workbook.add_format({"bold": True})
+    for number, column in enumerate(report.columns):
+        sheet.write_string(0, number, str(column.label), header_format)
     totals = Totals(report)
     count = 0
     for row in rows:
-        _xlsx_row(sheet, kinds, currency_index, row)
-        totals.add(row)
         count += 1
+        currency = row[currency_index] if currency_index is not None else ""
+        for number, (kind, value) in enumerate(zip(kinds, row, strict=True)):
+            _xlsx_cell(sheet, formats, zone, count, number, kind, value, currency)
+        totals.add(row)
         _tick(progress, count)
-    for line in totals.rows():
-        _xlsx_row(
-            sheet, [TEXT if index == 0 else kind for index, kind in enumerate(kinds)], currency_index, line, bold=True
-        )
-    workbook.save(path)
+    for row_number, line in enumerate(totals.rows(), start=count + 1):
+        currency = line[currency_index] if currency_index is not None else ""
+        for number, (kind, value) in enumerate(zip(kinds, line, strict=True)):
+            kind = TEXT if number == 0 else kind
+            _xlsx_cell(sheet, formats, zone, row_number, number, kind, value, currency, bold=True)
+    workbook.close()
     return count, totals
 
 
