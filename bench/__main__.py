@@ -11,6 +11,7 @@ BENCHMARKS = {
     "outbox": "bench.outbox",
     "policies": "bench.policies",
     "policy_document": "bench.policy_document",
+    "reports": "bench.reports",
     "webhooks": "bench.webhooks",
 }
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("payments/", include("portal.payments.urls")),
     path("gateways/", include("portal.gateways.urls")),
     path("core-sync/", include("portal.integrations.urls")),
+    path("reports/", include("portal.reports.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

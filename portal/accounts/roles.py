@@ -57,6 +57,9 @@ PAYMENTS_RECORD = [*PAYMENTS_READ, "payments.add_payment"]
 PAYOUTS_READ = ["payments.view_claimpayout"]
 PAYOUTS_WRITE = [*PAYOUTS_READ, "payments.add_claimpayout", "payments.change_claimpayout"]
 
+# Reports: every staff role runs the catalogue's reports its role is listed for (portal/reports/catalogue.py).
+REPORTS_RUN = ["reports.view_reportrun", "reports.add_reportrun"]
+
 # Agents and supervisors manage the book in their scope (their own, their teams').
 BOOK_WRITE = [
     *BOOK_READ,
@@ -77,8 +80,9 @@ ROLE_PERMISSIONS = {
         *CLAIMS_WRITE,
         *GATEWAYS_START,
         *PAYMENTS_RECORD,
+        *REPORTS_RUN,
     ],
-    Role.AGENT: [*BOOK_WRITE, *CLAIMS_WRITE, *GATEWAYS_START, *PAYMENTS_RECORD],
+    Role.AGENT: [*BOOK_WRITE, *CLAIMS_WRITE, *GATEWAYS_START, *PAYMENTS_RECORD, *REPORTS_RUN],
     Role.FINANCE: [
         *BORDEREAU_READ,
         "ingestion.add_importjob",
@@ -90,6 +94,8 @@ ROLE_PERMISSIONS = {
         *PAYMENTS_RECORD,
         "payments.change_payment",
         *PAYOUTS_WRITE,
+        *REPORTS_RUN,
+        "reports.view_reportschedule",
     ],
     Role.INTERVENTORIA: [
         "accounts.view_user",
@@ -103,6 +109,8 @@ ROLE_PERMISSIONS = {
         *PAYMENTS_READ,
         *PAYOUTS_READ,
         *CORE_SYNC_READ,
+        *REPORTS_RUN,
+        "reports.view_reportschedule",
     ],
     Role.CLIENT: [],
 }

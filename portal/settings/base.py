@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "portal.payments",
     "portal.gateways",
     "portal.integrations",
+    "portal.reports",
     "portal.dashboard",
 ]
 
@@ -299,6 +300,13 @@ AMPARO_INGESTION_BREAKER_FAILURES = env_int("AMPARO_INGESTION_BREAKER_FAILURES",
 AMPARO_INGESTION_BREAKER_COOLDOWN_SECONDS = env_int("AMPARO_INGESTION_BREAKER_COOLDOWN_SECONDS", 60)
 # An OAuth2 token is renewed this many seconds before it expires.
 AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS = env_int("AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS", 60)
+# Reports: how long a run's file is kept, from how many rows its requester is emailed a link when it
+# ends, and the portal's address for the links in those emails (and the scheduled packs).
+AMPARO_REPORT_RETENTION_DAYS = env_int("AMPARO_REPORT_RETENTION_DAYS", 7)
+AMPARO_REPORT_EMAIL_MIN_ROWS = env_int("AMPARO_REPORT_EMAIL_MIN_ROWS", 50_000)
+AMPARO_PORTAL_URL = env("AMPARO_PORTAL_URL", "http://127.0.0.1:8000")
+# Dashboards: after a write that moves their figures, one refresh at most this often (0: periodic only).
+AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = env_int("AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS", 60)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
