@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "portal.policies",
     "portal.claims",
     "portal.payments",
+    "portal.loans",
     "portal.gateways",
     "portal.integrations",
     "portal.dashboard",
