@@ -55,6 +55,12 @@ PAYMENTS_RECORD = [*PAYMENTS_READ, "payments.add_payment"]
 PAYOUTS_READ = ["payments.view_claimpayout"]
 PAYOUTS_WRITE = [*PAYOUTS_READ, "payments.add_claimpayout", "payments.change_claimpayout"]
 
+# Loans: agents and supervisors apply and work them (KYC, overrides, approvals within a limit); finance
+# disburses them; Interventoría follows them.
+LOANS_READ = ["loans.view_loan", "loans.view_loantask", "loans.view_loandocument", "loans.view_loaninstalment"]
+LOANS_WRITE = [*LOANS_READ, "loans.add_loan", "loans.change_loan", "loans.add_loandocument"]
+LOANS_DISBURSE = [*LOANS_READ, "loans.change_loan"]
+
 # Agents and supervisors manage the book in their scope (their own, their teams').
 BOOK_WRITE = [
     *BOOK_READ,
@@ -75,8 +81,9 @@ ROLE_PERMISSIONS = {
         *CLAIMS_WRITE,
         *GATEWAYS_START,
         *PAYMENTS_RECORD,
+        *LOANS_WRITE,
     ],
-    Role.AGENT: [*BOOK_WRITE, *CLAIMS_WRITE, *GATEWAYS_START, *PAYMENTS_RECORD],
+    Role.AGENT: [*BOOK_WRITE, *CLAIMS_WRITE, *GATEWAYS_START, *PAYMENTS_RECORD, *LOANS_WRITE],
     Role.FINANCE: [
         *BORDEREAU_READ,
         "ingestion.add_importjob",
@@ -88,6 +95,7 @@ ROLE_PERMISSIONS = {
         *PAYMENTS_RECORD,
         "payments.change_payment",
         *PAYOUTS_WRITE,
+        *LOANS_DISBURSE,
     ],
     Role.INTERVENTORIA: [
         "accounts.view_user",
@@ -101,6 +109,7 @@ ROLE_PERMISSIONS = {
         *PAYMENTS_READ,
         *PAYOUTS_READ,
         *CORE_SYNC_READ,
+        *LOANS_READ,
     ],
     Role.CLIENT: [],
 }
