@@ -25,6 +25,7 @@ urlpatterns = [
     path("customers/", include("portal.customers.urls")),
     path("", include("portal.policies.urls")),
     path("claims/", include("portal.claims.urls")),
+    path("loans/", include("portal.loans.urls")),
     path("payments/", include("portal.payments.urls")),
     path("gateways/", include("portal.gateways.urls")),
     path("core-sync/", include("portal.integrations.urls")),

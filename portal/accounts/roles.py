@@ -59,6 +59,11 @@ PAYOUTS_WRITE = [*PAYOUTS_READ, "payments.add_claimpayout", "payments.change_cla
 
 # Reports: every staff role runs the catalogue's reports its role is listed for (portal/reports/catalogue.py).
 REPORTS_RUN = ["reports.view_reportrun", "reports.add_reportrun"]
+# Loans: agents and supervisors apply and work them (KYC, overrides, approvals within a limit); finance
+# disburses them; Interventoría follows them.
+LOANS_READ = ["loans.view_loan", "loans.view_loantask", "loans.view_loandocument", "loans.view_loaninstalment"]
+LOANS_WRITE = [*LOANS_READ, "loans.add_loan", "loans.change_loan", "loans.add_loandocument"]
+LOANS_DISBURSE = [*LOANS_READ, "loans.change_loan"]
 
 # Agents and supervisors manage the book in their scope (their own, their teams').
 BOOK_WRITE = [
@@ -81,8 +86,9 @@ ROLE_PERMISSIONS = {
         *GATEWAYS_START,
         *PAYMENTS_RECORD,
         *REPORTS_RUN,
+        *LOANS_WRITE,
     ],
-    Role.AGENT: [*BOOK_WRITE, *CLAIMS_WRITE, *GATEWAYS_START, *PAYMENTS_RECORD, *REPORTS_RUN],
+    Role.AGENT: [*BOOK_WRITE, *CLAIMS_WRITE, *GATEWAYS_START, *PAYMENTS_RECORD, *REPORTS_RUN, *LOANS_WRITE],
     Role.FINANCE: [
         *BORDEREAU_READ,
         "ingestion.add_importjob",
@@ -96,6 +102,7 @@ ROLE_PERMISSIONS = {
         *PAYOUTS_WRITE,
         *REPORTS_RUN,
         "reports.view_reportschedule",
+        *LOANS_DISBURSE,
     ],
     Role.INTERVENTORIA: [
         "accounts.view_user",
@@ -111,6 +118,7 @@ ROLE_PERMISSIONS = {
         *CORE_SYNC_READ,
         *REPORTS_RUN,
         "reports.view_reportschedule",
+        *LOANS_READ,
     ],
     Role.CLIENT: [],
 }

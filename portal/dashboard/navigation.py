@@ -68,6 +68,7 @@ NAVIGATION = [
             ),
         ],
     ),
+    Area("loans", _("Loans"), "bank", [Entry(_("Loans"), "loans:loan_list", "bank", "loans.view_loan")]),
     Area(
         "money",
         _("Money"),

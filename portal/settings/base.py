@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "portal.policies",
     "portal.claims",
     "portal.payments",
+    "portal.loans",
     "portal.gateways",
     "portal.integrations",
     "portal.reports",
@@ -346,6 +347,14 @@ WOMPI_CONFIRM_APPROVALS = env_bool("WOMPI_CONFIRM_APPROVALS", True)
 # Per source address and hour: deliveries kept without being applied (refused, or of a type Amparo
 # ignores); past it they are answered 429 and not stored. Counted in the default cache.
 WOMPI_UNAPPLIED_EVENTS_PER_HOUR = env_int("WOMPI_UNAPPLIED_EVENTS_PER_HOUR", 120)
+
+# The credit bureau the loans' credit check asks (protocol in portal/loans/bureau.py). While the URL is
+# empty every check fails as "bureau not configured" and waits: a loan never passes unchecked.
+AMPARO_CREDIT_BUREAU_URL = env("AMPARO_CREDIT_BUREAU_URL", "")
+AMPARO_CREDIT_BUREAU_KEY = env("AMPARO_CREDIT_BUREAU_KEY", "")
+AMPARO_CREDIT_BUREAU_CONNECT_TIMEOUT_SECONDS = float(env("AMPARO_CREDIT_BUREAU_CONNECT_TIMEOUT_SECONDS", "3.05"))
+AMPARO_CREDIT_BUREAU_READ_TIMEOUT_SECONDS = float(env("AMPARO_CREDIT_BUREAU_READ_TIMEOUT_SECONDS", "10"))
+AMPARO_CREDIT_BUREAU_ATTEMPTS = env_int("AMPARO_CREDIT_BUREAU_ATTEMPTS", 3)
 
 # The insurer's core system (CASSE; docs/casse-protocol.md). Sync is off while CASSE_API_URL is empty:
 # no outbox message is written for it and nothing is sent or pulled.
