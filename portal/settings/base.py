@@ -399,6 +399,14 @@ AMPARO_DIRECT_BOOK_AGENT_EMAIL = env("AMPARO_DIRECT_BOOK_AGENT_EMAIL", "agent@am
 # listed here (after AMPARO_TRUSTED_PROXY_COUNT); nobody else. Under gunicorn set PROMETHEUS_MULTIPROC_DIR.
 AMPARO_METRICS_TOKEN = env("AMPARO_METRICS_TOKEN", "")
 AMPARO_METRICS_ALLOWED_IPS = env_list("AMPARO_METRICS_ALLOWED_IPS")
+# Backups (`manage.py backup`, `manage.py restore --verify FILE`): archives go to AMPARO_BACKUP_DIR, the newest
+# AMPARO_BACKUP_KEEP of them are kept; with a passphrase they are encrypted (gpg, AES-256). The huey scheduler
+# takes one nightly at AMPARO_BACKUP_HOUR:30 (local time) when AMPARO_BACKUP_NIGHTLY is on; cron can instead.
+AMPARO_BACKUP_DIR = Path(env("AMPARO_BACKUP_DIR", str(BASE_DIR / "var" / "backups")))
+AMPARO_BACKUP_KEEP = env_int("AMPARO_BACKUP_KEEP", 14)
+AMPARO_BACKUP_PASSPHRASE = env("AMPARO_BACKUP_PASSPHRASE", "")
+AMPARO_BACKUP_NIGHTLY = env_bool("AMPARO_BACKUP_NIGHTLY", False)
+AMPARO_BACKUP_HOUR = env_int("AMPARO_BACKUP_HOUR", 2)
 # Request latency buckets of every view (django-prometheus): each one is a series per view and method.
 PROMETHEUS_LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
 for _network in AMPARO_METRICS_ALLOWED_IPS:
