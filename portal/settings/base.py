@@ -4,6 +4,7 @@
 override only what must differ; `.env.example` lists every variable read here.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -124,9 +125,12 @@ INSTALLED_APPS = [
     "portal.integrations",
     "portal.reports",
     "portal.dashboard",
+    "portal.operations",
 ]
 
 MIDDLEWARE = [
+    # First and last: request counts and latency by view for /metrics (portal.operations).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_guid.middleware.guid_middleware",
     "portal.core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -145,6 +149,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.TwoFactorMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -180,6 +185,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Short write transactions from the web server and the huey consumer share one file.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The same backends, timing every query for /metrics.
+METRICS_DATABASE_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+DATABASES["default"]["ENGINE"] = METRICS_DATABASE_ENGINES.get(
+    DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -317,9 +330,9 @@ STORAGES = {
 # be shared (Redis), or each process keeps a limit of its own. A per-process memory cache otherwise.
 CACHE_URL = env("CACHE_URL") or env("REDIS_URL")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "portal.core.cache.MeasuredRedisCache", "LOCATION": CACHE_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "portal.core.cache.MeasuredLocMemCache"}}
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Amparo <no-reply@amparo.local>")
@@ -453,6 +466,27 @@ AMPARO_API_AUTH_RATE_PER_ADDRESS = env("AMPARO_API_AUTH_RATE_PER_ADDRESS", "30/m
 AMPARO_API_AUTH_RATE_PER_ACCOUNT = env("AMPARO_API_AUTH_RATE_PER_ACCOUNT", "10/min")
 # Customers who sign up in the app without a record are created in this agent's book (the direct book).
 AMPARO_DIRECT_BOOK_AGENT_EMAIL = env("AMPARO_DIRECT_BOOK_AGENT_EMAIL", "agent@amparo.demo")
+
+# --- Operations (portal.operations) ---
+# /metrics answers a scraper that sends this as a bearer token, or one calling from an address or network
+# listed here (after AMPARO_TRUSTED_PROXY_COUNT); nobody else. Under gunicorn set PROMETHEUS_MULTIPROC_DIR.
+AMPARO_METRICS_TOKEN = env("AMPARO_METRICS_TOKEN", "")
+AMPARO_METRICS_ALLOWED_IPS = env_list("AMPARO_METRICS_ALLOWED_IPS")
+# Backups (`manage.py backup`, `manage.py restore --verify FILE`): archives go to AMPARO_BACKUP_DIR, the newest
+# AMPARO_BACKUP_KEEP of them are kept; with a passphrase they are encrypted (gpg, AES-256). The huey scheduler
+# takes one nightly at AMPARO_BACKUP_HOUR:30 (local time) when AMPARO_BACKUP_NIGHTLY is on; cron can instead.
+AMPARO_BACKUP_DIR = Path(env("AMPARO_BACKUP_DIR", str(BASE_DIR / "var" / "backups")))
+AMPARO_BACKUP_KEEP = env_int("AMPARO_BACKUP_KEEP", 14)
+AMPARO_BACKUP_PASSPHRASE = env("AMPARO_BACKUP_PASSPHRASE", "")
+AMPARO_BACKUP_NIGHTLY = env_bool("AMPARO_BACKUP_NIGHTLY", False)
+AMPARO_BACKUP_HOUR = env_int("AMPARO_BACKUP_HOUR", 2)
+# Request latency buckets of every view (django-prometheus): each one is a series per view and method.
+PROMETHEUS_LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
+for _network in AMPARO_METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"AMPARO_METRICS_ALLOWED_IPS: {_network!r} is not an address or network") from exc
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
