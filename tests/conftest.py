@@ -2,10 +2,11 @@ import os
 import zipfile
 
 import pytest
+from django.utils import timezone
 
 from portal.accounts.models import Role
 
-from .factories import TEST_PASSWORD, TeamFactory, UserFactory
+from .factories import TEST_PASSWORD, CustomerFactory, ProductFactory, TeamFactory, UserFactory, issue_policy
 from .helpers import People
 
 NOT_RUN_ON_SQLITE = pytest.StashKey[int]()
@@ -108,6 +109,32 @@ def finance_user(db):
 @pytest.fixture
 def client_user(db):
     return UserFactory(role=Role.CLIENT)
+
+
+@pytest.fixture
+def outsider(db):
+    """An agent on no team: nobody's teammate."""
+    return UserFactory(role=Role.AGENT)
+
+
+@pytest.fixture
+def today():
+    return timezone.localdate()
+
+
+@pytest.fixture
+def customer(agent):
+    return CustomerFactory(agent=agent, full_name="Lucía Restrepo", id_number="52123456")
+
+
+@pytest.fixture
+def product(db):
+    return ProductFactory(name="Auto Total", code="AUTO")
+
+
+@pytest.fixture
+def policy(customer, product):
+    return issue_policy(customer=customer, product=product)
 
 
 @pytest.fixture

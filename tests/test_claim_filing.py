@@ -21,26 +21,11 @@ from portal.claims.services import (
 from portal.core.models import NumberSequence
 from portal.policies.services import policy_cancel, policy_endorse, policy_suspend
 
-from .factories import CustomerFactory, ProductFactory, UserFactory, issue_policy
+from .factories import UserFactory, issue_policy
 from .helpers import Payout, run_together
 
 # The factory product at a sum insured of 100M: both coverages have a limit of 100M.
 LIMIT = Decimal("100000000.00")
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(code="AUTO")
 
 
 @pytest.fixture

@@ -16,23 +16,13 @@ from portal.payments.models import Instalment, LedgerEntry, Payment, PaymentAllo
 from portal.payments.services import payment_receive, payment_record, payment_reverse, receipt_deliver
 from portal.policies.services import policy_issue, quote_accept, quote_create
 
-from .factories import CustomerFactory, ProductFactory
+from .factories import CustomerFactory
 from .helpers import run_together
 
 PREMIUM = Decimal("4569600.00")
 MONTHLY = Decimal("380800.00")
 # Stands for tomorrow's date in a parameter list, resolved when the test runs.
 TOMORROW = object()
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(code="AUTO")
 
 
 def issue(agent, customer, product, *, frequency="MONTHLY", start_date=None):

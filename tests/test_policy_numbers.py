@@ -13,7 +13,7 @@ from portal.core.models import NumberSequence
 from portal.policies.models import Policy, PolicyVersion, Product, Quote
 from portal.policies.services import policy_issue, quote_accept, quote_create
 
-from .factories import CustomerFactory, ProductFactory
+from .factories import ProductFactory
 from .helpers import run_together
 
 
@@ -27,11 +27,6 @@ def accepted_quote(*, actor, customer, product):
         coverage_codes=["PT"],
     )
     return quote_accept(quote=quote, actor=actor)
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
 
 
 @pytest.fixture
