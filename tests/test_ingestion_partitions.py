@@ -14,16 +14,13 @@ from portal.ingestion import partitions
 from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RiskTotal
 from portal.ingestion.services import profile_save, source_create
 
-from . import test_ingestion_rules
+from .helpers import CLAIM_COLUMNS, PERIOD, as_csv, import_file, run_import, upload
+from .helpers import claim_values as claim
 from .ingestion_rows import risk_values as risk
-from .test_ingestion_rules import CLAIM_COLUMNS, as_csv, claim, import_file, run, upload
 
-PERIOD = date(2026, 10, 1)
 NOVEMBER = date(2026, 11, 1)
 RISK_KEY = ("umr", "certificate_ref", "transaction_type")
-# The rules tests' fixtures: files under a temporary AMPARO_PRIVATE_ROOT, and a source to import for.
-private_root = test_ingestion_rules.private_root
-source = test_ingestion_rules.source
+pytestmark = pytest.mark.usefixtures("private_root")
 
 
 def partitions_of(model, source, period=None):
@@ -319,7 +316,7 @@ def test_two_imports_of_the_same_source_and_period_at_once_load_each_key_once():
     def import_(job):
         try:
             start.wait(10)
-            run(job)
+            run_import(job)
         except Exception as exc:
             errors[job.pk] = exc
         finally:
@@ -386,7 +383,7 @@ def test_first_imports_of_two_bordereaux_finishing_together_both_become_partitio
 
     def import_(job):
         try:
-            run(job)
+            run_import(job)
         except Exception as exc:
             errors[job.pk] = exc
         finally:

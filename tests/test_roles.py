@@ -15,41 +15,7 @@ from portal.accounts.roles import ALL_PERMISSIONS, ROLE_PERMISSIONS, sync_role_p
 from portal.dashboard.navigation import navigation
 
 from .factories import UserFactory
-
-# The navigation's entries in the bar's order: Dashboard, Sales, Claims, Money, Reinsurance, Oversight,
-# Administration (portal/dashboard/navigation.py).
-SALES_NAV = ["customers:customer_list", "policies:quote_list", "policies:policy_list", "policies:renewal_queue"]
-BOOK_NAV = [*SALES_NAV, "claims:claim_list", "payments:payment_list"]
-OVERSIGHT_NAV = [
-    "payments:payout_list",
-    "gateways:reconciliation",
-    "ingestion:job_list",
-    "ingestion:source_list",
-]
-EXPECTED_NAV = {
-    Role.ADMIN: [
-        "dashboard:dashboard",
-        *BOOK_NAV,
-        *OVERSIGHT_NAV,
-        "reports:catalogue",
-        "audit:log",
-        "accounts:user_list",
-        "integrations:outbox",
-        "admin:index",
-    ],
-    Role.SUPERVISOR: ["dashboard:dashboard", *BOOK_NAV, "reports:catalogue", "accounts:user_list"],
-    Role.AGENT: ["dashboard:dashboard", *BOOK_NAV, "reports:catalogue"],
-    Role.FINANCE: ["dashboard:dashboard", *BOOK_NAV, *OVERSIGHT_NAV, "reports:catalogue"],
-    Role.INTERVENTORIA: [
-        "dashboard:dashboard",
-        *BOOK_NAV,
-        *OVERSIGHT_NAV,
-        "reports:catalogue",
-        "audit:log",
-        "accounts:user_list",
-        "integrations:outbox",
-    ],
-}
+from .helpers import EXPECTED_NAV
 
 
 def dotted(permissions):
