@@ -80,7 +80,7 @@ def test_client_holds_no_portal_permission():
 
 
 @pytest.mark.django_db
-def test_agent_manages_their_book_files_claims_and_takes_payments_and_nothing_else():
+def test_agent_manages_their_book_files_claims_takes_payments_applies_for_loans_and_nothing_else():
     assert UserFactory(role=Role.AGENT).get_all_permissions() == {
         "customers.view_customer",
         "customers.add_customer",
@@ -110,6 +110,13 @@ def test_agent_manages_their_book_files_claims_and_takes_payments_and_nothing_el
         "gateways.add_gatewaytransaction",
         "reports.view_reportrun",
         "reports.add_reportrun",
+        "loans.view_loan",
+        "loans.view_loantask",
+        "loans.view_loandocument",
+        "loans.view_loaninstalment",
+        "loans.add_loan",
+        "loans.change_loan",
+        "loans.add_loandocument",
     }
 
 
