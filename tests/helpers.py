@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -237,3 +238,16 @@ EXPECTED_NAV = {
         "integrations:outbox",
     ],
 }
+
+
+# --- a child process on the test database ----------------------------------------------------------------------
+
+
+def url_of_the_test_database():
+    """The URL of the database this test runs on (pytest-django's test database)."""
+    settings = connection.settings_dict
+    user = quote(settings["USER"] or "", safe="")
+    password = f":{quote(settings['PASSWORD'], safe='')}" if settings.get("PASSWORD") else ""
+    host = settings["HOST"] or "localhost"
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    return f"postgresql://{user}{password}@{host}{port}/{settings['NAME']}"

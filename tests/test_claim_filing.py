@@ -21,7 +21,7 @@ from portal.claims.services import (
 from portal.core.models import NumberSequence
 from portal.policies.services import policy_cancel, policy_endorse, policy_suspend
 
-from .factories import UserFactory, issue_policy
+from .factories import CustomerFactory, UserFactory, issue_policy
 from .helpers import Payout, run_together
 
 # The factory product at a sum insured of 100M: both coverages have a limit of 100M.

@@ -24,15 +24,15 @@ from portal.ingestion.detect import ABBREVIATION, EXACT, MAPPED, WITHOUT_NOTE, m
 from portal.ingestion.models import ClaimRow, ImportJob, MappingProfile, RiskRow, RiskTotal, Source
 from portal.ingestion.samples.crs import generate_crs
 
-from . import test_ingestion_rules
 from .factories import UserFactory
+from .helpers import CLAIM_COLUMNS, PERIOD, RISK_COLUMNS, as_csv, errors_of, import_file
+from .helpers import claim_values as claim
 from .ingestion_rows import RISK_HEADER, risk_values
-from .test_ingestion_rules import CLAIM_COLUMNS, as_csv, claim, errors_of, import_file
 
 CORPUS = Path(__file__).parent / "ingestion_corpus"
-PERIOD = date(2026, 10, 1)
-private_root = test_ingestion_rules.private_root
-source = test_ingestion_rules.source
+
+
+pytestmark = pytest.mark.usefixtures("private_root")
 
 # --- headers --------------------------------------------------------------------------------------
 
@@ -90,7 +90,7 @@ def test_two_headers_for_one_field_still_ask_a_person():
 # --- the standard's transactions and their signs ---------------------------------------------------
 
 CRS_COLUMNS = {
-    **test_ingestion_rules.RISK_COLUMNS,
+    **RISK_COLUMNS,
     "business": "Type of Business",
     "effective": "Effective Date of Transaction",
 }

@@ -22,7 +22,7 @@ from portal.ingestion.sources.services import source_connection_load, sync_run_s
 from portal.ingestion.sources.sync import sync_run_execute
 
 from .cedant_server import CLIENT_SECRET, CedantServer, risk_record
-from .test_ingestion_resume import url_of_the_test_database
+from .helpers import url_of_the_test_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
