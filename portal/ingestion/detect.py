@@ -43,7 +43,7 @@ class Layout:
     date_format: str = "%d/%m/%Y"
     decimal_style: str = "dot"
     notes: list = field(default_factory=list)
-    # field name -> how its header was recognised (one of MATCHES) and the confidence of that
+    # field name -> [confidence, how its header was recognised] (see CONFIDENCE and MATCH_LABELS)
     confidence: dict = field(default_factory=dict)
 
     def as_dict(self):
