@@ -142,13 +142,15 @@ def write_csv(path, total):
 def run_child(arguments):
     """`manage.py` with `arguments` in a child process: wall seconds, peak RSS (MB) and its JSON line."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "AMPARO_PRIVATE_ROOT": str(WORK / "private")}
+    log = WORK / f"{arguments[0]}.log"
     started = time.perf_counter()
+    # Its log goes to a file: a pipe nobody reads until the end fills up and stops the child.
     child = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
         [sys.executable, "manage.py", *arguments],
         cwd=settings.BASE_DIR,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log.open("w"),
         text=True,
     )
     watched, peak = psutil.Process(child.pid), 0
@@ -158,10 +160,10 @@ def run_child(arguments):
         except psutil.Error:
             break
         time.sleep(0.02)
-    stdout, stderr = child.communicate()
+    stdout, _ = child.communicate()
     seconds = time.perf_counter() - started
     if child.returncode != 0:
-        raise SystemExit(f"{arguments[0]} failed ({child.returncode}):\n{stderr[-3000:]}")
+        raise SystemExit(f"{arguments[0]} failed ({child.returncode}):\n{log.read_text()[-3000:]}")
     return seconds, peak / 2**20, json.loads(stdout.strip().splitlines()[-1])
 
 
