@@ -51,10 +51,11 @@ DEMO_WEB_SPEC = {
 def seed_demo_bordereaux():
     """A cedant with one risk and one claims bordereau imported, some rows rejected on purpose, and
     a web-service source (disabled: the demo has no cedant API)."""
-    if not Source.objects.filter(name=DEMO_WEB_SOURCE).exists():
+    present = set(Source.objects.filter(name__in=[DEMO_SOURCE, DEMO_WEB_SOURCE]).values_list("name", flat=True))
+    if DEMO_WEB_SOURCE not in present:
         admin = User.objects.get(email_primary="admin@amparo.demo")
         source_connection_load(actor=admin, spec=DEMO_WEB_SPEC, enabled=False)
-    if Source.objects.filter(name=DEMO_SOURCE).exists():
+    if DEMO_SOURCE in present:
         return
     finance = User.objects.get(email_primary="finance@amparo.demo")
     source = source_create(actor=finance, name=DEMO_SOURCE)
