@@ -1,6 +1,6 @@
 """A sync run, in the worker: fetch the source's pages (or read a kept run's pages back), keep each
-page, stage its records into the import engine's working tables (one import job per period; see
-staging.py), then type, check and load them with the file path's own steps, and
+page, stream its records into the import engine's working tables (one import job per period, rows
+through COPY as a file's are), then type, check and load them with the file path's own steps, and
 advance the incremental cursor in the same transaction as the rows. A worker killed before that
 transaction leaves the rows and the cursor as they were, so the next run picks up from the last
 committed cursor and ends where a clean run would."""
