@@ -139,10 +139,8 @@ def test_a_pull_killed_mid_run_then_run_again_ends_equal_to_a_clean_pull(tmp_pat
     }
     assert len(rows["Killed cedant"]) == 39
     assert rows["Killed cedant"] == rows["Clean cedant"]
-    leftovers = [f"ingestion_%_{pk}" for pk in dead_jobs] + [
-        f"ingestion_pages_{dead.pk}",
-        f"ingestion_records_{dead.pk}",
-    ]
     with db_connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM pg_tables WHERE tablename LIKE ANY(%s)", [leftovers])
+        cursor.execute(
+            "SELECT COUNT(*) FROM pg_tables WHERE tablename LIKE ANY(%s)", [[f"ingestion_%_{pk}" for pk in dead_jobs]]
+        )
         assert cursor.fetchone()[0] == 0  # the dead run's working tables are gone

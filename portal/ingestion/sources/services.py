@@ -17,7 +17,6 @@ from ..services import WORKER_SILENCE
 from .credentials import secret_encrypt
 from .models import SourceConnection, SyncRun
 from .spec import spec_check
-from .staging import run_tables_drop
 
 CRON_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
 
@@ -88,7 +87,6 @@ def _abandon_stale(connection):
         connection=connection, status=SyncRun.Status.RUNNING, heartbeat_at__lt=timezone.now() - WORKER_SILENCE
     )
     for run in stale:
-        run_tables_drop(run.pk)
         for job in run.jobs.filter(status=ImportJob.Status.RUNNING):
             Batch(job.kind, job.pk, Layout(**job.layout)).drop()
         run.jobs.filter(status=ImportJob.Status.RUNNING).update(

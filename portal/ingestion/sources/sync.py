@@ -5,6 +5,7 @@ advance the incremental cursor in the same transaction as the rows. A worker kil
 transaction leaves the rows and the cursor as they were, so the next run picks up from the last
 committed cursor and ends where a clean run would."""
 
+import hashlib
 import json
 import logging
 import queue
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
 
+from ..engine import Batch
 from ..models import ImportJob, MappingProfile
 from ..pipeline import batch_load, batch_type
 from .client import SourceClient, SourceError, Stats
@@ -25,16 +27,91 @@ from .credentials import MissingSecret, connection_secret
 from .models import SourceConnection, SyncPage, SyncRun
 from .pages import page_content, page_store
 from .paginators import PagingError, dotted, paginator_for
-from .records import RecordsUnusable, cursor_max, records_layout
-from .staging import staging_for
+from .records import RecordsUnusable, cells_reader, cursor_max, periods_reader, records_layout
 
 logger = logging.getLogger(__name__)
 
+UNPLACED_KEPT = 100
 MAX_PAGES = 1_000_000
 
 
 class RunCancelled(Exception):
     pass
+
+
+class _Part:
+    """The records of one period: its import job and working tables."""
+
+    def __init__(self, job, batch):
+        self.job, self.batch, self.pending, self.records = job, batch, [], 0
+
+
+class _Staging:
+    def __init__(self, run, spec):
+        self.run, self.spec = run, spec
+        self.kind = spec["kind"]
+        self.layout = None
+        self.parts = {}
+        self.records = 0
+        self.unplaced = []
+        self.unplaced_count = 0
+        self.period_of = periods_reader(spec["period"])
+        self.beat_at = 0.0  # time.monotonic() of the last heartbeat
+
+    def add(self, page_number, records):
+        if self.layout is None and records:
+            self.layout = records_layout(self.spec, records)
+            self.cells_of = cells_reader(self.layout)
+        cells_of, period_of, parts = getattr(self, "cells_of", None), self.period_of, self.parts
+        for record in records:
+            self.records += 1
+            if type(record) is not dict:
+                self._unplace(page_number, _("The record is not a JSON object."))
+                continue
+            period, problem = period_of(record)
+            if problem:
+                self._unplace(page_number, problem)
+                continue
+            part = parts.get(period) or self._part(period)
+            part.records += 1
+            part.pending.append((self.records, 0, *cells_of(record)))
+        for part in self.parts.values():
+            part.batch.write(part.pending)
+            part.pending = []
+
+    def _unplace(self, page_number, message):
+        self.unplaced_count += 1
+        if len(self.unplaced) < UNPLACED_KEPT:
+            self.unplaced.append({"record": self.records, "page": page_number, "message": str(message)})
+
+    def _part(self, period):
+        run = self.run
+        source = run.connection.source
+        job = ImportJob.objects.create(
+            source=source,
+            kind=self.kind,
+            period=period,
+            # Not a file: its name says where the rows came from; its fingerprint is the run's, so that
+            # a replay or a later pull is never refused as a repeated file (rows update by natural key).
+            stored_name=f"api-run{run.pk}-{period:%Y%m}",
+            original_name=_("%(source)s API, run #%(run)d, %(period)s")
+            % {"source": source.name, "run": run.pk, "period": f"{period:%Y-%m}"},
+            sha256=hashlib.sha256(f"sync-run:{run.pk}:{period.isoformat()}".encode()).hexdigest(),
+            status=ImportJob.Status.RUNNING,
+            layout=self.layout.as_dict(),
+            created_by=run.created_by,
+            started_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+        )
+        run.jobs.add(job)
+        batch = Batch(self.kind, job.pk, self.layout)
+        batch.create()
+        part = self.parts[period] = _Part(job, batch)
+        return part
+
+    def drop(self):
+        for part in self.parts.values():
+            part.batch.drop()
 
 
 def _claim(run_id):
@@ -89,7 +166,7 @@ def _fetched_pages(run, spec, cursor_before, stats, sleep):
         page_store(
             run=run, number=number, url=page.url, status_code=page.status, records=len(records), content=page.content
         )
-        yield number, records, page.content
+        yield number, records
         request = paginator.next(page.response, page.body, records)
 
 
@@ -102,7 +179,7 @@ def _replayed_pages(run, spec):
             )
         content = page_content(page)
         body = json.loads(content) if content.strip() else None
-        yield page.number, _page_records(body, spec, page.number), content
+        yield page.number, _page_records(body, spec, page.number)
 
 
 class _Failed:
@@ -182,19 +259,18 @@ def sync_run_execute(*, run_id, sleep=time.sleep):
     cursor_before = connection.cursor_value or (str(incremental.get("initial_value", "")) if incremental else "")
     cursor = cursor_before
     stats = Stats()
-    staging = staging_for(run, spec)
+    staging = _Staging(run, spec)
     pages = 0
     SyncRun.objects.filter(pk=run.pk).update(cursor_before=cursor_before)
     try:
         replay = run.replay_of_id is not None
         source_pages = _replayed_pages(run, spec) if replay else _fetched_pages(run, spec, cursor_before, stats, sleep)
-        for number, records, content in _ahead(source_pages):
+        for number, records in _ahead(source_pages):
             pages = number
-            staging.add(number, records, content)
+            staging.add(number, records)
             if incremental:
                 cursor = _page_cursor(cursor, records, incremental["cursor_field"])
             _heartbeat(run, staging, stats, pages, started)
-        staging.finish()
         for part in staging.parts.values():
             batch_type(part.job, part.batch)
             _heartbeat(run, staging, stats, pages, started)
