@@ -4,7 +4,8 @@
 
 - The API: a local paged JSON API in a process of its own (`page_number` paging, --page-size records per
   page, default 1,000) serving --records risk records (default 1,000,000; one in a hundred breaks the net
-  premium rule), each page rendered when asked, as a cedant's server would.
+  premium rule). The pages are rendered once and cached under var/bench/ingestion_api/, so the server
+  only sends bytes (a cedant's server runs on its own machine, not on our cores).
 - ours: `manage.py ingestion_source_sync` as a child process: every page fetched, kept gzipped, its
   records staged through COPY, typed, checked and upserted; wall time from start to exit, peak RSS of
   the child sampled with psutil.
@@ -88,16 +89,33 @@ def record(number):
     }
 
 
-def serve(port_queue, total):
+def write_pages(path, total, size):
+    """Every page's JSON, rendered once and kept (like the CSV): the API then only sends bytes, as a
+    cedant's server on its own machine would, instead of taking this machine's cores from the pull."""
+    if path.exists():
+        return
+    say(f"rendering {total:,} records as pages of {size:,} into {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with partial.open("wb") as handle:
+        for first in range(1, total + 1, size):
+            page = [record(number) for number in range(first, min(total, first + size - 1) + 1)]
+            handle.write(json.dumps({"data": page}).encode() + b"\n")
+    partial.rename(path)
+
+
+def serve(port_queue, pages_path):
+    with open(pages_path, "rb") as handle:
+        pages = handle.read().split(b"\n")[:-1]
+    empty = json.dumps({"data": []}).encode()
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
         def do_GET(self):
-            query = parse_qs(urlsplit(self.path).query)
-            page, size = int(query["page"][0]), int(query["page_size"][0])
-            first = (page - 1) * size + 1
-            body = json.dumps({"data": [record(n) for n in range(first, min(total, first + size - 1) + 1)]}).encode()
+            page = int(parse_qs(urlsplit(self.path).query)["page"][0])
+            body = pages[page - 1] if 0 < page <= len(pages) else empty
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -142,13 +160,15 @@ def write_csv(path, total):
 def run_child(arguments):
     """`manage.py` with `arguments` in a child process: wall seconds, peak RSS (MB) and its JSON line."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "AMPARO_PRIVATE_ROOT": str(WORK / "private")}
+    log = WORK / f"{arguments[0]}.log"
     started = time.perf_counter()
+    # Its log goes to a file: a pipe nobody reads until the end fills up and stops the child.
     child = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
         [sys.executable, "manage.py", *arguments],
         cwd=settings.BASE_DIR,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log.open("w"),
         text=True,
     )
     watched, peak = psutil.Process(child.pid), 0
@@ -158,10 +178,10 @@ def run_child(arguments):
         except psutil.Error:
             break
         time.sleep(0.02)
-    stdout, stderr = child.communicate()
+    stdout, _ = child.communicate()
     seconds = time.perf_counter() - started
     if child.returncode != 0:
-        raise SystemExit(f"{arguments[0]} failed ({child.returncode}):\n{stderr[-3000:]}")
+        raise SystemExit(f"{arguments[0]} failed ({child.returncode}):\n{log.read_text()[-3000:]}")
     return seconds, peak / 2**20, json.loads(stdout.strip().splitlines()[-1])
 
 
@@ -176,9 +196,11 @@ def main(argv):
     shutil.rmtree(WORK / "private", ignore_errors=True)
     csv_path = WORK / f"records-{args.records}.csv"
     write_csv(csv_path, args.records)
+    pages_path = WORK / f"pages-{args.records}-{args.page_size}.jsonl"
+    write_pages(pages_path, args.records, args.page_size)
 
     ports = multiprocessing.Queue()
-    api = multiprocessing.Process(target=serve, args=(ports, args.records), daemon=True)
+    api = multiprocessing.Process(target=serve, args=(ports, pages_path), daemon=True)
     api.start()
     base_url = f"http://127.0.0.1:{ports.get(timeout=30)}"
     name = f"bench-api-{time.strftime('%Y%m%d%H%M%S')}"

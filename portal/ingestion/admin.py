@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import ImportJob, MappingProfile, Source, SourceConnection, SyncRun
+from .models import ImportJob, MappingProfile, Source, SourceClient, SourceConnection, SyncRun
 from .sources.services import source_connection_load, sync_run_cancel, sync_run_start
 from .sources.spec import spec_parse
 from .sources.sync import connection_probe
@@ -21,6 +21,19 @@ class NeverDeleted(admin.ModelAdmin):
 class SourceAdmin(NeverDeleted):
     list_display = ["name", "created_at"]
     search_fields = ["name"]
+
+
+@admin.register(SourceClient)
+class SourceClientAdmin(admin.ModelAdmin):
+    """Clients are created by `manage.py ingestion_source_client NAME`, the one place their secret is
+    shown; here administrators see them and change their scopes (revoke one by deleting its
+    application under Django OAuth Toolkit)."""
+
+    list_display = ["source", "application", "scopes", "created_at"]
+    readonly_fields = ["source", "application", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(MappingProfile)

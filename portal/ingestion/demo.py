@@ -55,18 +55,23 @@ def seed_demo_bordereaux():
     """A cedant with one risk and one claims bordereau imported, some rows rejected on purpose, a
     coverholder's bordereau in the standard's words, and a web-service source (disabled: the demo has
     no cedant API)."""
-    if not Source.objects.filter(name=DEMO_WEB_SOURCE).exists():
+    present = set(
+        Source.objects.filter(name__in=[DEMO_SOURCE, DEMO_CRS_SOURCE, DEMO_WEB_SOURCE]).values_list("name", flat=True)
+    )
+    if DEMO_WEB_SOURCE not in present:
         admin = User.objects.get(email_primary="admin@amparo.demo")
         source_connection_load(actor=admin, spec=DEMO_WEB_SPEC, enabled=False)
+    if {DEMO_SOURCE, DEMO_CRS_SOURCE} <= present:
+        return
     finance = User.objects.get(email_primary="finance@amparo.demo")
-    if not Source.objects.filter(name=DEMO_SOURCE).exists():
+    if DEMO_SOURCE not in present:
         source = source_create(actor=finance, name=DEMO_SOURCE)
         with tempfile.TemporaryDirectory() as folder:
             for kind, rows, fmt in ((Kind.RISK, 400, "csv"), (Kind.CLAIMS, 150, "xlsx")):
                 path = Path(folder) / f"demo-{kind}.{fmt}"
                 generate(path, rows=rows, kind=kind, fmt=fmt, seed=2026, bad_rate=0.03)
                 _import(finance, source, kind, path, f"andinos-{kind}-2026-10.{fmt}")
-    if not Source.objects.filter(name=DEMO_CRS_SOURCE).exists():
+    if DEMO_CRS_SOURCE not in present:
         source = source_create(actor=finance, name=DEMO_CRS_SOURCE)
         with tempfile.TemporaryDirectory() as folder:
             # Original, additional and return premiums (some sent negative), New/Renewal in a column.

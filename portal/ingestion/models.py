@@ -288,4 +288,11 @@ class ClaimTotal(BordereauTotal):
 
 
 # The web-service sources' models live beside their code; loaded here, where Django looks for models.
-from .sources.models import RateBudget, SourceBreaker, SourceConnection, SyncPage, SyncRun  # noqa: E402, F401
+from .sources.models import (  # noqa: E402, F401
+    RateBudget,
+    SourceBreaker,
+    SourceClient,
+    SourceConnection,
+    SyncPage,
+    SyncRun,
+)

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "oauth2_provider",
     "portal.core",
     "portal.accounts",
     "portal.audit",
@@ -425,6 +426,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
+}
+# Our own OAuth2 authorization server, for cedants' systems pushing bordereaux (client credentials):
+# an application per source, scopes bordereaux:write and bordereaux:read (see api/bordereaux.py).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "bordereaux:write": "Upload bordereaux for your source",
+        "bordereaux:read": "Read your source's imports, row errors and rows",
+    },
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("AMPARO_CEDANT_TOKEN_SECONDS", 3600),
+    "SCOPES_BACKEND_CLASS": "portal.ingestion.sources.clients.SourceScopes",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Amparo API",

@@ -158,3 +158,29 @@ class SourceBreaker(models.Model):
 
     def __str__(self):
         return f"{self.key}: {self.state}"
+
+
+class SourceClient(models.Model):
+    """A cedant's system that pushes bordereaux for one source: an OAuth2 application of our own
+    authorization server (client credentials), with the scopes it may be given."""
+
+    WRITE, READ = "bordereaux:write", "bordereaux:read"
+
+    source = models.OneToOneField(
+        "ingestion.Source", verbose_name=_("source"), on_delete=models.PROTECT, related_name="api_client"
+    )
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        verbose_name=_("OAuth2 application"),
+        on_delete=models.CASCADE,
+        related_name="bordereau_client",
+    )
+    scopes = models.CharField(_("scopes"), max_length=100, default=f"{WRITE} {READ}")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("source API client")
+        verbose_name_plural = _("source API clients")
+
+    def __str__(self):
+        return str(self.source)
