@@ -91,7 +91,8 @@ def test_scale_adds_that_many_client_accounts_and_a_second_run_adds_none(django_
     seed()
     before = User.objects.count()
 
-    with django_assert_max_num_queries(75):  # bulk inserts, and each domain looking once whether it is seeded: not one per row
+    # Bulk inserts, and each domain looking once whether it is seeded: not one query per row.
+    with django_assert_max_num_queries(75):
         output = seed("--scale", "50")
 
     assert User.objects.count() == before + 50

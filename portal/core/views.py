@@ -35,6 +35,8 @@ def server_error(request):
     if _api_request(request):
         return JsonResponse({"detail": str(_("Something went wrong on our side. Try again later."))}, status=500)
     return defaults.server_error(request)
+
+
 @never_cache
 @require_GET
 def readyz(request):
