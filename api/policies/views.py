@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from portal.policies import services
 from portal.policies.documents import policy_document_filename, policy_document_pdf
 from portal.policies.selectors import (
+    app_policies_of,
     app_quotes_of,
     policies_visible_to,
     policy_versions_of,
@@ -151,8 +152,7 @@ def quote_accept(request, pk):
 @api_view(["GET"])
 @permission_classes([IsCustomer])
 def policy_list(request):
-    policies = policies_visible_to(request.user).order_by("-created_at", "-id")
-    return paginated_response(request, policies, s.PolicySerializer)
+    return paginated_response(request, app_policies_of(request.user), s.PolicySerializer)
 
 
 def _own_policy(request, pk):
