@@ -40,6 +40,7 @@ BAD_INPUT = {400: OpenApiResponse(ErrorSerializer, description=_("Invalid input:
 
 @extend_schema(
     tags=["products"],
+    operation_id="products_list",
     parameters=PAGE_PARAMETERS,
     responses={200: page_of(s.ProductSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Products you can buy in the app",
@@ -57,6 +58,7 @@ def _quote_answer(request, quote, status_code=status.HTTP_200_OK):
 @extend_schema(
     tags=["quotes"],
     methods=["GET"],
+    operation_id="quotes_list",
     parameters=PAGE_PARAMETERS,
     responses={200: page_of(s.QuoteSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your quotes, newest first",
@@ -145,6 +147,7 @@ def quote_accept(request, pk):
 
 @extend_schema(
     tags=["policies"],
+    operation_id="policies_list",
     parameters=PAGE_PARAMETERS,
     responses={200: page_of(s.PolicySerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your policies, newest first",
