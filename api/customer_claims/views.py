@@ -44,7 +44,7 @@ def _detail(claim):
     methods=["GET"],
     responses={200: s.ClaimSerializer(many=True), **ERRORS},
     summary="Your claims",
-    description="Your claims, newest first; pages without a count.",
+    description="Your claims, newest first, in pages.",
 )
 @extend_schema(
     tags=TAG,

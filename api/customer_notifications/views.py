@@ -32,7 +32,7 @@ TAG = ["notifications"]
     summary="Your notifications",
     description=(
         "The receipts, overdue reminders and renewal notices you were emailed and your claims' status changes, "
-        "newest first, each read or unread; pages without a count."
+        "newest first, each read or unread, in pages; ?unread=true and the count give the unread ones."
     ),
 )
 @api_view(["GET"])

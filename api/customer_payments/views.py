@@ -38,7 +38,7 @@ class WompiUnavailable(exceptions.APIException):
     methods=["GET"],
     responses={200: s.PaymentSerializer(many=True), **ERRORS},
     summary="Your payments",
-    description="The payments you made, newest first, with their receipt numbers; pages without a count.",
+    description="The payments you made, newest first, with their receipt numbers, in pages.",
 )
 @extend_schema(
     tags=TAG,
