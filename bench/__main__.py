@@ -4,6 +4,7 @@ import os
 import sys
 
 BENCHMARKS = {
+    "api": "bench.api",
     "audit": "bench.audit",
     "claims": "bench.claims",
     "ingestion": "bench.ingestion",

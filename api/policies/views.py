@@ -24,7 +24,7 @@ from portal.policies.selectors import (
 
 from ..exceptions import ErrorSerializer
 from ..idempotency import IDEMPOTENCY_ERRORS, IDEMPOTENCY_PARAMETER, idempotent
-from ..pagination import paginated_response
+from ..pagination import PAGE_ERRORS, PAGE_PARAMETERS, page_of, paginated_response
 from ..permissions import IsCustomer, caller_customer
 from ..renderers import FileRenderer
 from . import serializers as s
@@ -35,16 +35,12 @@ ERRORS = {
 }
 NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description=_("Not found, or not yours."))}
 BAD_INPUT = {400: OpenApiResponse(ErrorSerializer, description=_("Invalid input: the messages say which field."))}
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description=str(_("Page number"))),
-    OpenApiParameter("page_size", OpenApiTypes.INT, description=str(_("Rows per page, at most 100"))),
-]
 
 
 @extend_schema(
     tags=["products"],
     parameters=PAGE_PARAMETERS,
-    responses={200: s.ProductSerializer(many=True), **ERRORS},
+    responses={200: page_of(s.ProductSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Products you can buy in the app",
 )
 @api_view(["GET"])
@@ -61,7 +57,7 @@ def _quote_answer(request, quote, status_code=status.HTTP_200_OK):
     tags=["quotes"],
     methods=["GET"],
     parameters=PAGE_PARAMETERS,
-    responses={200: s.QuoteSerializer(many=True), **ERRORS},
+    responses={200: page_of(s.QuoteSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your quotes, newest first",
 )
 @extend_schema(
@@ -149,7 +145,7 @@ def quote_accept(request, pk):
 @extend_schema(
     tags=["policies"],
     parameters=PAGE_PARAMETERS,
-    responses={200: s.PolicySerializer(many=True), **ERRORS},
+    responses={200: page_of(s.PolicySerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your policies, newest first",
 )
 @api_view(["GET"])

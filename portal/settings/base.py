@@ -364,17 +364,18 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     **({"SIGNING_KEY": AMPARO_JWT_SIGNING_KEY} if AMPARO_JWT_SIGNING_KEY else {}),
 }
-# The API's conventions (api/): JSON in (and multipart for uploads), JSON out; every list paginated with
-# a capped page size (api.pagination); every refusal `{"detail": ...}` plus field errors
-# (api.exceptions); the OpenAPI schema from drf-spectacular.
+# The API's conventions (api/): JSON in (multipart only where a view uploads files), JSON out; every
+# list paginated with a capped page size (api.pagination); every refusal `{"detail": ...}` plus field
+# errors (api.exceptions); the OpenAPI schema from drf-spectacular.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.AmparoJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only; an upload endpoint takes multipart with its own @parser_classes.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # No renderer picked by ?format=: the app says what it accepts in Accept, and an endpoint may give
+    # `format` its own meaning (the statement's ?format=pdf).
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
