@@ -38,11 +38,6 @@ def outcomes(job):
 
 
 @pytest.fixture
-def product(db):
-    return ProductFactory(name="Auto Total", code="AUTO")
-
-
-@pytest.fixture
 def policy(agent, product):
     return issue_policy(customer=CustomerFactory(agent=agent, created_by=agent), product=product)
 

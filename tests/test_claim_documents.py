@@ -20,7 +20,7 @@ from portal.claims.services import claim_document_add
 from portal.core.exceptions import Conflict
 
 from .factories import UserFactory
-from .test_claim_transitions import People, claim_in
+from .helpers import claim_in
 
 pytestmark = pytest.mark.django_db
 
@@ -71,16 +71,6 @@ HTML_WITH_SCRIPT = b"<!DOCTYPE html><html><body><script>fetch('/api/v1/me')</scr
 def private_root(settings, tmp_path):
     settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
     return settings.AMPARO_PRIVATE_ROOT
-
-
-@pytest.fixture
-def people():
-    return People(
-        filer=UserFactory(role=Role.AGENT),
-        reviewer=UserFactory(role=Role.AGENT),
-        decider=UserFactory(role=Role.ADMIN),
-        payer=UserFactory(role=Role.FINANCE),
-    )
 
 
 @pytest.fixture

@@ -59,21 +59,6 @@ def act(client, claim, action, htmx=False, **data):
 
 
 @pytest.fixture
-def product(db):
-    return ProductFactory(name="Auto Total", code="AUTO")
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent, created_by=agent, full_name="Lucía Restrepo", id_number="52123456")
-
-
-@pytest.fixture
-def policy(customer, product):
-    return issue_policy(customer=customer, product=product)
-
-
-@pytest.fixture
 def claim(policy, agent):
     return file_claim(policy=policy, actor=agent, claimed_amount="5000000")
 

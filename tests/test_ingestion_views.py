@@ -65,6 +65,8 @@ def risk_row(number, **overrides):
         "net_premium": es_amount(gross * Decimal("0.9") - 50),
         "class_of_business": CLASSES[number % 3],
         "transaction_type": "New",
+        "business_type": "",
+        "transaction_date": "",
     }
     values.update(overrides)
     return [values[spec.name] for spec in FIELDS[Kind.RISK]]
@@ -89,7 +91,12 @@ def valid_rows(count, start=0):
 BAD_ROWS = {
     5: (risk_row(5, inception_date="31/02/2026"), "Risk Inception Date", "31/02/2026", "Not a date in the format"),
     6: (risk_row(6, currency="ZZZ"), "Original Currency", "ZZZ", "Not an ISO 4217 currency code"),
-    7: (risk_row(0), "UMR + Certificate Ref + Transaction Type", "B0750RE26 / CERT-00000 / New", "Same key as row 3"),
+    7: (
+        risk_row(0),
+        "UMR + Certificate Ref + Transaction Type + Type of Business + Effective Date of Transaction",
+        "B0750RE26 / CERT-00000 / Original Premium / New / 2026-10-15",  # no effective date: the inception's
+        "Same key as row 3",
+    ),
     8: (
         risk_row(8, gross_premium="1.000,00", net_premium="999,99"),
         "Net Premium",

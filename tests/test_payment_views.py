@@ -32,11 +32,6 @@ def signed_in(client, user):
 
 
 @pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent, full_name="Lucía Restrepo", id_number="52123456")
-
-
-@pytest.fixture
 def policy(customer):
     return issue_policy(customer=customer, product=ProductFactory(code="AUTO"), actor=customer.agent)
 

@@ -46,26 +46,6 @@ def seen_state(policy):
     return f"{policy.status}:{policy.current_version.number}"
 
 
-@pytest.fixture
-def product(db):
-    return ProductFactory(name="Auto Total", code="AUTO")
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent, created_by=agent, full_name="Lucía Restrepo", id_number="52123456")
-
-
-@pytest.fixture
-def policy(customer, product):
-    return issue_policy(customer=customer, product=product)
-
-
-@pytest.fixture
-def outsider(db):
-    return UserFactory(role=Role.AGENT)
-
-
 def endorse_inputs(policy, **changes):
     data = {
         "effective_date": timezone.localdate().isoformat(),

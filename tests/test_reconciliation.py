@@ -31,11 +31,6 @@ def wompi(settings):
         yield server
 
 
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent, full_name="Lucía Restrepo")
-
-
 def started(customer, actor, amount="45000"):
     return online_payment_start(
         customer=customer,

@@ -33,11 +33,6 @@ def wompi(settings):
         yield server
 
 
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
 def start(customer, actor, *, phone=APPROVING_NEQUI, amount="45000"):
     return online_payment_start(
         customer=customer,

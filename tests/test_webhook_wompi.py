@@ -35,11 +35,6 @@ def wompi(settings):
 
 
 @pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
-@pytest.fixture
 def attempt(wompi, customer, agent):
     """A Nequi payment of COP 45,000 sent to Wompi, still pending."""
     return online_payment_start(

@@ -37,11 +37,6 @@ def wompi(settings):
         yield server
 
 
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
 def start(customer, actor, *, method="NEQUI", details=None, amount="45000.00"):
     return online_payment_start(
         customer=customer,

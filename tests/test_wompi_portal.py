@@ -24,11 +24,6 @@ def wompi(settings):
         yield server
 
 
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
 def nequi_form(customer, **overrides):
     return {"customer": customer.pk, "amount": "45000", "method": "NEQUI", "phone_number": APPROVING_NEQUI, **overrides}
 
