@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions
 from rest_framework.decorators import api_view, permission_classes, renderer_classes
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from portal.core.exports import pdf_download
@@ -16,26 +16,12 @@ from portal.payments.forms import StatementPeriodForm
 from portal.payments.selectors import account_statement, account_summary, accounts_for_app, instalments_due_for_app
 
 from ..customer import ERRORS, INVALID, NOT_FOUND
-from ..pagination import PagePagination
+from ..pagination import PAGE_ERRORS, PAGE_PARAMETERS, PagePagination
 from ..permissions import IsCustomer
+from ..renderers import FileRenderer
 from . import serializers as s
 
 TAG = ["account"]
-
-
-class PDFRenderer(BaseRenderer):
-    """Lets `?format=pdf` and `Accept: application/pdf` choose the PDF; the view answers it itself."""
-
-    media_type = "application/pdf"
-    format = "pdf"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        # Only refusals reach a renderer on the PDF path (the PDF is answered by the view): they go as
-        # the JSON every refusal is, so the app reads their detail.
-        response = (renderer_context or {}).get("response")
-        if response is not None:
-            response["Content-Type"] = "application/json"
-        return JSONRenderer().render(data)
 
 
 @extend_schema(
@@ -57,7 +43,7 @@ def account(request):
 
 def _period(request):
     form = StatementPeriodForm({"start": request.query_params.get("from"), "end": request.query_params.get("to")})
-    if not any(request.query_params.get(name) for name in ("from", "to")):
+    if not any(name in request.query_params for name in ("from", "to")):
         default = StatementPeriodForm.default_period()
         return default["start"], default["end"]
     if not form.is_valid():
@@ -85,12 +71,12 @@ def _account_in(request):
         OpenApiParameter("to", OpenApiTypes.DATE, description=_("Last day (default: today).")),
         OpenApiParameter("currency", OpenApiTypes.STR, description=_("Needed when you have several accounts.")),
         OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "pdf"], description=_("pdf: the statement PDF.")),
-        OpenApiParameter("page", OpenApiTypes.INT),
-        OpenApiParameter("page_size", OpenApiTypes.INT, description=_("Entries per page, at most 100.")),
+        *PAGE_PARAMETERS,
     ],
     responses={
         (200, "application/json"): s.StatementSerializer,
         (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description=_("The statement PDF.")),
+        **PAGE_ERRORS,
         **INVALID,
         **NOT_FOUND,
         **ERRORS,
@@ -102,12 +88,14 @@ def _account_in(request):
     ),
 )
 @api_view(["GET"])
-@renderer_classes([JSONRenderer, PDFRenderer])
+@renderer_classes([JSONRenderer, FileRenderer])
 @permission_classes([IsAuthenticated, IsCustomer])
 def statement(request):
+    if request.query_params.get("format", "json") not in ("json", "pdf"):
+        raise exceptions.ValidationError({"format": [_("Ask for json or pdf.")]})
     start, end = _period(request)
     account = _account_in(request)
-    if request.accepted_renderer.format == "pdf":
+    if request.query_params.get("format") == "pdf" or request.accepted_renderer.format == FileRenderer.format:
         return pdf_download(
             documents.statement_pdf(account=account, start=start, end=end),
             documents.statement_filename(account, start, end),

@@ -12,6 +12,8 @@ from portal.claims import documents
 from portal.claims.models import Claim, ClaimDocument
 from portal.claims.workflow import customer_words
 
+from ..customer import StrictCharField, StrictDecimalField
+
 
 class ClaimSerializer(serializers.ModelSerializer):
     """One of the customer's claims, as the list shows it. Everything is ours to decide: read-only."""
@@ -91,10 +93,10 @@ class ClaimFileSerializer(serializers.Serializer):
     """A first notice of loss. Only these fields are read: status, customer and amounts approved are ours."""
 
     policy = OwnPolicyField(help_text=_("The id of one of your policies (GET /api/v1/policies/)."))
-    coverage_code = serializers.CharField(max_length=20, help_text=_("The code of a coverage of the policy."))
+    coverage_code = StrictCharField(max_length=20, help_text=_("The code of a coverage of the policy."))
     loss_date = serializers.DateField()
-    claimed_amount = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=Decimal("0.01"))
-    description = serializers.CharField(max_length=5000)
+    claimed_amount = StrictDecimalField(max_digits=16, decimal_places=2, min_value=Decimal("0.01"))
+    description = StrictCharField(max_length=5000)
 
 
 class DocumentUploadSerializer(serializers.Serializer):

@@ -18,7 +18,7 @@ from portal.policies.selectors import policies_visible_to
 from ..customer import ERRORS, INVALID, NOT_FOUND, service_answers
 from ..exceptions import ErrorSerializer
 from ..idempotency import IDEMPOTENCY_ERRORS, IDEMPOTENCY_PARAMETER, idempotent
-from ..pagination import paginated_response
+from ..pagination import PAGE_ERRORS, PAGE_PARAMETERS, page_of, paginated_response
 from ..permissions import IsCustomer
 from . import serializers as s
 
@@ -42,9 +42,10 @@ def _detail(claim):
 @extend_schema(
     tags=TAG,
     methods=["GET"],
-    responses={200: s.ClaimSerializer(many=True), **ERRORS},
+    parameters=PAGE_PARAMETERS,
+    responses={200: page_of(s.ClaimSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your claims",
-    description="Your claims, newest first; pages without a count.",
+    description="Your claims, newest first, in pages.",
 )
 @extend_schema(
     tags=TAG,

@@ -7,6 +7,8 @@ from rest_framework import serializers
 
 from portal.notifications.models import NotificationKind, PushDevice
 
+from ..customer import StrictBooleanField, StrictCharField
+
 NOTIFICATION_ID = re.compile(rf"^({'|'.join(NotificationKind.values)})-([1-9][0-9]{{0,17}})$")
 
 
@@ -19,7 +21,7 @@ class NotificationSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
-class NotificationIdField(serializers.CharField):
+class NotificationIdField(StrictCharField):
     default_error_messages = {"invalid": _("Not a notification id (kind-number, e.g. receipt-12).")}
 
     def to_internal_value(self, data):
@@ -31,7 +33,7 @@ class NotificationIdField(serializers.CharField):
 
 class MarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(child=NotificationIdField(max_length=40), required=False, max_length=500)
-    all = serializers.BooleanField(required=False, default=False, help_text=_("Mark everything so far read."))
+    all = StrictBooleanField(required=False, default=False, help_text=_("Mark everything so far read."))
 
     def validate(self, data):
         if bool(data.get("ids")) == data["all"]:
@@ -44,7 +46,7 @@ class MarkedSerializer(serializers.Serializer):
 
 
 class DeviceSerializer(serializers.ModelSerializer):
-    token = serializers.CharField(max_length=512, write_only=True)
+    token = StrictCharField(max_length=512, write_only=True)
 
     class Meta:
         model = PushDevice

@@ -14,7 +14,7 @@ from portal.notifications.selectors import notification_rows, notifications_desc
 from portal.notifications.services import notifications_mark_all_read, notifications_mark_read, push_device_register
 
 from ..customer import ERRORS, INVALID, NOT_FOUND
-from ..pagination import PagePagination
+from ..pagination import PAGE_ERRORS, PAGE_PARAMETERS, PagePagination, page_of
 from ..permissions import IsCustomer, caller_customer
 from . import serializers as s
 
@@ -25,20 +25,22 @@ TAG = ["notifications"]
     tags=TAG,
     parameters=[
         OpenApiParameter("unread", OpenApiTypes.BOOL, description=_("Only the unread ones.")),
-        OpenApiParameter("page", OpenApiTypes.INT),
-        OpenApiParameter("page_size", OpenApiTypes.INT, description=_("At most 100.")),
+        *PAGE_PARAMETERS,
     ],
-    responses={200: s.NotificationSerializer(many=True), **ERRORS},
+    responses={200: page_of(s.NotificationSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your notifications",
     description=(
         "The receipts, overdue reminders and renewal notices you were emailed and your claims' status changes, "
-        "newest first, each read or unread; pages without a count."
+        "newest first, each read or unread, in pages; ?unread=true and the count give the unread ones."
     ),
 )
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, IsCustomer])
 def notification_list(request):
-    unread_only = request.query_params.get("unread", "").lower() in ("1", "true", "yes")
+    unread = request.query_params.get("unread", "false").lower()
+    if unread not in ("true", "false", "1", "0"):
+        raise exceptions.ValidationError({"unread": [_("Give true or false.")]})
+    unread_only = unread in ("true", "1")
     rows = notification_rows(caller_customer(request), request.user, unread_only=unread_only)
     paginator = PagePagination()
     page = notifications_described(paginator.paginate_queryset(rows, request))

@@ -10,6 +10,8 @@ from portal.gateways.models import GatewayTransaction, PaymentMethod
 from portal.gateways.services import MAX_CARD_INSTALLMENTS, PSE_COMPANY, PSE_LEGAL_ID_TYPES, PSE_PERSON
 from portal.payments.models import Payment
 
+from ..customer import StrictCharField, StrictDecimalField, StrictIntegerField
+
 
 class PaymentSerializer(serializers.ModelSerializer):
     method_label = serializers.CharField(source="get_method_display")
@@ -40,25 +42,25 @@ class AttemptSerializer(serializers.ModelSerializer):
 class PaymentStartSerializer(serializers.Serializer):
     """A payment to start with Wompi. Only these fields are read; the fields of the other methods are ignored."""
 
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    amount = StrictDecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     currency = serializers.ChoiceField(choices=["COP"], default="COP")
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    token = serializers.CharField(
+    token = StrictCharField(
         required=False, max_length=200, help_text=_("CARD: the card token from Wompi's widget (tok_…).")
     )
-    installments = serializers.IntegerField(
+    installments = StrictIntegerField(
         required=False, min_value=1, max_value=MAX_CARD_INSTALLMENTS, help_text=_("CARD: instalments, 1 by default.")
     )
-    phone_number = serializers.CharField(required=False, max_length=13, help_text=_("NEQUI: the Nequi mobile number."))
+    phone_number = StrictCharField(required=False, max_length=13, help_text=_("NEQUI: the Nequi mobile number."))
     user_type = serializers.ChoiceField(
         choices=[(PSE_PERSON, _("A person")), (PSE_COMPANY, _("A company"))], required=False, help_text=_("PSE.")
     )
     user_legal_id_type = serializers.ChoiceField(choices=PSE_LEGAL_ID_TYPES, required=False, help_text=_("PSE."))
-    user_legal_id = serializers.CharField(required=False, max_length=20, help_text=_("PSE."))
-    financial_institution_code = serializers.CharField(
+    user_legal_id = StrictCharField(required=False, max_length=20, help_text=_("PSE."))
+    financial_institution_code = StrictCharField(
         required=False, max_length=20, help_text=_("PSE: a code from GET payments/pse-banks/.")
     )
-    payment_description = serializers.CharField(required=False, max_length=30, help_text=_("PSE: the bank shows it."))
+    payment_description = StrictCharField(required=False, max_length=30, help_text=_("PSE: the bank shows it."))
 
     FIELDS = {
         PaymentMethod.CARD: ("token", "installments"),

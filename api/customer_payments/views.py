@@ -6,8 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, permission_classes, renderer_classes
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from portal.core.exports import pdf_download
@@ -20,8 +21,9 @@ from portal.payments.selectors import payments_for_app
 from ..customer import ERRORS, INVALID, NOT_FOUND
 from ..exceptions import ErrorSerializer
 from ..idempotency import IDEMPOTENCY_ERRORS, IDEMPOTENCY_PARAMETER, idempotent
-from ..pagination import paginated_response
+from ..pagination import PAGE_ERRORS, PAGE_PARAMETERS, page_of, paginated_response
 from ..permissions import IsCustomer, caller_customer
+from ..renderers import FileRenderer
 from . import serializers as s
 
 TAG = ["payments"]
@@ -36,9 +38,10 @@ class WompiUnavailable(exceptions.APIException):
 @extend_schema(
     tags=TAG,
     methods=["GET"],
-    responses={200: s.PaymentSerializer(many=True), **ERRORS},
+    parameters=PAGE_PARAMETERS,
+    responses={200: page_of(s.PaymentSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your payments",
-    description="The payments you made, newest first, with their receipt numbers; pages without a count.",
+    description="The payments you made, newest first, with their receipt numbers, in pages.",
 )
 @extend_schema(
     tags=TAG,
@@ -99,6 +102,7 @@ def _payment_start(request):
     summary="The receipt of one of your payments (PDF)",
 )
 @api_view(["GET"])
+@renderer_classes([JSONRenderer, FileRenderer])
 @permission_classes([IsAuthenticated, IsCustomer])
 def payment_receipt(request, pk):
     payment = payments_for_app(request.user).filter(pk=pk).first()
@@ -110,7 +114,8 @@ def payment_receipt(request, pk):
 
 @extend_schema(
     tags=TAG,
-    responses={200: s.AttemptSerializer(many=True), **ERRORS},
+    parameters=PAGE_PARAMETERS,
+    responses={200: page_of(s.AttemptSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your online payments",
     description="Online payments started for you, newest first, each with the status Wompi last gave.",
 )
@@ -137,8 +142,10 @@ def attempt_detail(request, pk):
 
 @extend_schema(
     tags=TAG,
+    parameters=PAGE_PARAMETERS,
     responses={
-        200: s.BankSerializer(many=True),
+        200: page_of(s.BankSerializer),
+        **PAGE_ERRORS,
         503: OpenApiResponse(ErrorSerializer, description=_("Wompi cannot be reached.")),
         **ERRORS,
     },

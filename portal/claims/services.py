@@ -19,7 +19,7 @@ from portal.core.tasks import enqueue_on_commit
 from portal.policies.models import Policy
 from portal.policies.selectors import version_in_force_on
 
-from . import documents, workflow
+from . import documents, notices, workflow
 from .models import (
     ApprovalAuthority,
     BulkTransitionJob,
@@ -190,9 +190,10 @@ def claim_file(*, policy, coverage_code, loss_date, claimed_amount, description,
         created_at=now,
         status_changed_at=now,
     )
-    ClaimTransition.objects.create(
+    entry = ClaimTransition.objects.create(
         claim=claim, action="file", from_status="", to_status=claim.status, actor=actor, amount=amount, created_at=now
     )
+    notices.customers_tell([entry.pk])
     audit_record(
         actor=actor,
         action="claim.filed",
@@ -286,7 +287,7 @@ def _apply(claim, transition, actor, *, note, amount=None, reason=None, now, met
     for field, value in changes.items():
         setattr(claim, field, value)
     claim.revision += 1
-    ClaimTransition.objects.create(
+    entry = ClaimTransition.objects.create(
         claim=claim,
         action=transition.action,
         from_status=from_status,
@@ -297,6 +298,7 @@ def _apply(claim, transition, actor, *, note, amount=None, reason=None, now, met
         rejection_reason=reason,
         created_at=now,
     )
+    notices.customers_tell([entry.pk])
     audit_record(
         actor=actor,
         action=f"claim.{transition.action}",
@@ -613,7 +615,7 @@ def _bulk_apply(job, transition, claims, *, actor, reason, now):
         Claim.objects.filter(pk__in=pks).update(
             status=transition.target, status_changed_at=now, revision=F("revision") + 1, **dict(changes)
         )
-    ClaimTransition.objects.bulk_create(
+    entries = ClaimTransition.objects.bulk_create(
         [
             ClaimTransition(
                 claim=claim,
@@ -629,6 +631,7 @@ def _bulk_apply(job, transition, claims, *, actor, reason, now):
         ],
         batch_size=BULK_CHUNK,
     )
+    notices.customers_tell([entry.pk for entry in entries])
     audit_record_many(
         actor=actor,
         action=f"claim.{transition.action}",

@@ -338,3 +338,27 @@ def test_the_schema_documents_the_claims_endpoints_and_their_refusals(app_client
     assert {"400", "404", "409", "413", "415"} <= set(upload["responses"])
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert "Idempotency-Key" in {parameter["name"] for parameter in paths["/api/v1/claims/"]["post"]["parameters"]}
+
+
+def test_the_claim_page_reads_a_constant_number_of_queries_whatever_its_timeline(as_customer, policyholder):
+    claim = file_claim(policy=own_policy(policyholder))
+    caller = as_customer(policyholder.user)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert caller.get(f"{CLAIMS}{claim.pk}/").status_code == 200
+        return len(captured)
+
+    few = queries()
+    claim = claim_start_review(claim=claim, actor=UserFactory(role=Role.AGENT))
+    claim_approve(claim=claim, actor=UserFactory(role=Role.ADMIN), amount="1000", note="ok")
+
+    assert queries() == few
+
+
+def test_a_customer_reading_spanish_gets_the_status_in_spanish(as_customer, policyholder):
+    file_claim(policy=own_policy(policyholder))
+
+    [row] = as_customer(policyholder.user).get(CLAIMS, HTTP_ACCEPT_LANGUAGE="es-CO,es;q=0.9").json()["results"]
+
+    assert row["status_label"] == "Pendiente"

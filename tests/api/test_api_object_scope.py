@@ -21,6 +21,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.generators import SchemaGenerator
 
 from portal.accounts.models import Role
+from portal.gateways.models import GatewayTransaction
+from portal.payments.services import payment_record
 
 from ..factories import CustomerFactory, ProductFactory, UserFactory, file_claim, issue_policy, make_quote
 
@@ -71,6 +73,17 @@ OWNED_BY_EACH_CUSTOMER = [
     lambda customer, product: make_quote(customer=customer, product=product),
     lambda customer, product: issue_policy(customer=customer, product=product),
     lambda customer, product: file_claim(policy=issue_policy(customer=customer, product=product)),
+    # A payment with its receipt, and an online payment (made as the gateway's record, no Wompi needed).
+    lambda customer, product: payment_record(
+        account=customer.ledger_accounts.first(),
+        amount="1000",
+        method="BANK_TRANSFER",
+        reference=f"BOLA-{customer.pk}",
+        actor=customer.agent,
+    ),
+    lambda customer, product: GatewayTransaction.objects.create(
+        reference=f"AMP-BOLA{customer.pk}", customer=customer, amount_in_cents=100000, currency="COP", method="NEQUI"
+    ),
 ]
 
 
@@ -137,6 +150,8 @@ def test_another_customers_object_is_404_and_nothing_changes(two_customers, meth
 def test_the_suite_covers_the_customers_object_endpoints():
     assert ("get", "/api/v1/policies/{id}/") in OBJECT_OPERATIONS
     assert ("post", "/api/v1/quotes/{id}/accept/") in OBJECT_OPERATIONS
+    assert ("post", "/api/v1/claims/{id}/documents/") in OBJECT_OPERATIONS
+    assert ("get", "/api/v1/payments/attempts/{id}/") in OBJECT_OPERATIONS
 
 
 @pytest.mark.parametrize(("method", "path"), STAFF_OPERATIONS, ids=[f"{m.upper()} {p}" for m, p in STAFF_OPERATIONS])

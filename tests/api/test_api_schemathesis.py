@@ -16,6 +16,7 @@ from api.tokens import token_pair_for
 from portal.accounts.models import Role
 
 from ..factories import CustomerFactory, ProductFactory, UserFactory, file_claim, issue_policy, make_quote
+from ..wompi_server import running_wompi
 
 APP = get_wsgi_application()
 schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
@@ -56,7 +57,7 @@ def _bearer(user):
 
 @schema.parametrize()
 @EXAMPLES
-def test_the_api_answers_a_customer_as_its_schema_says(case, demo_customer, private_files):
+def test_the_api_answers_a_customer_as_its_schema_says(case, demo_customer, private_files, wompi):
     case.call_and_validate(headers=_bearer(demo_customer), excluded_checks=EXCLUDED_CHECKS)
 
 
@@ -64,6 +65,13 @@ def test_the_api_answers_a_customer_as_its_schema_says(case, demo_customer, priv
 @EXAMPLES
 def test_the_api_answers_staff_as_its_schema_says(case, staff_admin, private_files):
     case.call_and_validate(headers=_bearer(staff_admin), excluded_checks=EXCLUDED_CHECKS)
+
+
+@pytest.fixture
+def wompi(settings):
+    """The local Wompi, for the customer's online payments and PSE banks."""
+    with running_wompi(settings) as server:
+        yield server
 
 
 @pytest.fixture
