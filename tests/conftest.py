@@ -5,9 +5,11 @@ import pytest
 from django.utils import timezone
 
 from portal.accounts.models import Role
+from portal.claims.models import RejectionReason
 
 from .factories import TEST_PASSWORD, CustomerFactory, ProductFactory, TeamFactory, UserFactory, issue_policy
 from .helpers import People
+from .wompi_server import running_wompi
 
 NOT_RUN_ON_SQLITE = pytest.StashKey[int]()
 
@@ -138,6 +140,22 @@ def policy(customer, product):
 
 
 @pytest.fixture
+def admin(admin_user):
+    return admin_user
+
+
+@pytest.fixture
+def require_2fa(settings):
+    settings.AMPARO_REQUIRE_2FA = True
+
+
+@pytest.fixture
+def reason(db):
+    """A rejection reason the migrations add."""
+    return RejectionReason.objects.get(code="not-covered")
+
+
+@pytest.fixture
 def people(db):
     """Four different people for the four steps of a claim: filing, review, decision, payment."""
     return People(
@@ -161,6 +179,13 @@ def zip_bytes_expanded(monkeypatch):
 
     monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
     return expanded
+
+
+@pytest.fixture
+def wompi(settings):
+    """Wompi's sandbox played by a local server; settings point the adapter at it."""
+    with running_wompi(settings) as server:
+        yield server
 
 
 @pytest.fixture

@@ -42,11 +42,6 @@ def wrong_token(device):
 
 
 @pytest.fixture
-def require_2fa(settings):
-    settings.AMPARO_REQUIRE_2FA = True
-
-
-@pytest.fixture
 def enrolled_agent(agent):
     device = TOTPDevice.objects.create(user=agent, name="phone", confirmed=True)
     return agent, device

@@ -68,12 +68,6 @@ HTML_WITH_SCRIPT = b"<!DOCTYPE html><html><body><script>fetch('/api/v1/me')</scr
 
 
 @pytest.fixture
-def private_root(settings, tmp_path):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
-    return settings.AMPARO_PRIVATE_ROOT
-
-
-@pytest.fixture
 def claim(people):
     return claim_in(ClaimStatus.PENDING, people)
 

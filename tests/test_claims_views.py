@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 from portal.claims import services
-from portal.claims.models import Claim, ClaimTransition, RejectionReason
+from portal.claims.models import Claim, ClaimTransition
 from portal.claims.views import CHANGE_REASON, FILE_REASON
 
 from .factories import (
@@ -87,11 +87,6 @@ def outsider_supervisor(outsider_team):
 @pytest.fixture
 def outsider_agent(outsider_team):
     return UserFactory(role=Role.AGENT, team=outsider_team)
-
-
-@pytest.fixture
-def reason(db):
-    return RejectionReason.objects.get(code="not-covered")
 
 
 # --- the work queue ---------------------------------------------------------------------------------

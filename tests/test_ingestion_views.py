@@ -30,6 +30,8 @@ from portal.ingestion.views import PROFILE_REASON, READ_REASON, UPLOAD_REASON
 from .factories import UserFactory
 from .ingestion_workbooks import number_cell, sheet_row, text_cell, write_workbook
 
+pytestmark = pytest.mark.usefixtures("private_root")
+
 HTMX = {"HX-Request": "true"}
 STAFF_ONLY = "The portal is for Amparo staff. Customers use the Amparo mobile app."
 
@@ -112,12 +114,6 @@ def as_upload(content, name="bordereau-2026-10.csv"):
 
 
 # --- fixtures -------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def private_root(settings, tmp_path):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
-    return settings.AMPARO_PRIVATE_ROOT
 
 
 def stored_files(private_root):

@@ -18,17 +18,11 @@ from portal.gateways.services import gateway_transaction_refresh, online_payment
 from portal.payments.services import payment_receive
 
 from .factories import CustomerFactory, UserFactory
-from .wompi_server import APPROVING_NEQUI, running_wompi
+from .wompi_server import APPROVING_NEQUI
 
 URL = reverse("gateways:reconciliation")
 EXPORT_URL = reverse("gateways:reconciliation_export")
 Status = GatewayTransaction.Status
-
-
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
 
 
 def started(customer, actor, amount="45000"):

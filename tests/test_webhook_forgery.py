@@ -19,18 +19,12 @@ from portal.gateways.wompi import event_checksum
 from portal.payments.models import LedgerEntry, Payment, PaymentAllocation, Receipt
 
 from .factories import CustomerFactory
-from .wompi_server import APPROVING_NEQUI, DECLINING_NEQUI, SIGNED_PROPERTIES, running_wompi
+from .wompi_server import APPROVING_NEQUI, DECLINING_NEQUI, SIGNED_PROPERTIES
 
 URL = reverse("api:wompi_webhook")
 Status = GatewayTransaction.Status
 EventStatus = WebhookEvent.Status
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
 
 
 def start(customer, actor, *, phone=APPROVING_NEQUI, amount="45000"):

@@ -18,17 +18,11 @@ from portal.gateways.wompi import event_checksum
 from portal.payments.models import Payment
 
 from .factories import CustomerFactory
-from .wompi_server import APPROVING_NEQUI, running_wompi
+from .wompi_server import APPROVING_NEQUI
 
 URL = reverse("api:wompi_webhook")
 KEPT = WebhookEvent.PAYLOAD_KEPT_BYTES
 EventStatus = WebhookEvent.Status
-
-
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
 
 
 @pytest.fixture

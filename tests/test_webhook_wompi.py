@@ -19,19 +19,13 @@ from portal.payments.models import LedgerEntry, Payment, PaymentAllocation
 from portal.payments.services import payment_receive
 
 from .factories import CustomerFactory
-from .wompi_server import APPROVING_NEQUI, DECLINING_NEQUI, running_wompi
+from .wompi_server import APPROVING_NEQUI, DECLINING_NEQUI
 
 URL = reverse("api:wompi_webhook")
 Status = GatewayTransaction.Status
 EventStatus = WebhookEvent.Status
 # A fixed signing time inside the window of events that are accepted, for repeats of one event.
 A_MINUTE_AGO = int(time.time()) - 60
-
-
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
 
 
 @pytest.fixture

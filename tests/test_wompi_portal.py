@@ -12,16 +12,10 @@ from portal.gateways.services import online_payment_start
 from portal.payments.models import Payment
 
 from .factories import CustomerFactory, TeamFactory, UserFactory
-from .wompi_server import APPROVING_BANK, APPROVING_NEQUI, running_wompi
+from .wompi_server import APPROVING_BANK, APPROVING_NEQUI
 
 START_URL = reverse("gateways:payment_start")
 Status = GatewayTransaction.Status
-
-
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
 
 
 def nequi_form(customer, **overrides):
