@@ -20,7 +20,7 @@ from portal.claims.services import claim_document_add
 from portal.core.exceptions import Conflict
 
 from .factories import UserFactory
-from .helpers import claim_in
+from .helpers import claim_in, stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -74,10 +74,6 @@ def claim(people):
 
 def upload(name, content, content_type="application/octet-stream"):
     return SimpleUploadedFile(name, content, content_type=content_type)
-
-
-def stored_files(root):
-    return [path for path in Path(root).rglob("*") if path.is_file()] if Path(root).exists() else []
 
 
 # --- accepted ----------------------------------------------------------------------------------------------
