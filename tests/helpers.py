@@ -19,11 +19,13 @@ from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 from portal.claims.models import Claim, ClaimStatus, ClaimTransition, RejectionReason
 from portal.claims.services import claim_approve, claim_close, claim_mark_paid, claim_reject, claim_start_review
+from portal.gateways.services import online_payment_start
 from portal.ingestion.fields import FIELDS, Kind
 from portal.ingestion.runner import import_job_run
 from portal.ingestion.services import import_job_create
 
 from .factories import file_claim, issue_policy
+from .wompi_server import APPROVING_NEQUI
 
 # --- threads ------------------------------------------------------------------------------------------------------
 
@@ -104,6 +106,21 @@ def footprint(claim):
         Claim.objects.filter(pk=claim.pk).values().get(),
         ClaimTransition.objects.filter(claim=claim).count(),
         AuditEvent.objects.count(),
+    )
+
+
+# --- payments -----------------------------------------------------------------------------------------------------
+
+
+def nequi_payment_started(customer, actor, amount="45000"):
+    """A Nequi payment sent to Wompi (the local server) from a number it approves; still pending."""
+    return online_payment_start(
+        customer=customer,
+        amount=Decimal(amount),
+        currency="COP",
+        method="NEQUI",
+        method_details={"phone_number": APPROVING_NEQUI},
+        actor=actor,
     )
 
 

@@ -10,8 +10,7 @@ from portal.accounts.selectors import book_scope_q, users_visible_to
 from portal.accounts.views import USERS_REASON
 
 from .factories import TeamFactory, UserFactory
-
-HTMX = {"HX-Request": "true"}
+from .helpers import HTMX
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 
 from .factories import UserFactory
+from .helpers import HTMX
 
-HTMX = {"HX-Request": "true"}
 LOGIN = "/accounts/login/"
 WRONG_PASSWORD = "Wr0ng-but-secret-Passphrase!"
 

@@ -13,13 +13,7 @@ from portal.claims.models import BulkTransitionJob, BulkTransitionResult, Claim
 from portal.claims.views import CHANGE_REASON
 
 from .factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory, file_claim, issue_policy
-
-HTMX = {"HX-Request": "true"}
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
+from .helpers import HTMX, signed_in
 
 
 def bulk(client, *, htmx=False, follow=False, **data):

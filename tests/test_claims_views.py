@@ -34,14 +34,9 @@ from .factories import (
     grant_approval_limit,
     issue_policy,
 )
+from .helpers import HTMX, signed_in
 
-HTMX = {"HX-Request": "true"}
 CHANGED = "changed while you were looking at it; reload it."
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def reloaded(claim):
