@@ -1,5 +1,6 @@
 """The bordereau pages' fixtures: a source as a cedant is named, a finished import with errors, an import
-waiting for its column mapping. Every test keeps its files under its own temporary folder.
+waiting for its column mapping, one waiting for the worker. Every test keeps its files under its own
+temporary folder.
 
 Huey runs in immediate mode here, and the import is queued on commit: wrapping a request in
 `django_capture_on_commit_callbacks(execute=True)` runs the whole import inside that request.
@@ -56,3 +57,17 @@ def mapping_job(source, finance_user):
     )
     assert job.status == ImportJob.Status.MAPPING
     return job
+
+
+@pytest.fixture
+def queued_job(finance_user, source):
+    """An import waiting for the worker."""
+    return services.import_job_create(
+        actor=finance_user,
+        source=source,
+        kind=Kind.RISK,
+        period=date(2026, 10, 1),
+        upload=as_upload(file_with_errors()),
+        original_name="queued.csv",
+        enqueue=False,
+    )

@@ -1,16 +1,11 @@
 """The job page: its error report and HTMX filter, the progress poll, cancel and retry."""
 
-from datetime import date
-
-import pytest
 from django.urls import reverse
 
 from portal.audit.models import AuditEvent
-from portal.ingestion import services
-from portal.ingestion.fields import Kind
 from portal.ingestion.models import ImportJob, RiskRow, RowError
 
-from ..helpers import BAD_ROWS, HTMX, as_upload, file_with_errors, signed_in
+from ..helpers import BAD_ROWS, HTMX, signed_in
 
 
 def error_rows_in(body):
@@ -91,34 +86,12 @@ def test_a_finished_job_page_does_not_poll_any_more(client, auditor, imported):
     assert "every 1s" not in partial.content.decode()
 
 
-def test_a_queued_job_page_polls_its_progress_every_second(client, finance_user, source):
-    job = services.import_job_create(
-        actor=finance_user,
-        source=source,
-        kind=Kind.RISK,
-        period=date(2026, 10, 1),
-        upload=as_upload(file_with_errors()),
-        original_name="queued.csv",
-        enqueue=False,
-    )
+def test_a_queued_job_page_polls_its_progress_every_second(client, finance_user, queued_job):
     signed_in(client, finance_user)
-    body = client.get(reverse("ingestion:job_detail", args=[job.pk])).content.decode()
+    body = client.get(reverse("ingestion:job_detail", args=[queued_job.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in body
     assert "was_active" in body
     assert 'data-testid="cancel-job"' in body
-
-
-@pytest.fixture
-def queued_job(finance_user, source):
-    return services.import_job_create(
-        actor=finance_user,
-        source=source,
-        kind=Kind.RISK,
-        period=date(2026, 10, 1),
-        upload=as_upload(file_with_errors()),
-        original_name="queued.csv",
-        enqueue=False,
-    )
 
 
 def test_finance_cancels_a_queued_import_and_it_ends_cancelled_with_nothing_loaded(client, finance_user, queued_job):
