@@ -112,14 +112,14 @@ def footprint(claim):
 # --- payments -----------------------------------------------------------------------------------------------------
 
 
-def nequi_payment_started(customer, actor, amount="45000"):
-    """A Nequi payment sent to Wompi (the local server) from a number it approves; still pending."""
+def nequi_payment_started(customer, actor, amount="45000", *, phone=APPROVING_NEQUI):
+    """A Nequi payment sent to Wompi (the local server), from a number it approves unless told; still pending."""
     return online_payment_start(
         customer=customer,
         amount=Decimal(amount),
         currency="COP",
         method="NEQUI",
-        method_details={"phone_number": APPROVING_NEQUI},
+        method_details={"phone_number": phone},
         actor=actor,
     )
 
