@@ -7,9 +7,11 @@ BENCHMARKS = {
     "audit": "bench.audit",
     "claims": "bench.claims",
     "ingestion": "bench.ingestion",
+    "ingestion_api": "bench.ingestion_api",
     "outbox": "bench.outbox",
     "policies": "bench.policies",
     "policy_document": "bench.policy_document",
+    "reports": "bench.reports",
     "webhooks": "bench.webhooks",
 }
 

@@ -8,7 +8,7 @@ from portal.accounts.models import Role
 from portal.claims.models import RejectionReason
 
 from .factories import TEST_PASSWORD, CustomerFactory, ProductFactory, TeamFactory, UserFactory, issue_policy
-from .helpers import People
+from .helpers import UNREACHABLE_REDIS, People
 from .wompi_server import running_wompi
 
 NOT_RUN_ON_SQLITE = pytest.StashKey[int]()
@@ -201,3 +201,27 @@ def source(db):
     from portal.ingestion.services import source_create
 
     return source_create(actor=None, name="Andes MGA")
+
+
+@pytest.fixture
+def queue_down(monkeypatch):
+    """The task queue's Redis does not answer."""
+    import huey
+
+    import portal.core.health as health
+
+    monkeypatch.setattr(health, "HUEY", huey.RedisHuey("amparo-test-down", url=UNREACHABLE_REDIS))
+
+
+@pytest.fixture
+def database_down(db):
+    """Every new cursor is refused as by a database that is down."""
+    from django.db import OperationalError, connection
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
+
+    # Its own MonkeyPatch, undone before the test database is rolled back (which needs a cursor).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(connection, "cursor", refuse)
+        yield

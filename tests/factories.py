@@ -177,3 +177,46 @@ def grant_approval_limit(user, limit, currency="COP"):
 
     ApprovalAuthority.objects.update_or_create(user=user, currency=currency, defaults={"limit": Decimal(limit)})
     return user
+
+
+def make_loan_product(**fields):
+    from portal.loans.models import LoanProduct
+
+    values = {
+        "code": "PL",
+        "name": "Préstamo sobre póliza",
+        "currency": "COP",
+        "min_amount": Decimal("1000000"),
+        "max_amount": Decimal("50000000"),
+        "min_tenure_months": 1,
+        "max_tenure_months": 60,
+        "annual_rate_pct": Decimal("18"),
+        "fee_pct": Decimal("1"),
+        "requires_policy": True,
+        "max_share_of_sum_insured_pct": Decimal("40"),
+        "min_credit_score": 600,
+    }
+    values.update(fields)
+    return LoanProduct.objects.get_or_create(code=values.pop("code"), defaults=values)[0]
+
+
+def apply_loan(*, product=None, policy=None, actor=None, amount="5000000", tenure_months=12, **policy_fields):
+    """A NEW loan applied for through the real service on a new active policy (with `policy_fields`)."""
+    from portal.loans.services import loan_apply
+
+    policy = policy or issue_policy(**policy_fields)
+    return loan_apply(
+        product=product or make_loan_product(),
+        customer=policy.customer,
+        policy=policy,
+        actor=actor or policy.customer.agent,
+        amount=amount,
+        tenure_months=tenure_months,
+    )
+
+
+def grant_loan_limit(user, limit, currency="COP"):
+    from portal.loans.models import LoanApprovalAuthority
+
+    LoanApprovalAuthority.objects.update_or_create(user=user, currency=currency, defaults={"limit": Decimal(limit)})
+    return user

@@ -1,7 +1,8 @@
-"""Helpers shared by several test modules: actors and claims brought to a status, threads released
-together, bordereau files and imports, what the bordereau pages are sent and answer, the navigation
-each role must see. Factories and builders of single records stay in factories.py; fixtures in
-conftest.py. A test module never imports another."""
+"""Helpers shared by several test modules: health checks' unreachable queue, threads released together,
+actors and claims brought to a status, payments started at the local Wompi, loans brought along their
+tasks, bordereau files and imports, what the bordereau pages are sent and answer, the navigation each
+role must see. Factories and builders of single records stay in factories.py; fixtures in conftest.py.
+A test module never imports another."""
 
 import csv
 import io
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -23,9 +25,17 @@ from portal.gateways.services import online_payment_start
 from portal.ingestion.fields import FIELDS, Kind
 from portal.ingestion.runner import import_job_run
 from portal.ingestion.services import import_job_create
+from portal.loans import services as loan_services
+from portal.loans.models import Loan
 
-from .factories import file_claim, issue_policy
+from .bureau_server import running_bureau
+from .factories import UserFactory, file_claim, issue_policy
 from .wompi_server import APPROVING_NEQUI
+
+# --- health --------------------------------------------------------------------------------------------------------
+
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+
 
 # --- threads ------------------------------------------------------------------------------------------------------
 
@@ -122,6 +132,44 @@ def nequi_payment_started(customer, actor, amount="45000", *, phone=APPROVING_NE
         method_details={"phone_number": phone},
         actor=actor,
     )
+
+
+# --- loans --------------------------------------------------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def pdf(name="cedula.pdf"):
+    """A small valid PDF upload, as a scanned ID would come."""
+    return SimpleUploadedFile(name, PDF, content_type="application/pdf")
+
+
+def fresh(loan):
+    """The loan as stored now, with its current task."""
+    return Loan.objects.select_related("current_task").get(pk=loan.pk)
+
+
+def kyc_done(loan, agent):
+    """The loan past its KYC task, done by `agent`."""
+    loan_services.loan_task_start(loan=loan, actor=agent)
+    loan_services.loan_document_add(loan=loan, upload=pdf(), actor=agent)
+    return loan_services.loan_act(loan=loan, action="kyc_pass", actor=agent)
+
+
+def checked(loan, settings, *, score=720):
+    """The loan past its credit check, run against a local bureau answering `score`."""
+    with running_bureau(settings, default_score=score):
+        loan_services.loan_credit_check_run(task_id=fresh(loan).current_task_id)
+    return fresh(loan)
+
+
+def approved(loan, settings):
+    """The loan through KYC, credit check and an administrator's approval."""
+    agent = loan.customer.agent
+    kyc_done(loan, agent)
+    checked(loan, settings)
+    loan_services.loan_act(loan=loan, action="approve", actor=UserFactory(role=Role.ADMIN))
+    return fresh(loan)
 
 
 # --- bordereau files and imports ----------------------------------------------------------------------------------
@@ -281,6 +329,8 @@ def risk_row(number, **overrides):
         "net_premium": es_amount(gross * Decimal("0.9") - 50),
         "class_of_business": CLASSES[number % 3],
         "transaction_type": "New",
+        "business_type": "",
+        "transaction_date": "",
     }
     values.update(overrides)
     return [values[spec.name] for spec in FIELDS[Kind.RISK]]
@@ -305,7 +355,12 @@ def valid_rows(count, start=0):
 BAD_ROWS = {
     5: (risk_row(5, inception_date="31/02/2026"), "Risk Inception Date", "31/02/2026", "Not a date in the format"),
     6: (risk_row(6, currency="ZZZ"), "Original Currency", "ZZZ", "Not an ISO 4217 currency code"),
-    7: (risk_row(0), "UMR + Certificate Ref + Transaction Type", "B0750RE26 / CERT-00000 / New", "Same key as row 3"),
+    7: (
+        risk_row(0),
+        "UMR + Certificate Ref + Transaction Type + Type of Business + Effective Date of Transaction",
+        "B0750RE26 / CERT-00000 / Original Premium / New / 2026-10-15",  # no effective date: the inception's
+        "Same key as row 3",
+    ),
     8: (
         risk_row(8, gross_premium="1.000,00", net_premium="999,99"),
         "Net Premium",
@@ -365,7 +420,7 @@ def full_mapping(job, **changes):
 # The navigation's entries in the bar's order: Dashboard, Sales, Claims, Money, Reinsurance, Oversight,
 # Administration (portal/dashboard/navigation.py).
 SALES_NAV = ["customers:customer_list", "policies:quote_list", "policies:policy_list", "policies:renewal_queue"]
-BOOK_NAV = [*SALES_NAV, "claims:claim_list", "payments:payment_list"]
+BOOK_NAV = [*SALES_NAV, "claims:claim_list", "loans:loan_list", "payments:payment_list"]
 OVERSIGHT_NAV = [
     "payments:payout_list",
     "gateways:reconciliation",
@@ -377,20 +432,35 @@ EXPECTED_NAV = {
         "dashboard:dashboard",
         *BOOK_NAV,
         *OVERSIGHT_NAV,
+        "reports:catalogue",
         "audit:log",
         "accounts:user_list",
         "integrations:outbox",
         "admin:index",
     ],
-    Role.SUPERVISOR: ["dashboard:dashboard", *BOOK_NAV, "accounts:user_list"],
-    Role.AGENT: ["dashboard:dashboard", *BOOK_NAV],
-    Role.FINANCE: ["dashboard:dashboard", *BOOK_NAV, *OVERSIGHT_NAV],
+    Role.SUPERVISOR: ["dashboard:dashboard", *BOOK_NAV, "reports:catalogue", "accounts:user_list"],
+    Role.AGENT: ["dashboard:dashboard", *BOOK_NAV, "reports:catalogue"],
+    Role.FINANCE: ["dashboard:dashboard", *BOOK_NAV, *OVERSIGHT_NAV, "reports:catalogue"],
     Role.INTERVENTORIA: [
         "dashboard:dashboard",
         *BOOK_NAV,
         *OVERSIGHT_NAV,
+        "reports:catalogue",
         "audit:log",
         "accounts:user_list",
         "integrations:outbox",
     ],
 }
+
+
+# --- a child process on the test database ----------------------------------------------------------------------
+
+
+def url_of_the_test_database():
+    """The URL of the database this test runs on (pytest-django's test database)."""
+    settings = connection.settings_dict
+    user = quote(settings["USER"] or "", safe="")
+    password = f":{quote(settings['PASSWORD'], safe='')}" if settings.get("PASSWORD") else ""
+    host = settings["HOST"] or "localhost"
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    return f"postgresql://{user}{password}@{host}{port}/{settings['NAME']}"

@@ -21,7 +21,7 @@ from portal.claims.services import (
 from portal.core.models import NumberSequence
 from portal.policies.services import policy_cancel, policy_endorse, policy_suspend
 
-from .factories import UserFactory, issue_policy
+from .factories import CustomerFactory, UserFactory, issue_policy
 from .helpers import Payout, run_together
 
 # The factory product at a sum insured of 100M: both coverages have a limit of 100M.
@@ -282,6 +282,25 @@ def test_agents_supervisors_and_admins_file_claims(issue, role):
     actor = UserFactory(role=role)
 
     assert file(issue(), actor).filed_by == actor
+
+
+def test_a_customer_files_on_their_own_policy_from_the_app(issue, customer):
+    customer.user = UserFactory(role=Role.CLIENT)
+    customer.save(update_fields=["user"])
+
+    claim = file(issue(), customer.user)
+
+    assert (claim.filed_by, claim.customer) == (customer.user, customer)
+
+
+def test_a_customer_may_not_file_on_another_customers_policy(issue):
+    stranger = UserFactory(role=Role.CLIENT)
+    CustomerFactory(user=stranger)
+
+    with pytest.raises(PermissionDenied):
+        file(issue(), stranger)
+
+    assert not Claim.objects.exists()
 
 
 # --- remaining cover ---------------------------------------------------------------------------------------

@@ -77,7 +77,9 @@ def orm_risk_row(source, period, job, number, **changes):
         "currency": "USD",
         "umr": "B0999ABC2026",
         "certificate_ref": f"CERT-{number:04d}",
-        "transaction_type": "New",
+        "transaction_type": "Original Premium",
+        "business_type": "New",
+        "transaction_date": date(2026, 10, 1),
         "insured_name": f"Insured {number} SAS",
         "inception_date": date(2026, 10, 1),
         "expiry_date": date(2027, 9, 30),
@@ -155,7 +157,7 @@ def test_the_partition_keeps_the_natural_key_unique(source):
     # The same key in another period, or with another transaction type, is another row.
     orm_risk_row(source, NOVEMBER, job, 1)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {name} SET transaction_type = 'Renewal' WHERE certificate_ref = 'CERT-0002'")
+        cursor.execute(f"UPDATE {name} SET transaction_type = 'Additional Premium' WHERE certificate_ref = 'CERT-0002'")
     orm_risk_row(source, PERIOD, job, 2)
     assert RiskRow.objects.filter(source=source).count() == 4
 

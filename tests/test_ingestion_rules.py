@@ -25,6 +25,7 @@ from portal.ingestion.services import (
 
 from .helpers import CLAIM_COLUMNS, PERIOD, RISK_COLUMNS, as_csv, errors_of, import_file, run_import, upload
 from .helpers import claim_values as claim
+from .ingestion_rows import TXN_CHOICES
 from .ingestion_rows import risk_values as risk
 
 NOT_A_DATE = "Not a date in the format dd/mm/yyyy"
@@ -115,9 +116,13 @@ RISK_RULES = [
     (
         "an unknown transaction type is rejected",
         {"txn": "Refund"},
-        ("Transaction Type", "Not one of: Adjustment, Cancellation, Endorsement, New, Renewal"),
+        ("Transaction Type", TXN_CHOICES),
     ),
-    ("a transaction type abbreviation is stored in full", {"txn": "MTA"}, {"transaction_type": "Endorsement"}),
+    (
+        "an earlier word is stored as the standard's movement",
+        {"txn": "MTA"},
+        {"transaction_type": "Additional Premium"},
+    ),
     # Formula-looking text (CSV injection) never reaches the tables
     ("text that starts like a formula is rejected", {"cob": "=1+1"}, ("Class of Business", "formula")),
 ]
@@ -217,30 +222,46 @@ def test_each_claims_row_rule_rejects_only_the_bad_cell_or_stores_the_value(sour
             assert getattr(stored[3], name) == value
 
 
-TRANSACTION_SPELLINGS = {
-    "new": "New",
-    "NB": "New",
-    "New Business": "New",
-    "  new   business ": "New",
-    "Renewal": "Renewal",
-    "REN": "Renewal",
-    "Endorsement": "Endorsement",
-    "end": "Endorsement",
-    "MTA": "Endorsement",
-    "Cancellation": "Cancellation",
-    "CAN": "Cancellation",
-    "cancel": "Cancellation",
-    "Adjustment": "Adjustment",
-    "adj": "Adjustment",
+OP, AP, RP = "Original Premium", "Additional Premium", "Return Premium"
+TRANSACTION_SPELLINGS = {  # spelling -> (transaction type, type of business) stored
+    "Original Premium": (OP, ""),
+    "OP": (OP, ""),
+    "additional premium": (AP, ""),
+    "AP": (AP, ""),
+    "Return Premium": (RP, ""),
+    "rp": (RP, ""),
+    "Additional premium for brokerage or commission": ("Additional Premium - Brokerage/Commission", ""),
+    "Additional premium for fees or expenses": ("Additional Premium - Fees/Expenses", ""),
+    "Return premium for brokerage or commission": ("Return Premium - Brokerage/Commission", ""),
+    "Return premium for fees or expenses": ("Return Premium - Fees/Expenses", ""),
+    "Prima adicional": (AP, ""),
+    "Devolución de prima": (RP, ""),
+    "new": (OP, "New"),
+    "NB": (OP, "New"),
+    "New Business": (OP, "New"),
+    "  new   business ": (OP, "New"),
+    "Renewal": (OP, "Renewal"),
+    "REN": (OP, "Renewal"),
+    "Endorsement": (AP, ""),
+    "end": (AP, ""),
+    "MTA": (AP, ""),
+    "Cancellation": (RP, ""),
+    "CAN": (RP, ""),
+    "cancel": (RP, ""),
+    "Adjustment": (AP, ""),
+    "adj": (AP, ""),
 }
 
 
 @pytest.mark.django_db
-def test_every_known_transaction_type_spelling_is_stored_as_its_standard_name(source):
+def test_every_known_transaction_type_spelling_is_stored_as_the_standards_movement(source):
     rows = [risk(number, txn=spelling) for number, spelling in enumerate(TRANSACTION_SPELLINGS, start=1)]
     job = import_file(source, as_csv(rows))
     assert errors_of(job) == []
-    stored = dict(RiskRow.objects.filter(job=job).values_list("certificate_ref", "transaction_type"))
+    stored = {
+        row[0]: row[1:]
+        for row in RiskRow.objects.filter(job=job).values_list("certificate_ref", "transaction_type", "business_type")
+    }
     assert stored == {f"CERT-{n:04d}": value for n, value in enumerate(TRANSACTION_SPELLINGS.values(), start=1)}
 
 

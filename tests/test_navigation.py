@@ -22,11 +22,11 @@ def areas(user, path="/dashboard/"):
 
 def test_the_areas_come_in_the_order_of_a_working_day():
     keys = list(areas(UserFactory(role=Role.ADMIN)))
-    assert keys == ["home", "sales", "claims", "money", "reinsurance", "oversight", "administration"]
+    assert keys == ["home", "sales", "claims", "loans", "money", "reinsurance", "oversight", "administration"]
 
 
 def test_an_agent_sees_no_area_it_cannot_use():
-    assert set(areas(UserFactory(role=Role.AGENT))) == {"home", "sales", "claims", "money"}
+    assert set(areas(UserFactory(role=Role.AGENT))) == {"home", "sales", "claims", "loans", "money", "oversight"}
 
 
 def test_the_longest_matching_entry_is_the_current_one():

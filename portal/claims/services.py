@@ -149,10 +149,12 @@ def _no_more_than_remaining(amount, remaining, currency, field):
 
 @transaction.atomic
 def claim_file(*, policy, coverage_code, loss_date, claimed_amount, description, actor, as_of=None):
-    """First notice of loss: a PENDING claim against the policy version in force on the loss date."""
+    """First notice of loss: a PENDING claim against the policy version in force on the loss date,
+    filed by staff for a customer of their book or by the customer on their own policy (the app)."""
     today = _today(as_of)
-    if actor.role not in workflow.FILING_ROLES:
-        raise PermissionDenied(_("Your role may not file claims."))
+    refused = workflow.filing_refusal(actor, policy)
+    if refused is not None:
+        _raise(refused)
     amount, description = _filing_input(
         claimed_amount=claimed_amount, description=description, loss_date=loss_date, today=today
     )
@@ -454,17 +456,17 @@ def claim_document_add(*, claim, upload, actor):
 
 def claim_documents_add(*, claim, uploads, actor):
     """Attach several files, all or none: when one is refused, the files already stored for the
-    others are removed with their rows, so a refused upload leaves nothing on disk."""
-    stored = []
+    others are removed with their rows, so a refused upload leaves nothing on disk. The documents kept."""
+    added = []
     try:
         with transaction.atomic():
             for upload in uploads:
-                stored.append(claim_document_add(claim=claim, upload=upload, actor=actor).stored_name)
+                added.append(claim_document_add(claim=claim, upload=upload, actor=actor))
     except Exception:
-        for stored_name in stored:
-            documents.stored_path(stored_name).unlink(missing_ok=True)
+        for document in added:
+            documents.stored_path(document.stored_name).unlink(missing_ok=True)
         raise
-    return len(stored)
+    return added
 
 
 def claim_actions_available(claim, user):

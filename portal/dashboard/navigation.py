@@ -68,6 +68,7 @@ NAVIGATION = [
             ),
         ],
     ),
+    Area("loans", _("Loans"), "bank", [Entry(_("Loans"), "loans:loan_list", "bank", "loans.view_loan")]),
     Area(
         "money",
         _("Money"),
@@ -103,7 +104,10 @@ NAVIGATION = [
         "oversight",
         _("Oversight"),
         "eye",
-        [Entry(_("Audit log"), "audit:log", "journal-text", "audit.view_auditevent")],
+        [
+            Entry(_("Reports"), "reports:catalogue", "journal-richtext", "reports.view_reportrun"),
+            Entry(_("Audit log"), "audit:log", "journal-text", "audit.view_auditevent"),
+        ],
     ),
     Area(
         "administration",

@@ -4,6 +4,7 @@
 override only what must differ; `.env.example` lists every variable read here.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -106,6 +107,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_guid",
     "huey.contrib.djhuey",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "portal.core",
     "portal.accounts",
     "portal.audit",
@@ -116,12 +120,17 @@ INSTALLED_APPS = [
     "portal.policies",
     "portal.claims",
     "portal.payments",
+    "portal.loans",
     "portal.gateways",
     "portal.integrations",
+    "portal.reports",
     "portal.dashboard",
+    "portal.operations",
 ]
 
 MIDDLEWARE = [
+    # First and last: request counts and latency by view for /metrics (portal.operations).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_guid.middleware.guid_middleware",
     "portal.core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -140,6 +149,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.TwoFactorMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -175,6 +185,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Short write transactions from the web server and the huey consumer share one file.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The same backends, timing every query for /metrics.
+METRICS_DATABASE_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+DATABASES["default"]["ENGINE"] = METRICS_DATABASE_ENGINES.get(
+    DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -263,6 +281,8 @@ MEDIA_ROOT = Path(env("AMPARO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Files only the app serves, after a permission check (claim documents, bordereaux): never under MEDIA_URL.
 AMPARO_PRIVATE_ROOT = Path(env("AMPARO_PRIVATE_ROOT", str(BASE_DIR / "var" / "private")))
 AMPARO_CLAIM_DOCUMENT_MAX_BYTES = env_int("AMPARO_CLAIM_DOCUMENT_MAX_MB", 10) * 1024 * 1024
+# A profile photo sent from the app (within the request body limit below).
+AMPARO_PROFILE_PHOTO_MAX_BYTES = env_int("AMPARO_PROFILE_PHOTO_MAX_MB", 2) * 1024 * 1024
 # Request bodies, refused with 413 from their Content-Length before anything is read or spooled to disk
 # (portal.core.uploads): any request, and the pages that take several documents at once.
 AMPARO_REQUEST_BODY_MAX_BYTES = env_int("AMPARO_REQUEST_BODY_MAX_MB", 3) * 1024 * 1024
@@ -280,6 +300,27 @@ AMPARO_CLAIM_BULK_IN_REQUEST = env_int("AMPARO_CLAIM_BULK_IN_REQUEST", 50)
 # writes every typed row itself, so on a two-core database server one worker beats two; raise it
 # with the server's cores.
 AMPARO_INGESTION_TYPING_WORKERS = env_int("AMPARO_INGESTION_TYPING_WORKERS", 1)
+# Web-service sources (portal/ingestion/sources): secrets typed in the portal are kept encrypted with
+# these Fernet keys (comma-separated; the first encrypts, all decrypt, so a new key goes in front).
+AMPARO_INGESTION_SECRET_KEYS = env("AMPARO_INGESTION_SECRET_KEYS", "")
+# Raw pages of each pull are kept gzipped this many days for replays, then deleted.
+AMPARO_INGESTION_PAGE_RETENTION_DAYS = env_int("AMPARO_INGESTION_PAGE_RETENTION_DAYS", 30)
+# Backoff between tries of a page: random exponential from this base, at most the maximum; a
+# Retry-After longer than the maximum fails the run instead of holding a worker.
+AMPARO_INGESTION_RETRY_BASE_SECONDS = float(env("AMPARO_INGESTION_RETRY_BASE_SECONDS", "1"))
+AMPARO_INGESTION_RETRY_MAX_SECONDS = float(env("AMPARO_INGESTION_RETRY_MAX_SECONDS", "60"))
+# A source's circuit breaker opens after this many failures in a row, for the cooldown.
+AMPARO_INGESTION_BREAKER_FAILURES = env_int("AMPARO_INGESTION_BREAKER_FAILURES", 8)
+AMPARO_INGESTION_BREAKER_COOLDOWN_SECONDS = env_int("AMPARO_INGESTION_BREAKER_COOLDOWN_SECONDS", 60)
+# An OAuth2 token is renewed this many seconds before it expires.
+AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS = env_int("AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS", 60)
+# Reports: how long a run's file is kept, from how many rows its requester is emailed a link when it
+# ends, and the portal's address for the links in those emails (and the scheduled packs).
+AMPARO_REPORT_RETENTION_DAYS = env_int("AMPARO_REPORT_RETENTION_DAYS", 7)
+AMPARO_REPORT_EMAIL_MIN_ROWS = env_int("AMPARO_REPORT_EMAIL_MIN_ROWS", 50_000)
+AMPARO_PORTAL_URL = env("AMPARO_PORTAL_URL", "http://127.0.0.1:8000")
+# Dashboards: after a write that moves their figures, one refresh at most this often (0: periodic only).
+AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = env_int("AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS", 60)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -289,9 +330,9 @@ STORAGES = {
 # be shared (Redis), or each process keeps a limit of its own. A per-process memory cache otherwise.
 CACHE_URL = env("CACHE_URL") or env("REDIS_URL")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "portal.core.cache.MeasuredRedisCache", "LOCATION": CACHE_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "portal.core.cache.MeasuredLocMemCache"}}
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Amparo <no-reply@amparo.local>")
@@ -319,6 +360,14 @@ WOMPI_CONFIRM_APPROVALS = env_bool("WOMPI_CONFIRM_APPROVALS", True)
 # Per source address and hour: deliveries kept without being applied (refused, or of a type Amparo
 # ignores); past it they are answered 429 and not stored. Counted in the default cache.
 WOMPI_UNAPPLIED_EVENTS_PER_HOUR = env_int("WOMPI_UNAPPLIED_EVENTS_PER_HOUR", 120)
+
+# The credit bureau the loans' credit check asks (protocol in portal/loans/bureau.py). While the URL is
+# empty every check fails as "bureau not configured" and waits: a loan never passes unchecked.
+AMPARO_CREDIT_BUREAU_URL = env("AMPARO_CREDIT_BUREAU_URL", "")
+AMPARO_CREDIT_BUREAU_KEY = env("AMPARO_CREDIT_BUREAU_KEY", "")
+AMPARO_CREDIT_BUREAU_CONNECT_TIMEOUT_SECONDS = float(env("AMPARO_CREDIT_BUREAU_CONNECT_TIMEOUT_SECONDS", "3.05"))
+AMPARO_CREDIT_BUREAU_READ_TIMEOUT_SECONDS = float(env("AMPARO_CREDIT_BUREAU_READ_TIMEOUT_SECONDS", "10"))
+AMPARO_CREDIT_BUREAU_ATTEMPTS = env_int("AMPARO_CREDIT_BUREAU_ATTEMPTS", 3)
 
 # The insurer's core system (CASSE; docs/casse-protocol.md). Sync is off while CASSE_API_URL is empty:
 # no outbox message is written for it and nothing is sent or pulled.
@@ -359,12 +408,49 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     **({"SIGNING_KEY": AMPARO_JWT_SIGNING_KEY} if AMPARO_JWT_SIGNING_KEY else {}),
 }
+# The API's conventions (api/): JSON in (and multipart for uploads), JSON out; every list paginated with
+# a capped page size (api.pagination); every refusal `{"detail": ...}` plus field errors
+# (api.exceptions); the OpenAPI schema from drf-spectacular.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.AmparoJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
+    "PAGE_SIZE": 25,
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Amparo API",
+    "DESCRIPTION": "The customers' mobile app and the staff API. Sign in at /api/v1/auth/token/.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Served from our own static files: the docs work with no internet access.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" (and a "method", a "currency"): each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "QuoteStatusEnum": "portal.policies.models.QuoteStatus",
+        "PolicyStatusEnum": "portal.policies.models.PolicyStatus",
+        "ClaimStatusEnum": "portal.claims.models.ClaimStatus",
+        "BulkJobStatusEnum": "portal.claims.models.BulkTransitionJob.Status",
+        "GatewayMethodEnum": "portal.gateways.models.PaymentMethod",
+        "CurrencyEnum": "portal.core.money.CURRENCIES",
+    },
+}
+# How long an API Idempotency-Key is remembered, and after how long a request that holds one without
+# finishing (a killed worker) is presumed dead, so that a retry with the key runs again.
+AMPARO_API_IDEMPOTENCY_TTL_HOURS = env_int("AMPARO_API_IDEMPOTENCY_TTL_HOURS", 24)
+AMPARO_API_IDEMPOTENCY_LEASE_SECONDS = env_int("AMPARO_API_IDEMPOTENCY_LEASE_SECONDS", 120)
 # Two refreshes racing with one refresh token within this many seconds both get the same new pair;
 # a later use of it is a replay and ends the whole sign-in.
 AMPARO_API_REFRESH_GRACE_SECONDS = env_int("AMPARO_API_REFRESH_GRACE_SECONDS", 10)
@@ -380,6 +466,27 @@ AMPARO_API_AUTH_RATE_PER_ADDRESS = env("AMPARO_API_AUTH_RATE_PER_ADDRESS", "30/m
 AMPARO_API_AUTH_RATE_PER_ACCOUNT = env("AMPARO_API_AUTH_RATE_PER_ACCOUNT", "10/min")
 # Customers who sign up in the app without a record are created in this agent's book (the direct book).
 AMPARO_DIRECT_BOOK_AGENT_EMAIL = env("AMPARO_DIRECT_BOOK_AGENT_EMAIL", "agent@amparo.demo")
+
+# --- Operations (portal.operations) ---
+# /metrics answers a scraper that sends this as a bearer token, or one calling from an address or network
+# listed here (after AMPARO_TRUSTED_PROXY_COUNT); nobody else. Under gunicorn set PROMETHEUS_MULTIPROC_DIR.
+AMPARO_METRICS_TOKEN = env("AMPARO_METRICS_TOKEN", "")
+AMPARO_METRICS_ALLOWED_IPS = env_list("AMPARO_METRICS_ALLOWED_IPS")
+# Backups (`manage.py backup`, `manage.py restore --verify FILE`): archives go to AMPARO_BACKUP_DIR, the newest
+# AMPARO_BACKUP_KEEP of them are kept; with a passphrase they are encrypted (gpg, AES-256). The huey scheduler
+# takes one nightly at AMPARO_BACKUP_HOUR:30 (local time) when AMPARO_BACKUP_NIGHTLY is on; cron can instead.
+AMPARO_BACKUP_DIR = Path(env("AMPARO_BACKUP_DIR", str(BASE_DIR / "var" / "backups")))
+AMPARO_BACKUP_KEEP = env_int("AMPARO_BACKUP_KEEP", 14)
+AMPARO_BACKUP_PASSPHRASE = env("AMPARO_BACKUP_PASSPHRASE", "")
+AMPARO_BACKUP_NIGHTLY = env_bool("AMPARO_BACKUP_NIGHTLY", False)
+AMPARO_BACKUP_HOUR = env_int("AMPARO_BACKUP_HOUR", 2)
+# Request latency buckets of every view (django-prometheus): each one is a series per view and method.
+PROMETHEUS_LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
+for _network in AMPARO_METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"AMPARO_METRICS_ALLOWED_IPS: {_network!r} is not an address or network") from exc
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

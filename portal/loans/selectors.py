@@ -1,0 +1,96 @@
+"""Every read of loans that is more than a .get(): scoped to the user through `loans_visible_to`."""
+
+from django.db.models import Count, DecimalField, F, Q, Sum
+from django.db.models.functions import Coalesce
+
+from portal.accounts.models import Role
+from portal.accounts.selectors import book_scope_q
+from portal.core.money import ZERO
+
+from .models import AccountState, ArrearsBucket, Loan, LoanDocument, LoanInstalment, LoanTask, TaskKind
+from .workflow import TASK_ORDER
+
+CUSTOMER_AGENT = "customer__agent"
+
+
+def loans_visible_to(user):
+    """Loans of the customers in `user`'s book (the customer's agent owns their loans); a customer in
+    the app sees their own."""
+    if user.is_authenticated and user.role == Role.CLIENT:
+        return Loan.objects.filter(customer__user=user)
+    return Loan.objects.filter(book_scope_q(user, agent_field=CUSTOMER_AGENT))
+
+
+def loans_for_queue(user):
+    """The queue's rows: every column reads the loan row or a to-one join made here."""
+    return loans_visible_to(user).select_related("product", "customer", "customer__agent", "current_task")
+
+
+def loans_for_page(user):
+    return loans_visible_to(user).select_related(
+        "product", "customer", "customer__agent", "policy", "current_task", "applied_by", "disbursement_payment"
+    )
+
+
+def loans_of_customer(customer, user):
+    return loans_visible_to(user).filter(customer=customer).select_related("product", "current_task")
+
+
+def loan_timeline(loan):
+    return (
+        LoanTask.objects.filter(loan=loan)
+        .select_related("started_by", "completed_by", "overridden_by", "prepared_by")
+        .order_by("started_at", "id")
+    )
+
+
+def loan_documents(loan):
+    return LoanDocument.objects.filter(loan=loan).select_related("uploaded_by").order_by("uploaded_at", "id")
+
+
+def loan_schedule(loan):
+    return LoanInstalment.objects.filter(loan=loan).order_by("sequence")
+
+
+def loan_outstanding(loan):
+    """What is still owed on a disbursed loan: principal, interest and fees not yet paid."""
+    totals = LoanInstalment.objects.filter(loan=loan).aggregate(
+        owed=Coalesce(
+            Sum(F("principal") + F("interest") + F("fee") - F("principal_paid") - F("interest_paid") - F("fee_paid")),
+            ZERO,
+            output_field=DecimalField(),
+        )
+    )
+    return totals["owed"]
+
+
+def loan_pipeline(user):
+    """Loans being worked in `user`'s scope, by the task they wait on, in the workflow's order."""
+    counts = dict(
+        loans_visible_to(user)
+        .filter(status=Loan.Status.IN_PROGRESS)
+        .values_list("current_task__kind")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    labels = dict(TaskKind.choices)
+    return [{"kind": kind, "label": labels[kind], "count": counts.get(kind, 0)} for kind in TASK_ORDER]
+
+
+def loan_portfolio(user):
+    """Per currency: the principal outstanding on active loans, and the part of it on loans in arrears."""
+    owed = F("instalments__principal") - F("instalments__principal_paid")
+    rows = (
+        loans_visible_to(user)
+        .filter(account_state=AccountState.ACTIVE)
+        .values("currency")
+        .annotate(
+            loans=Count("pk", distinct=True),
+            outstanding=Coalesce(Sum(owed), ZERO, output_field=DecimalField()),
+            in_arrears=Coalesce(
+                Sum(owed, filter=~Q(arrears_bucket=ArrearsBucket.CURRENT)), ZERO, output_field=DecimalField()
+            ),
+        )
+        .order_by("currency")
+    )
+    return list(rows)
