@@ -9,17 +9,11 @@ from django.urls import reverse
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 from portal.claims import services, workflow
-from portal.claims.models import BulkTransitionJob, BulkTransitionResult, Claim, RejectionReason
+from portal.claims.models import BulkTransitionJob, BulkTransitionResult, Claim
 from portal.claims.views import CHANGE_REASON
 
 from .factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory, file_claim, issue_policy
-
-HTMX = {"HX-Request": "true"}
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
+from .helpers import HTMX, signed_in
 
 
 def bulk(client, *, htmx=False, follow=False, **data):
@@ -48,11 +42,6 @@ def claims(policy, agent):
     made = [file_claim(policy=policy, actor=agent, claimed_amount="1000000") for _ in range(3)]
     services.claim_start_review(claim=made[2], actor=agent)
     return made
-
-
-@pytest.fixture
-def reason(db):
-    return RejectionReason.objects.get(code="not-covered")
 
 
 def test_ticking_claims_first_asks_for_confirmation_and_changes_nothing(client, agent, claims):

@@ -20,7 +20,7 @@ from portal.claims.services import claim_document_add
 from portal.core.exceptions import Conflict
 
 from .factories import UserFactory
-from .helpers import claim_in
+from .helpers import claim_in, stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -68,22 +68,12 @@ HTML_WITH_SCRIPT = b"<!DOCTYPE html><html><body><script>fetch('/api/v1/me')</scr
 
 
 @pytest.fixture
-def private_root(settings, tmp_path):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
-    return settings.AMPARO_PRIVATE_ROOT
-
-
-@pytest.fixture
 def claim(people):
     return claim_in(ClaimStatus.PENDING, people)
 
 
 def upload(name, content, content_type="application/octet-stream"):
     return SimpleUploadedFile(name, content, content_type=content_type)
-
-
-def stored_files(root):
-    return [path for path in Path(root).rglob("*") if path.is_file()] if Path(root).exists() else []
 
 
 # --- accepted ----------------------------------------------------------------------------------------------

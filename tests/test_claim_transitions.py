@@ -29,11 +29,6 @@ from .factories import UserFactory, grant_approval_limit, issue_policy
 from .helpers import CLAIMED, Payout, claim_in, footprint
 
 
-@pytest.fixture
-def reason(db):
-    return RejectionReason.objects.get(code="not-covered")
-
-
 def actor_of(role):
     actor = UserFactory(role=role)
     if role == Role.SUPERVISOR:
@@ -127,11 +122,6 @@ def test_a_forbidden_move_is_refused_and_changes_nothing(people, reason, action,
 
 
 # --- what each move needs ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def admin(db):
-    return UserFactory(role=Role.ADMIN)
 
 
 def refused(call, claim, error=ValidationError):

@@ -24,6 +24,8 @@ from portal.ingestion.services import import_job_create, profile_save, source_cr
 from .ingestion_rows import RISK_HEADER, TXN_CHOICES, risk_values
 from .ingestion_workbooks import number_cell, risk_cells, sheet_row, text_cell, write_workbook
 
+pytestmark = pytest.mark.usefixtures("private_root")
+
 CORPUS = Path(__file__).parent / "ingestion_corpus"
 PERIOD = date(2026, 10, 1)
 
@@ -671,11 +673,6 @@ CASES = [
 
 def _case_id(case):
     return case.file if isinstance(case.file, str) else case.file.__name__.split(" ")[0]
-
-
-@pytest.fixture(autouse=True)
-def private_root(settings, tmp_path):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
 
 
 def run_case(case, tmp_path, source_name="Corpus cedant"):

@@ -27,14 +27,9 @@ from portal.policies.models import Policy, PolicyVersion
 from portal.policies.views import CHANGE_POLICY_REASON, VIEW_POLICY_REASON
 
 from .factories import CustomerFactory, ProductFactory, UserFactory, issue_policy
+from .helpers import HTMX, signed_in
 
-HTMX = {"HX-Request": "true"}
 STAFF_ONLY = "The portal is for Amparo staff. Customers use the Amparo mobile app."
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def reloaded(policy):

@@ -22,15 +22,10 @@ from portal.policies.models import Coverage, Policy, Quote, RatingRule
 from portal.policies.views import ADD_QUOTE_REASON, CHANGE_QUOTE_REASON
 
 from .factories import CustomerFactory, ProductFactory, make_quote
+from .helpers import HTMX, signed_in
 
-HTMX = {"HX-Request": "true"}
 STAFF_ONLY = "The portal is for Amparo staff. Customers use the Amparo mobile app."
 FULL_COVER_TOTAL = "COP 4,569,600.00"
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ from django.db.migrations.recorder import MigrationRecorder
 
 import portal.core.readiness as readiness
 
-from .test_health_and_ops import database_down, queue_down  # noqa: F401 (fixtures)
-
 ALL_OK = {"database": "ok", "queue": "ok", "cache": "ok", "storage": "ok", "migrations": "ok"}
 
 
@@ -39,7 +37,7 @@ def test_readyz_names_an_unapplied_migration(client, db):
     assert response.json()["checks"]["database"] == "ok"
 
 
-def test_readyz_answers_503_when_the_queue_is_down(client, db, queue_down):  # noqa: F811
+def test_readyz_answers_503_when_the_queue_is_down(client, db, queue_down):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"] == {**ALL_OK, "queue": "unreachable"}
@@ -48,7 +46,7 @@ def test_readyz_answers_503_when_the_queue_is_down(client, db, queue_down):  # n
 def test_readyz_answers_503_when_the_database_is_down_and_skips_the_migrations(
     client,
     db,
-    database_down,  # noqa: F811
+    database_down,
 ):
     response = client.get("/readyz")
     assert response.status_code == 503

@@ -13,13 +13,7 @@ from portal.policies import services
 from portal.policies.models import Policy, PolicyVersion, RenewalReminder
 
 from .factories import CustomerFactory, UserFactory, issue_policy
-
-HTMX = {"HX-Request": "true"}
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
+from .helpers import HTMX, signed_in
 
 
 @pytest.fixture
