@@ -158,7 +158,7 @@ def test_bad_input_is_400_with_the_field(cedant):
 
 
 def test_the_schema_documents_the_endpoints_and_the_client_credentials_flow(client):
-    schema = client.get(reverse("api:schema"), {"format": "json"}).json()
+    schema = client.get(reverse("api:schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     for path in ("", "{job_id}/", "{job_id}/errors/", "rows/"):
         assert f"/api/v1/bordereaux/{path}" in schema["paths"]
     flow = schema["components"]["securitySchemes"]["cedantOAuth2"]["flows"]["clientCredentials"]
