@@ -7,9 +7,11 @@ from pathlib import Path
 import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+
+from portal.core.storage import private_file_response, private_storage
+from portal.core.virus_scan import refuse_if_infected
 
 # What a claim document may be, by the type its bytes show, with the file name endings that type may carry.
 ALLOWED_TYPES = {
@@ -44,7 +46,7 @@ HEAD_BYTES = 8192
 
 
 def document_storage():
-    return FileSystemStorage(location=settings.AMPARO_PRIVATE_ROOT / "claim-documents")
+    return private_storage("claim-documents")
 
 
 def checked_upload(upload):
@@ -82,6 +84,7 @@ def checked_upload(upload):
             _("%(name)s is named like a %(suffix)s file but holds a %(kind)s file; rename it or attach the right file.")
             % {"name": name, "suffix": suffix, "kind": kind.extension.upper()}
         )
+    refuse_if_infected(upload)
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():
@@ -97,10 +100,29 @@ def _expected_suffix(mime):
 def store_upload(upload, mime):
     """Save the upload under a random name; the name is all that links it to its claim."""
     stored_name = f"{secrets.token_hex(16)}{_expected_suffix(mime)}"
-    saved = document_storage().save(f"{stored_name[:2]}/{stored_name}", upload)
+    saved = document_storage().save(_key(stored_name), upload)
     # The storage renames a file rather than overwrite one; keep the name it actually used.
     return Path(saved).name
 
 
+def _key(stored_name):
+    return f"{stored_name[:2]}/{stored_name}"
+
+
 def stored_path(stored_name):
-    return Path(document_storage().path(f"{stored_name[:2]}/{stored_name}"))
+    """Where a stored document lies on local disk (only when private files are on local disk)."""
+    return Path(document_storage().path(_key(stored_name)))
+
+
+def stored_delete(stored_name):
+    document_storage().delete(_key(stored_name))
+
+
+def stored_response(document):
+    """The download of a document whose permission the caller has checked (a signed redirect on S3)."""
+    return private_file_response(
+        document_storage(),
+        _key(document.stored_name),
+        filename=document.original_name,
+        content_type=document.content_type,
+    )

@@ -447,7 +447,7 @@ def claim_document_add(*, claim, upload, actor):
             metadata={"document": document.pk, "name": document.original_name, "sha256": sha256, "size": size},
         )
     except Exception:
-        documents.stored_path(stored_name).unlink(missing_ok=True)
+        documents.stored_delete(stored_name)
         raise
     return document
 
@@ -462,7 +462,7 @@ def claim_documents_add(*, claim, uploads, actor):
                 stored.append(claim_document_add(claim=claim, upload=upload, actor=actor).stored_name)
     except Exception:
         for stored_name in stored:
-            documents.stored_path(stored_name).unlink(missing_ok=True)
+            documents.stored_delete(stored_name)
         raise
     return len(stored)
 

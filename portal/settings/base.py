@@ -407,6 +407,16 @@ AMPARO_BACKUP_KEEP = env_int("AMPARO_BACKUP_KEEP", 14)
 AMPARO_BACKUP_PASSPHRASE = env("AMPARO_BACKUP_PASSPHRASE", "")
 AMPARO_BACKUP_NIGHTLY = env_bool("AMPARO_BACKUP_NIGHTLY", False)
 AMPARO_BACKUP_HOUR = env_int("AMPARO_BACKUP_HOUR", 2)
+# Private files on S3-compatible object storage when set (s3://bucket/prefix?endpoint_url=...&region_name=...);
+# local disk under AMPARO_PRIVATE_ROOT otherwise. Downloads redirect to URLs signed for this many seconds.
+AMPARO_STORAGE_URL = env("AMPARO_STORAGE_URL", "")
+AMPARO_STORAGE_ACCESS_KEY = env("AMPARO_STORAGE_ACCESS_KEY", "")
+AMPARO_STORAGE_SECRET_KEY = env("AMPARO_STORAGE_SECRET_KEY", "")
+AMPARO_STORAGE_SIGNED_URL_SECONDS = env_int("AMPARO_STORAGE_SIGNED_URL_SECONDS", 60)
+# Every upload is scanned by ClamAV's daemon at this address (tcp://host:3310 or unix:///run/clamav/clamd.ctl)
+# before anything is stored; infected files are refused. Empty: scanning is off.
+CLAMD_ADDRESS = env("CLAMD_ADDRESS", "")
+CLAMD_TIMEOUT_SECONDS = float(env("CLAMD_TIMEOUT_SECONDS", "30"))
 # Request latency buckets of every view (django-prometheus): each one is a series per view and method.
 PROMETHEUS_LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
 for _network in AMPARO_METRICS_ALLOWED_IPS:
