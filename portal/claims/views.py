@@ -20,6 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 from django_tables2 import RequestConfig
 
 from portal.accounts.models import Role
+from portal.core.db_router import reads_from_replica
 from portal.core.exceptions import Conflict
 from portal.core.exports import csv_download, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
@@ -114,6 +115,7 @@ def _queue_extra(request, claim_filter):
     return extra
 
 
+@reads_from_replica
 @permission_required("claims.view_claim", VIEW_REASON)
 def claim_list(request):
     if not request.GET and not request.htmx:

@@ -144,6 +144,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.TwoFactorMiddleware",
     "axes.middleware.AxesMiddleware",
+    # After authentication and the second factor: it reads who the user is to route list pages' reads.
+    "portal.core.db_router.ReplicaRoutingMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -188,6 +190,17 @@ METRICS_DATABASE_ENGINES = {
 DATABASES["default"]["ENGINE"] = METRICS_DATABASE_ENGINES.get(
     DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
 )
+# Read replicas (streaming replicas of the primary): list pages and reports read from them
+# (portal.core.db_router); a user's reads stay on the primary for AMPARO_REPLICA_STICKY_SECONDS after a write.
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS")
+for _index, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    _replica = dj_database_url.parse(_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True)
+    _replica["ENGINE"] = METRICS_DATABASE_ENGINES.get(_replica["ENGINE"], _replica["ENGINE"])
+    # Under test a replica is the test database itself (the real streaming replica has a test of its own).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_index}"] = _replica
+DATABASE_ROUTERS = ["portal.core.db_router.ReplicaRouter"]
+AMPARO_REPLICA_STICKY_SECONDS = env_int("AMPARO_REPLICA_STICKY_SECONDS", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
