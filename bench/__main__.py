@@ -10,6 +10,7 @@ BENCHMARKS = {
     "outbox": "bench.outbox",
     "policies": "bench.policies",
     "policy_document": "bench.policy_document",
+    "soak": "bench.soak",
     "webhooks": "bench.webhooks",
 }
 
