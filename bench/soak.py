@@ -1,6 +1,7 @@
 """The soak: two gunicorn web servers and two huey consumers on Redis against one PostgreSQL, under a
 Wompi webhook storm with health, readiness and metrics reads beside it, then the same again while one
-web worker and one consumer are killed with SIGKILL mid-run.
+web worker and one consumer are killed with SIGKILL mid-run (gunicorn starts a new worker; the soak, as a
+process manager would, a new consumer).
 
     python -m bench soak [--events N] [--threads N] [--redis-db N]
 
@@ -104,8 +105,13 @@ class Processes:
         return victim.pid
 
     def kill_one_consumer(self):
-        os.kill(self.workers[1].pid, signal.SIGKILL)
-        return self.workers[1].pid
+        """SIGKILL a consumer; like a process manager, start a new one in its place a moment later."""
+        victim = self.workers[1]
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        time.sleep(1)
+        self.workers[1] = self._spawn([sys.executable, "manage.py", "run_huey", "--quiet"])
+        return victim.pid
 
     def stop(self):
         for process in [process for _base, process in self.web] + self.workers:
@@ -220,7 +226,7 @@ def _phase(name, processes, customers, wompi, args, queue, *, kill):
         processes, deliveries, args.threads, kill_after=len(deliveries) // 2 if kill else None
     )
     references = [attempt.reference for attempt in attempts]
-    drained = _drain(references, queue, timeout=120)
+    drained = _drain(references, queue, timeout=300)
     swept = 0
     if not drained:
         # What a killed consumer had popped is lost from Redis; the periodic sweep applies it.
