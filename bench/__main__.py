@@ -13,6 +13,7 @@ BENCHMARKS = {
     "policies": "bench.policies",
     "policy_document": "bench.policy_document",
     "reports": "bench.reports",
+    "soak": "bench.soak",
     "webhooks": "bench.webhooks",
 }
 

@@ -342,3 +342,40 @@ def test_gunicorn_workers_add_up_in_one_metrics_page_and_a_killed_worker_keeps_i
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+# --- the dashboard and the alert rules --------------------------------------------------------------
+
+DOCS = ROOT / "docs" / "operations"
+PROMQL_NAME = re.compile(r"\b((?:amparo|django)_[a-z0-9_]+)")
+
+
+def test_the_dashboard_and_alert_rules_read_only_metrics_that_exist(client, admin_user, scraper):
+    import json
+
+    import yaml
+
+    client.force_login(admin_user)
+    client.get("/claims/")
+    metrics_probe_task()
+    metrics_served = {family.name for family in text_string_to_metric_families(scraper())}
+    served_samples = {sample.name for family in text_string_to_metric_families(scraper()) for sample in family.samples}
+    dashboard = json.loads((DOCS / "grafana-dashboard.json").read_text())
+    rules = yaml.safe_load((DOCS / "prometheus-alerts.yml").read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    expressions += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    named = {name for expression in expressions for name in PROMQL_NAME.findall(expression)}
+    assert named
+    assert named - metrics_served - served_samples == set()
+
+
+def test_the_alert_rules_cover_what_an_operator_must_hear_about():
+    import yaml
+
+    rules = yaml.safe_load((DOCS / "prometheus-alerts.yml").read_text())
+    text = " ".join(rule["expr"] for group in rules["groups"] for rule in group["rules"])
+    assert "amparo_webhook_event_oldest_waiting_seconds > 300" in text
+    assert 'amparo_outbox_messages{state="dead"}' in text
+    assert 'amparo_import_jobs{status="failed"}' in text
+    assert 'status=~"5.."' in text
+    assert "amparo_backup_last_success_timestamp_seconds" in text

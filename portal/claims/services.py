@@ -451,7 +451,7 @@ def claim_document_add(*, claim, upload, actor):
             metadata={"document": document.pk, "name": document.original_name, "sha256": sha256, "size": size},
         )
     except Exception:
-        documents.stored_path(stored_name).unlink(missing_ok=True)
+        documents.stored_delete(stored_name)
         raise
     return document
 
@@ -466,7 +466,7 @@ def claim_documents_add(*, claim, uploads, actor):
                 added.append(claim_document_add(claim=claim, upload=upload, actor=actor))
     except Exception:
         for document in added:
-            documents.stored_path(document.stored_name).unlink(missing_ok=True)
+            documents.stored_delete(document.stored_name)
         raise
     return added
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 from django_tables2 import RequestConfig
 
+from portal.core.db_router import reads_from_replica
 from portal.core.exports import csv_download, list_without_export, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
 from portal.core.listing import BoundedLazyPaginator, render_filtered_table
@@ -44,6 +45,7 @@ def _form_errors_422(form):
     return 422 if form.errors else 200
 
 
+@reads_from_replica
 @permission_required("ingestion.view_importjob", READ_REASON)
 def job_list(request):
     job_filter = ImportJobFilter(request.GET, queryset=import_jobs_visible_to(request.user))

@@ -150,6 +150,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.TwoFactorMiddleware",
     "axes.middleware.AxesMiddleware",
+    # After authentication and the second factor: it reads who the user is to route list pages' reads.
+    "portal.core.db_router.ReplicaRoutingMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -194,6 +196,17 @@ METRICS_DATABASE_ENGINES = {
 DATABASES["default"]["ENGINE"] = METRICS_DATABASE_ENGINES.get(
     DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
 )
+# Read replicas (streaming replicas of the primary): list pages and reports read from them
+# (portal.core.db_router); a user's reads stay on the primary for AMPARO_REPLICA_STICKY_SECONDS after a write.
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS")
+for _index, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    _replica = dj_database_url.parse(_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True)
+    _replica["ENGINE"] = METRICS_DATABASE_ENGINES.get(_replica["ENGINE"], _replica["ENGINE"])
+    # Under test a replica is the test database itself (the real streaming replica has a test of its own).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_index}"] = _replica
+DATABASE_ROUTERS = ["portal.core.db_router.ReplicaRouter"]
+AMPARO_REPLICA_STICKY_SECONDS = env_int("AMPARO_REPLICA_STICKY_SECONDS", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -493,6 +506,16 @@ AMPARO_BACKUP_KEEP = env_int("AMPARO_BACKUP_KEEP", 14)
 AMPARO_BACKUP_PASSPHRASE = env("AMPARO_BACKUP_PASSPHRASE", "")
 AMPARO_BACKUP_NIGHTLY = env_bool("AMPARO_BACKUP_NIGHTLY", False)
 AMPARO_BACKUP_HOUR = env_int("AMPARO_BACKUP_HOUR", 2)
+# Private files on S3-compatible object storage when set (s3://bucket/prefix?endpoint_url=...&region_name=...);
+# local disk under AMPARO_PRIVATE_ROOT otherwise. Downloads redirect to URLs signed for this many seconds.
+AMPARO_STORAGE_URL = env("AMPARO_STORAGE_URL", "")
+AMPARO_STORAGE_ACCESS_KEY = env("AMPARO_STORAGE_ACCESS_KEY", "")
+AMPARO_STORAGE_SECRET_KEY = env("AMPARO_STORAGE_SECRET_KEY", "")
+AMPARO_STORAGE_SIGNED_URL_SECONDS = env_int("AMPARO_STORAGE_SIGNED_URL_SECONDS", 60)
+# Every upload is scanned by ClamAV's daemon at this address (tcp://host:3310 or unix:///run/clamav/clamd.ctl)
+# before anything is stored; infected files are refused. Empty: scanning is off.
+CLAMD_ADDRESS = env("CLAMD_ADDRESS", "")
+CLAMD_TIMEOUT_SECONDS = float(env("CLAMD_TIMEOUT_SECONDS", "30"))
 # Request latency buckets of every view (django-prometheus): each one is a series per view and method.
 PROMETHEUS_LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
 for _network in AMPARO_METRICS_ALLOWED_IPS:
