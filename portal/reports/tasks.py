@@ -5,7 +5,7 @@ from portal.core.tasks import correlated_periodic_task, correlated_task, local_c
 
 from .figures import dashboard_figures_refresh
 from .generate import report_run_generate
-from .services import report_runs_expire
+from .services import report_runs_expire, report_schedules_run_due
 
 
 @correlated_task()
@@ -26,3 +26,8 @@ def dashboard_figures_refresh_now():
 @correlated_periodic_task(local_crontab(minute="*/5"))
 def dashboard_figures_refresh_periodic():
     dashboard_figures_refresh()
+
+
+@correlated_periodic_task(local_crontab(minute="0", hour="6"))
+def report_schedules_daily():
+    report_schedules_run_due()
