@@ -56,6 +56,28 @@ def report_run_request(*, report_name, fmt, parameters, actor, schedule=None, la
     return run
 
 
+STALLED_AFTER = timedelta(hours=6)
+
+
+@transaction.atomic
+def report_runs_fail_stalled(*, now=None):
+    """Runs still RUNNING long after they started lost their worker (killed mid-run): they fail with a
+    message saying to run them again, rather than promise a file for ever. Returns how many."""
+    now = now or timezone.now()
+    stalled = list(
+        ReportRun.objects.select_for_update(skip_locked=True).filter(
+            status=ReportRun.Status.RUNNING, started_at__lt=now - STALLED_AFTER
+        )
+    )
+    for run in stalled:
+        run.status = ReportRun.Status.FAILED
+        run.error = _("The worker generating this report stopped before it ended. Run the report again.")
+        run.finished_at = now
+        run.save(update_fields=["status", "error", "finished_at"])
+        audit_record(actor=None, actor_label="system", action="report.stalled", target=run)
+    return len(stalled)
+
+
 def report_runs_expire(*, now=None):
     """Runs past their expiry lose their files and say so; returns how many. One run at a time, each
     in its own transaction, the file removed after its row says EXPIRED (a crash leaves an orphan file
