@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 from portal.reports.models import ReportRun
-from portal.reports.services import report_run_request, report_runs_expire
+from portal.reports.services import report_run_request, report_runs_expire, report_runs_fail_stalled
 from portal.reports.storage import stored_path
 
 from .factories import UserFactory, issue_policy
@@ -161,6 +161,29 @@ def test_expired_runs_lose_their_files_and_say_so(book, finance_user):
     run.refresh_from_db()
     assert run.status == ReportRun.Status.EXPIRED and not path.exists()
     assert report_runs_expire(now=run.expires_at + timedelta(days=1)) == 0
+
+
+def test_a_run_whose_worker_died_fails_after_hours_and_a_running_one_is_left_alone(finance_user):
+    started = timezone.now()
+    stalled = ReportRun.objects.create(
+        report="collections",
+        format="csv",
+        requested_by=finance_user,
+        status=ReportRun.Status.RUNNING,
+        started_at=started - timedelta(hours=7),
+    )
+    running = ReportRun.objects.create(
+        report="collections",
+        format="csv",
+        requested_by=finance_user,
+        status=ReportRun.Status.RUNNING,
+        started_at=started - timedelta(minutes=5),
+    )
+    assert report_runs_fail_stalled(now=started) == 1
+    stalled.refresh_from_db()
+    running.refresh_from_db()
+    assert stalled.status == ReportRun.Status.FAILED and "Run the report again" in stalled.error
+    assert running.status == ReportRun.Status.RUNNING
 
 
 def test_a_large_run_emails_its_requester_a_link(book, finance_user, settings, mailoutbox):

@@ -1,4 +1,5 @@
-"""Generating one report run: what the huey task runs (this module never queues anything).
+"""Generating one report run: what the huey task runs (it imports no tasks module; the emails it
+sends are queued through the notifications service).
 
 A run is claimed by a conditional update (QUEUED -> RUNNING), so two workers handed the same run
 never both write it. The file is written under a random name in private storage, then its checksum
@@ -7,7 +8,7 @@ and size are recorded with the SUCCEEDED status in one transaction with the audi
 
 import hashlib
 import logging
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,7 +22,7 @@ from portal.notifications.services import email_queue
 
 from . import writers
 from .catalogue import parameters_clean, report_named
-from .models import ReportRun
+from .models import ReportRun, ReportSchedule
 from .storage import new_stored_name, stored_path
 
 logger = logging.getLogger(__name__)
@@ -136,7 +137,38 @@ def _generate(run):
         )
         if run.schedule_id is None and count >= settings.AMPARO_REPORT_EMAIL_MIN_ROWS:
             _email_ready(run)
+        if run.schedule_id is not None:
+            _email_pack_when_complete(run.schedule_id)
     return run
+
+
+def _email_pack_when_complete(schedule_id):
+    """Once the last run of a schedule's month has ended, email its recipients the links, once (the
+    schedule's row lock orders the runs that end together)."""
+    schedule = ReportSchedule.objects.select_for_update().get(pk=schedule_id)
+    if schedule.last_period is None or schedule.emailed_period == schedule.last_period:
+        return
+    month_start = timezone.make_aware(datetime.combine(schedule.last_period, time.min))
+    runs = list(schedule.runs.filter(requested_at__gte=month_start).order_by("requested_at"))
+    if any(run.is_active for run in runs):
+        return
+    schedule.emailed_period = schedule.last_period
+    schedule.save(update_fields=["emailed_period"])
+    lines = []
+    for run in runs:
+        title = report_named(run.report).title
+        if run.status == ReportRun.Status.SUCCEEDED:
+            lines.append(f"- {title} ({run.format.upper()}, {run.row_count}): {run_link(run)}")
+        else:
+            lines.append(f"- {title}: " + _("could not be generated (%(error)s)") % {"error": run.error})
+    email_queue(
+        to=list(schedule.recipients),
+        subject=_("%(name)s for %(month)s")
+        % {"name": schedule.name, "month": (schedule.last_period - timedelta(days=1)).strftime("%Y-%m")},
+        body=_("The reports of %(name)s are ready (sign in to download them):") % {"name": schedule.name}
+        + "\n"
+        + "\n".join(lines),
+    )
 
 
 def _fail(run, message):
@@ -145,5 +177,7 @@ def _fail(run, message):
             status=ReportRun.Status.FAILED, error=message, finished_at=timezone.now()
         )
         audit_record(actor=run.requested_by, action="report.failed", target=run, metadata={"report": run.report})
+        if run.schedule_id is not None:
+            _email_pack_when_complete(run.schedule_id)
     run.refresh_from_db()
     return run

@@ -103,6 +103,8 @@ class ReportSchedule(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     # The month (first day) last generated: a schedule runs once per month however often the task looks.
     last_period = models.DateField(_("last month generated"), null=True, blank=True)
+    # The month whose pack was emailed: the last of its runs to finish sends it, once.
+    emailed_period = models.DateField(_("last month emailed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

@@ -1,19 +1,22 @@
 """Every write of the reports domain: requesting a run (validated, audited, queued after commit),
-expiring runs and their files, and the monthly schedules."""
+expiring runs and their files, and the monthly schedules (the finance pack among them)."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from portal.accounts.models import Role
 from portal.audit.services import audit_record
 from portal.core.tasks import enqueue_on_commit
 
-from .catalogue import may_run, parameters_clean, report_named
-from .models import ReportFormat, ReportRun
+from .catalogue import REPORTS, may_run, parameters_clean, report_named
+from .models import ReportFormat, ReportRun, ReportSchedule
 from .storage import stored_path
 
 logger = logging.getLogger(__name__)
@@ -53,6 +56,28 @@ def report_run_request(*, report_name, fmt, parameters, actor, schedule=None, la
     return run
 
 
+STALLED_AFTER = timedelta(hours=6)
+
+
+@transaction.atomic
+def report_runs_fail_stalled(*, now=None):
+    """Runs still RUNNING long after they started lost their worker (killed mid-run): they fail with a
+    message saying to run them again, rather than promise a file for ever. Returns how many."""
+    now = now or timezone.now()
+    stalled = list(
+        ReportRun.objects.select_for_update(skip_locked=True).filter(
+            status=ReportRun.Status.RUNNING, started_at__lt=now - STALLED_AFTER
+        )
+    )
+    for run in stalled:
+        run.status = ReportRun.Status.FAILED
+        run.error = _("The worker generating this report stopped before it ended. Run the report again.")
+        run.finished_at = now
+        run.save(update_fields=["status", "error", "finished_at"])
+        audit_record(actor=None, actor_label="system", action="report.stalled", target=run)
+    return len(stalled)
+
+
 def report_runs_expire(*, now=None):
     """Runs past their expiry lose their files and say so; returns how many. One run at a time, each
     in its own transaction, the file removed after its row says EXPIRED (a crash leaves an orphan file
@@ -77,3 +102,111 @@ def report_runs_expire(*, now=None):
             transaction.on_commit(lambda name=stored_name: stored_path(name).unlink(missing_ok=True))
         expired += 1
     return expired
+
+
+# --- schedules -------------------------------------------------------------------------------------
+
+FINANCE_PACK = ["premium_production", "earned_premium", "receivables_ageing", "claims", "loss_ratio"]
+
+
+def report_schedule_clean(*, reports, fmt, day_of_month, recipients, owner):
+    """ValidationError naming the field when a schedule could not run as asked (also the admin form's check)."""
+    unknown = [name for name in reports if name not in REPORTS]
+    if not reports or unknown:
+        raise ValidationError(
+            {"reports": _("Choose reports from the catalogue: %(names)s.") % {"names": ", ".join(REPORTS)}}
+        )
+    refused = [name for name in reports if owner is None or not may_run(owner, REPORTS[name])]
+    if refused:
+        raise ValidationError(
+            {"owner": _("%(user)s may not run %(names)s.") % {"user": owner, "names": ", ".join(refused)}}
+        )
+    if fmt not in ReportFormat.values:
+        raise ValidationError({"format": _("The format must be one of csv, xlsx or pdf.")})
+    if not 1 <= int(day_of_month) <= 28:
+        raise ValidationError({"day_of_month": _("Choose a day from 1 to 28, so that every month has it.")})
+    if not recipients:
+        raise ValidationError({"recipients": _("Name at least one recipient.")})
+    for address in recipients:
+        validate_email(address)
+
+
+@transaction.atomic
+def report_schedule_create(*, name, reports, fmt, day_of_month, recipients, owner, actor):
+    """A monthly schedule of `reports` run as `owner` and emailed to `recipients`; administrators only."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied(_("Only administrators add report schedules."))
+    report_schedule_clean(reports=reports, fmt=fmt, day_of_month=day_of_month, recipients=recipients, owner=owner)
+    schedule = ReportSchedule.objects.create(
+        name=name,
+        reports=list(reports),
+        format=fmt,
+        day_of_month=day_of_month,
+        recipients=list(recipients),
+        owner=owner,
+    )
+    audit_record(
+        actor=actor,
+        action="report.schedule_created",
+        target=schedule,
+        metadata={"reports": list(reports), "format": fmt, "day_of_month": day_of_month, "recipients": len(recipients)},
+    )
+    return schedule
+
+
+def previous_month(today):
+    """(first day, last day) of the month before `today`'s."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def schedule_parameters(report, *, today):
+    first, last = previous_month(today)
+    wanted = {"from": first.isoformat(), "to": last.isoformat(), "as_of": last.isoformat()}
+    return {param.name: wanted[param.name] for param in report.params if param.name in wanted}
+
+
+def report_schedules_run_due(*, today=None):
+    """Request the runs of every active schedule due this month that has not run yet: on its day, or
+    later when the worker missed the day. Each schedule is claimed under a row lock (SKIP LOCKED), so
+    two workers never request its month twice. Returns the runs requested."""
+    today = today or timezone.localdate()
+    month = today.replace(day=1)
+    due = ReportSchedule.objects.filter(is_active=True, day_of_month__lte=today.day).exclude(last_period=month)
+    requested = []
+    for schedule_id in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            schedule = (
+                ReportSchedule.objects.select_for_update(skip_locked=True)
+                .filter(pk=schedule_id, is_active=True)
+                .exclude(last_period=month)
+                .select_related("owner")
+                .first()
+            )
+            if schedule is None:
+                continue
+            schedule.last_period = month
+            schedule.save(update_fields=["last_period"])
+            for name in schedule.reports:
+                try:
+                    requested.append(
+                        report_run_request(
+                            report_name=name,
+                            fmt=schedule.format,
+                            parameters=schedule_parameters(REPORTS[name], today=today),
+                            actor=schedule.owner,
+                            schedule=schedule,
+                            language=schedule.owner.language or settings.LANGUAGE_CODE,
+                        )
+                    )
+                except (ValidationError, PermissionDenied, KeyError) as error:
+                    # One report the owner may no longer run does not hold back the rest of the pack.
+                    logger.warning("schedule %s could not request %s: %s", schedule.pk, name, error)
+                    audit_record(
+                        actor=None,
+                        actor_label="system",
+                        action="report.schedule_skipped",
+                        target=schedule,
+                        metadata={"report": name},
+                    )
+    return requested

@@ -5,7 +5,7 @@ from portal.core.tasks import correlated_periodic_task, correlated_task, local_c
 
 from .figures import dashboard_figures_refresh
 from .generate import report_run_generate
-from .services import report_runs_expire
+from .services import report_runs_expire, report_runs_fail_stalled, report_schedules_run_due
 
 
 @correlated_task()
@@ -15,6 +15,7 @@ def report_run_process(run_id):
 
 @correlated_periodic_task(local_crontab(minute="30", hour="2"))
 def report_runs_expire_nightly():
+    report_runs_fail_stalled()
     report_runs_expire()
 
 
@@ -26,3 +27,8 @@ def dashboard_figures_refresh_now():
 @correlated_periodic_task(local_crontab(minute="*/5"))
 def dashboard_figures_refresh_periodic():
     dashboard_figures_refresh()
+
+
+@correlated_periodic_task(local_crontab(minute="0", hour="6"))
+def report_schedules_daily():
+    report_schedules_run_due()
