@@ -42,6 +42,7 @@ def _detail(claim):
 @extend_schema(
     tags=TAG,
     methods=["GET"],
+    operation_id="claims_list",
     parameters=PAGE_PARAMETERS,
     responses={200: page_of(s.ClaimSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your claims",

@@ -114,6 +114,7 @@ def payment_receipt(request, pk):
 
 @extend_schema(
     tags=TAG,
+    operation_id="payments_attempts_list",
     parameters=PAGE_PARAMETERS,
     responses={200: page_of(s.AttemptSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your online payments",

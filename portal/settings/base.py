@@ -451,6 +451,17 @@ OAUTH2_PROVIDER = {
     },
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("AMPARO_CEDANT_TOKEN_SECONDS", 3600),
     "SCOPES_BACKEND_CLASS": "portal.ingestion.sources.clients.SourceScopes",
+    # Cedants' systems use only client credentials; everything else RFC 9700 (OAuth 2.0 Security BCP)
+    # warns about is switched to its compliant behaviour.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Amparo API",
