@@ -10,7 +10,9 @@ for 50 policies). Starts gunicorn with 2 sync workers serving the app and, besid
 own keep-alive connection with the customer's bearer token, for `--seconds` per endpoint:
 
 - the policy list (every policy on one page: `?page_size=` the number of policies),
-- one policy's detail.
+- one policy's detail,
+- the statement: a page of 100 ledger entries with the running balance (the peer: the same entries
+  from a ModelViewSet over LedgerEntry, without a balance).
 
 Per endpoint and side: requests per second, p50 and p99 latency as the client sees it, and the SQL
 queries per request (counted in process, at a page of 10 and a page of all: ours stays constant, the
@@ -46,7 +48,7 @@ from portal.policies.services import policy_issue, quote_accept, quote_create
 from .common import emit, ensure_database
 
 CUSTOMER_EMAIL = "cliente-api@api.bench"
-ENDPOINTS = ("policy_list", "policy_detail")
+ENDPOINTS = ("policy_list", "policy_detail", "statement")
 
 
 def say(message):
@@ -188,14 +190,19 @@ def main(argv):
     ledger_entries = LedgerEntry.objects.filter(account__customer=customer).count()
     token = token_pair_for(user)["access"]
     policy = Policy.objects.filter(customer=customer).order_by("-created_at", "-id").first()
+    # Every entry of the ledger in the statement's period (a statement covers at most five years).
+    first_day = LedgerEntry.objects.filter(account__customer=customer).earliest("posted_on").posted_on
     paths = {
         "ours": {
             "policy_list": f"/api/v1/policies/?page_size={args.policies}",
             "policy_detail": f"/api/v1/policies/{policy.pk}/",
+            "statement": f"/api/v1/account/statement/?from={first_day}&to={first_day.replace(year=first_day.year + 4)}"
+            "&page_size=100",
         },
         "naive": {
             "policy_list": f"/naive/policies/?page_size={args.policies}",
             "policy_detail": f"/naive/policies/{policy.pk}/",
+            "statement": "/naive/ledger-entries/?page_size=100",
         },
     }
     result = {"bench": "api", "policies": args.policies, "ledger_entries": ledger_entries, "gunicorn_workers": 2}
@@ -207,6 +214,7 @@ def main(argv):
                 "policy_list_page_of_10": _queries(f"{list_path}?page_size=10", token),
                 f"policy_list_page_of_{args.policies}": _queries(side_paths["policy_list"], token),
                 "policy_detail": _queries(side_paths["policy_detail"], token),
+                "statement_page_of_100": _queries(side_paths["statement"], token),
             }
         }
     connection.close()

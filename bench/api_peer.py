@@ -1,4 +1,4 @@
-"""The peer of `python -m bench api`: the customers' policies as the DRF tutorial would serve them, a
+"""The peer of `python -m bench api`: the customers' policies and ledger as the DRF tutorial would serve them, a
 ModelViewSet with `fields = "__all__"` and `depth = 1` (each related object nested, read one row at a
 time), no select_related, scoped to the caller with a plain filter. Mounted at /naive/ beside the
 app's own URLs, for the benchmark's gunicorn only (bench.api_settings)."""
@@ -9,6 +9,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
+from portal.payments.models import LedgerEntry
 from portal.policies.models import Policy
 from portal.urls import urlpatterns as portal_urlpatterns
 
@@ -35,7 +36,27 @@ class NaivePolicyViewSet(viewsets.ReadOnlyModelViewSet):
         return Policy.objects.filter(customer__user=self.request.user).order_by("-created_at", "-id")
 
 
+class NaiveLedgerEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LedgerEntry
+        fields = "__all__"
+        depth = 1
+
+
+class NaiveLedgerEntryViewSet(viewsets.ReadOnlyModelViewSet):
+    """The statement as the tutorial would list it: the customer's ledger entries, oldest first, with no
+    running balance (which only makes the peer's work smaller)."""
+
+    serializer_class = NaiveLedgerEntrySerializer
+    permission_classes = [IsAuthenticated]
+    pagination_class = NaivePages
+
+    def get_queryset(self):
+        return LedgerEntry.objects.filter(account__customer__user=self.request.user).order_by("posted_on", "id")
+
+
 router = DefaultRouter()
 router.register("policies", NaivePolicyViewSet, basename="naive-policy")
+router.register("ledger-entries", NaiveLedgerEntryViewSet, basename="naive-ledger-entry")
 
 urlpatterns = [*portal_urlpatterns, path("naive/", include(router.urls))]
