@@ -158,3 +158,24 @@ def test_the_customers_page_lists_their_loans(client):
     assert loan.number in body and other.number not in body
     page = client.get(reverse("customers:customer_detail", args=[loan.customer.pk])).content.decode()
     assert reverse("loans:customer_loans", args=[loan.customer.pk]) in page
+
+
+def test_the_dashboard_card_shows_the_pipeline_by_task_and_the_portfolio_per_currency(client, settings):
+    waiting = apply_loan()
+    services.loan_task_start(loan=waiting, actor=waiting.customer.agent)
+    loan = approved(apply_loan(), settings)
+    maker = UserFactory(role=Role.FINANCE)
+    services.loan_act(loan=loan, action="disbursement_prepare", actor=maker, payee_account="Banco 1")
+    services.loan_act(loan=loan, action="disbursement_confirm", actor=UserFactory(role=Role.FINANCE))
+    response = signed_in(client, UserFactory(role=Role.ADMIN)).get(reverse("dashboard:dashboard"))
+    figures = response.context["loans"]
+    assert {step["kind"]: step["count"] for step in figures["pipeline"]} == {
+        "KYC": 1,
+        "CREDIT_CHECK": 0,
+        "APPROVAL": 0,
+        "DISBURSEMENT": 0,
+    }
+    assert [(row["currency"], row["outstanding"], row["in_arrears"]) for row in figures["portfolio"]] == [
+        ("COP", loan.principal, 0)
+    ]
+    assert 'data-testid="loans-card"' in response.content.decode()

@@ -12,6 +12,7 @@ from portal.audit.models import AuditEvent
 from portal.audit.selectors import audit_activity_by_day, audit_counts_since, audit_top_actions_since
 from portal.claims.selectors import claim_card_figures
 from portal.ingestion.selectors import import_figures, import_jobs_visible_to
+from portal.loans.selectors import loan_card_figures
 from portal.payments.selectors import collections_figures
 from portal.policies.selectors import policy_figures
 
@@ -132,6 +133,8 @@ def dashboard_for(user):
         context["book"] = policy_figures(user)
     if user.has_perm("claims.view_claim"):
         context["claims"] = claim_card_figures(user)
+    if user.has_perm("loans.view_loan"):
+        context["loans"] = loan_card_figures(user)
     if user.has_perm("ingestion.view_importjob"):
         context["imports"] = import_figures(user)
         context["recent_imports"] = import_jobs_visible_to(user)[:5]

@@ -94,3 +94,26 @@ def loan_portfolio(user):
         .order_by("currency")
     )
     return list(rows)
+
+
+PIPELINE_COLOURS = {
+    TaskKind.KYC: "#0dcaf0",
+    TaskKind.CREDIT_CHECK: "#ffc107",
+    TaskKind.APPROVAL: "#fd7e14",
+    TaskKind.DISBURSEMENT: "#198754",
+}
+
+
+def loan_card_figures(user):
+    """The dashboard's loans card: the pipeline by task (with its chart) and the portfolio per currency."""
+    pipeline = loan_pipeline(user)
+    return {
+        "pipeline": pipeline,
+        "in_progress": sum(step["count"] for step in pipeline),
+        "portfolio": loan_portfolio(user),
+        "chart": {
+            "labels": [str(step["label"]) for step in pipeline],
+            "values": [step["count"] for step in pipeline],
+            "colors": [PIPELINE_COLOURS[step["kind"]] for step in pipeline],
+        },
+    }
