@@ -6,6 +6,9 @@ from portal.accounts import views as account_views
 from portal.core import views as core_views
 from portal.dashboard import views as dashboard_views
 
+handler404 = core_views.page_not_found
+handler500 = core_views.server_error
+
 admin.site.site_header = "Amparo"
 admin.site.site_title = "Amparo"
 

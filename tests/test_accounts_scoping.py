@@ -8,8 +8,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from portal.accounts.models import Role, UserStatus
 from portal.accounts.selectors import book_scope_q, users_visible_to
 from portal.accounts.views import USERS_REASON
+from portal.customers.models import Customer
 
-from .factories import TeamFactory, UserFactory
+from .factories import CustomerFactory, TeamFactory, UserFactory
 
 HTMX = {"HX-Request": "true"}
 
@@ -89,6 +90,13 @@ def test_agent_does_not_see_a_teammates_book(world):
 
 def test_client_sees_no_book(world):
     assert book_owners(world["client"]) == set()
+
+
+def test_a_customer_in_the_app_sees_only_what_belongs_to_their_own_record(world):
+    mine = CustomerFactory(user=world["client"])
+    CustomerFactory()
+    assert list(Customer.objects.filter(book_scope_q(world["client"]))) == [mine]
+    assert list(Customer.objects.filter(book_scope_q(world["client"], agent_field="agent"))) == [mine]
 
 
 def test_anonymous_visitor_sees_no_book(world):

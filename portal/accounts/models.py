@@ -9,6 +9,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .photos import profile_photo_storage
+
 
 class Role(models.TextChoices):
     ADMIN = "ADMIN", _("Administrator")
@@ -92,7 +94,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
-    profile_photo = models.ImageField(_("profile photo"), upload_to="profile-photos/%Y/", blank=True)
+    # Private (portal.accounts.photos): set only by user_profile_photo_set, served only to its owner.
+    profile_photo = models.ImageField(
+        _("profile photo"), storage=profile_photo_storage, max_length=200, blank=True, editable=False
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT, db_index=True)
     status = models.CharField(_("status"), max_length=24, choices=UserStatus.choices, default=UserStatus.ACTIVE)
     # Derived by the database so that no code path can let it drift from `status`.

@@ -10,7 +10,9 @@ def book_scope_q(user, *, agent_field="agent"):
     """The filter that limits a model owned by an agent (customers, policies...) to `user`'s scope.
 
     Admin, finance and interventoría see every book; a supervisor sees the books of the agents on
-    the teams they lead; an agent sees their own; anyone else sees nothing.
+    the teams they lead; an agent sees their own; a customer signed in to the app sees what belongs
+    to their own customer record (the agent field's path with `user` for `agent`: `customer__agent`
+    becomes `customer__user`); anyone else sees nothing.
     """
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
@@ -23,6 +25,8 @@ def book_scope_q(user, *, agent_field="agent"):
         return Q(**{f"{agent_field}__in": agents})
     if user.role == Role.AGENT:
         return Q(**{agent_field: user})
+    if user.role == Role.CLIENT and agent_field.endswith("agent"):
+        return Q(**{f"{agent_field.removesuffix('agent')}user": user})
     return Q(pk__in=[])
 
 

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import connection, models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -61,3 +63,33 @@ def next_sequence_value(*, key, year, count=1):
             [key, year, count, count],
         )
         return cursor.fetchone()[0]
+
+
+class IdempotencyRecord(models.Model):
+    """One `Idempotency-Key` a user sent to a creating API endpoint: what the request was (a hash of
+    its method, path and body) and, once it succeeded, the answer to replay. The unique constraint
+    on (user, key) is what makes two racing requests with one key run the work once."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "IN_PROGRESS", _("In progress")
+        COMPLETED = "COMPLETED", _("Completed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("key"), max_length=255)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response_body = models.JSONField(_("response body"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_record_user_key_unique")]
+
+    def __str__(self):
+        return f"{self.key} ({self.state})"

@@ -6,6 +6,7 @@ they call `enqueue_on_commit` with the task's dotted path, which is looked up on
 transaction has committed.
 """
 
+import logging
 import uuid
 from contextlib import contextmanager
 from datetime import UTC
@@ -17,6 +18,10 @@ from django.utils.module_loading import import_string
 from django_guid import clear_guid, get_guid, set_guid
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+
+from .idempotency import idempotency_records_purge
+
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -98,3 +103,10 @@ def enqueue_on_commit(task_path, **kwargs):
     this way has a sweep or a retry that finds its work again.
     """
     transaction.on_commit(lambda: enqueue(task_path, **kwargs), robust=True)
+
+
+@correlated_periodic_task(local_crontab(minute="45", hour="3"), retries=3, retry_delay=300)
+def idempotency_records_sweep():
+    """Nightly: forget the API's Idempotency-Keys past their retention."""
+    deleted = idempotency_records_purge()
+    logger.info("old idempotency records deleted", extra={"task": "idempotency_records_purge", "deleted": deleted})

@@ -54,3 +54,8 @@ def customer_duplicates(*, id_type, id_number, email, exclude_pk=None):
     if exclude_pk is not None:
         duplicates = duplicates.exclude(pk=exclude_pk)
     return duplicates.select_related("agent")
+
+
+def customer_of_account(user):
+    """The customer record an app account is linked to, or None."""
+    return Customer.objects.select_related("agent", "user").filter(user=user).first()

@@ -123,24 +123,55 @@ def customer_update(*, customer, actor, **changes):
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"customer_update() got unexpected fields {sorted(unknown)}")
+    return _update(customer, actor, changes, check=lambda values, pk: _check(values, actor=actor, exclude_pk=pk))
+
+
+# What a customer may change of their own record in the app: never their ID (it identifies them to the
+# insurer), their agent, or their primary email (verified by a code first: app_email_change_verify).
+SELF_SERVICE_FIELDS = ("full_name", "email_secondary", "phone", "address", "city", "birth_date")
+
+
+def _self_service_check(values, pk):
+    errors = {}
+    if not values.get("full_name"):
+        errors["full_name"] = _("Enter your full name.")
+    birth_date = values.get("birth_date")
+    if birth_date and birth_date > timezone.localdate():
+        errors["birth_date"] = _("The birth date cannot be in the future.")
+    if birth_date and birth_date.year < 1900:
+        errors["birth_date"] = _("Enter a birth date after 1900.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def customer_profile_update(*, customer, actor, **changes):
+    """A customer's changes to their own profile, from the app (`actor` is their linked account)."""
+    unknown = set(changes) - set(SELF_SERVICE_FIELDS)
+    if unknown:
+        raise TypeError(f"customer_profile_update() got unexpected fields {sorted(unknown)}")
+    if customer.user_id != actor.pk:
+        raise ValidationError(_("Only the customer themselves may change their profile here."))
+    return _update(customer, actor, changes, check=_self_service_check, channel="app")
+
+
+def _update(customer, actor, changes, *, check, channel=None):
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     current = {name: getattr(customer, name) for name in EDITABLE_FIELDS}
     values = {**current, **_cleaned(changes)}
     changed = {name for name in EDITABLE_FIELDS if values[name] != current[name]}
     if not changed:
         return customer
-    _check(values, actor=actor, exclude_pk=customer.pk)
+    check(values, customer.pk)
     for name in changed:
         setattr(customer, name, values[name])
     _save(customer)
-    audit_record(
-        actor=actor,
-        action="customer.updated",
-        target=customer,
-        metadata={
-            name: {"from": _audit_value(current[name]), "to": _audit_value(values[name])} for name in sorted(changed)
-        },
-    )
+    metadata = {
+        name: {"from": _audit_value(current[name]), "to": _audit_value(values[name])} for name in sorted(changed)
+    }
+    if channel:
+        metadata["channel"] = channel
+    audit_record(actor=actor, action="customer.updated", target=customer, metadata=metadata)
     return customer
 
 

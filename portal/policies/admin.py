@@ -32,8 +32,8 @@ class RatingRuleInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(TranslationAdmin):
-    list_display = ["name", "code", "line", "currency", "term_months", "is_active"]
-    list_filter = ["line", "is_active"]
+    list_display = ["name", "code", "line", "currency", "term_months", "is_active", "sold_in_app"]
+    list_filter = ["line", "is_active", "sold_in_app"]
     search_fields = ["name", "code"]
     inlines = [CoverageInline, RatingRuleInline]
 

@@ -26,6 +26,7 @@ D = Decimal
 PRODUCTS = [
     {
         "code": "AUTO",
+        "sold_in_app": True,
         "name_es_co": "Auto Total",
         "name_en": "Comprehensive Motor",
         "line": LineOfBusiness.AUTO,
@@ -82,6 +83,7 @@ PRODUCTS = [
     },
     {
         "code": "HOGAR",
+        "sold_in_app": True,
         "name_es_co": "Hogar Protegido",
         "name_en": "Protected Home",
         "line": LineOfBusiness.HOME,
@@ -120,6 +122,7 @@ PRODUCTS = [
     },
     {
         "code": "VIDA",
+        "sold_in_app": True,
         "name_es_co": "Vida Plena",
         "name_en": "Full Life",
         "line": LineOfBusiness.LIFE,

@@ -53,6 +53,11 @@ class Product(models.Model):
     min_premium = models.DecimalField(_("minimum net premium"), max_digits=16, decimal_places=2, default=0)
     quote_validity_days = models.PositiveSmallIntegerField(_("quote validity (days)"), default=30)
     is_active = models.BooleanField(_("on sale"), default=True)
+    sold_in_app = models.BooleanField(
+        _("sold in the app"),
+        default=False,
+        help_text=_("Customers may quote and buy it themselves in the mobile app (while it is on sale)."),
+    )
 
     class Meta:
         ordering = ["name"]

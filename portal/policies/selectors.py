@@ -18,6 +18,11 @@ def products_on_sale():
     )
 
 
+def products_sold_in_app():
+    """What a customer may quote and buy in the app: on sale and marked as sold there."""
+    return products_on_sale().filter(sold_in_app=True).order_by("name", "id")
+
+
 def policies_visible_to(user):
     """Policies of the customers in `user`'s book (the customer's agent owns the policy)."""
     # Every issued policy has a current version; saying so makes its join an inner one, which lets
@@ -31,6 +36,17 @@ def quotes_visible_to(user):
     return Quote.objects.filter(book_scope_q(user, agent_field=CUSTOMER_AGENT)).select_related(
         "product", "customer", "customer__agent"
     )
+
+
+def policy_with_versions(user, pk):
+    """One policy `user` may see with its versions in order (one query for them), or None."""
+    versions = Prefetch("versions", queryset=PolicyVersion.objects.order_by("number"))
+    return policies_visible_to(user).select_related("renewal_of").prefetch_related(versions).filter(pk=pk).first()
+
+
+def app_quotes_of(user):
+    """The quotes `user` may see, newest first, each with the policy issued from it (if any)."""
+    return quotes_visible_to(user).select_related("policy").order_by("-created_at", "-id")
 
 
 def policy_versions_of(policy):

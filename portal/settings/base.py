@@ -106,6 +106,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_guid",
     "huey.contrib.djhuey",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "portal.core",
     "portal.accounts",
     "portal.audit",
@@ -264,6 +267,8 @@ MEDIA_ROOT = Path(env("AMPARO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Files only the app serves, after a permission check (claim documents, bordereaux): never under MEDIA_URL.
 AMPARO_PRIVATE_ROOT = Path(env("AMPARO_PRIVATE_ROOT", str(BASE_DIR / "var" / "private")))
 AMPARO_CLAIM_DOCUMENT_MAX_BYTES = env_int("AMPARO_CLAIM_DOCUMENT_MAX_MB", 10) * 1024 * 1024
+# A profile photo sent from the app (within the request body limit below).
+AMPARO_PROFILE_PHOTO_MAX_BYTES = env_int("AMPARO_PROFILE_PHOTO_MAX_MB", 2) * 1024 * 1024
 # Request bodies, refused with 413 from their Content-Length before anything is read or spooled to disk
 # (portal.core.uploads): any request, and the pages that take several documents at once.
 AMPARO_REQUEST_BODY_MAX_BYTES = env_int("AMPARO_REQUEST_BODY_MAX_MB", 3) * 1024 * 1024
@@ -368,12 +373,47 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     **({"SIGNING_KEY": AMPARO_JWT_SIGNING_KEY} if AMPARO_JWT_SIGNING_KEY else {}),
 }
+# The API's conventions (api/): JSON in (and multipart for uploads), JSON out; every list paginated with
+# a capped page size (api.pagination); every refusal `{"detail": ...}` plus field errors
+# (api.exceptions); the OpenAPI schema from drf-spectacular.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.AmparoJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
+    "PAGE_SIZE": 25,
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Amparo API",
+    "DESCRIPTION": "The customers' mobile app and the staff API. Sign in at /api/v1/auth/token/.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Served from our own static files: the docs work with no internet access.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Several models have a "status": each choice set gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "QuoteStatusEnum": "portal.policies.models.QuoteStatus",
+        "PolicyStatusEnum": "portal.policies.models.PolicyStatus",
+        "ClaimStatusEnum": "portal.claims.models.ClaimStatus",
+        "BulkJobStatusEnum": "portal.claims.models.BulkTransitionJob.Status",
+    },
+}
+# How long an API Idempotency-Key is remembered, and after how long a request that holds one without
+# finishing (a killed worker) is presumed dead, so that a retry with the key runs again.
+AMPARO_API_IDEMPOTENCY_TTL_HOURS = env_int("AMPARO_API_IDEMPOTENCY_TTL_HOURS", 24)
+AMPARO_API_IDEMPOTENCY_LEASE_SECONDS = env_int("AMPARO_API_IDEMPOTENCY_LEASE_SECONDS", 120)
 # Two refreshes racing with one refresh token within this many seconds both get the same new pair;
 # a later use of it is a replay and ends the whole sign-in.
 AMPARO_API_REFRESH_GRACE_SECONDS = env_int("AMPARO_API_REFRESH_GRACE_SECONDS", 10)

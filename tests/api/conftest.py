@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from rest_framework.test import APIClient
 
+from api.tokens import token_pair_for
 from portal.accounts.models import Role
 
 from ..factories import CustomerFactory, UserFactory
@@ -57,3 +58,20 @@ def direct_agent(db, settings, team):
     agent = UserFactory(role=Role.AGENT, team=team, email_primary="directo@amparo.test")
     settings.AMPARO_DIRECT_BOOK_AGENT_EMAIL = agent.email_primary
     return agent
+
+
+@pytest.fixture
+def client_for(db):
+    """`client_for(user)`: an app client signed in as `user` (a bearer access token of a real sign-in)."""
+
+    def signed_in(user):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user)['access']}")
+        return client
+
+    return signed_in
+
+
+@pytest.fixture
+def customer_client(client_for, customer_account):
+    return client_for(customer_account)

@@ -1,6 +1,7 @@
 """Every write of the accounts domain, split by what it is about; callers import from here."""
 
 from .otp import OtpCooldown, OtpRefused, otp_challenge_issue, otp_challenge_redeem, otp_challenge_resend
+from .photos import user_profile_photo_remove, user_profile_photo_set
 from .sign_in import (
     SignInRefused,
     email_change_start,
@@ -66,6 +67,8 @@ __all__ = [
     "user_email_change",
     "user_email_verify",
     "user_language_set",
+    "user_profile_photo_remove",
+    "user_profile_photo_set",
     "user_reactivate",
     "user_reset_two_factor",
     "user_suspend",

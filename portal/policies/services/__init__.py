@@ -12,9 +12,9 @@ from .changes import (
     policy_suspend,
 )
 from .core import policy_core_reference_record, policy_status_from_core
-from .issuance import policy_issue
+from .issuance import policy_issue, quote_accept_and_issue
 from .products import product_configuration_record
-from .quotes import quote_accept, quote_create, quote_decline, quote_present, quotes_expire_overdue
+from .quotes import app_quote_create, quote_accept, quote_create, quote_decline, quote_present, quotes_expire_overdue
 from .renewals import (
     policy_renew,
     renewal_reminder_record,
@@ -24,6 +24,7 @@ from .renewals import (
 )
 
 __all__ = [
+    "app_quote_create",
     "cancellation_preview",
     "endorsement_preview",
     "policies_follow_dates",
@@ -39,6 +40,7 @@ __all__ = [
     "policy_suspend",
     "product_configuration_record",
     "quote_accept",
+    "quote_accept_and_issue",
     "quote_create",
     "quote_decline",
     "quote_present",

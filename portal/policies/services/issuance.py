@@ -16,7 +16,7 @@ from ..lifecycle import (
     status_on,
 )
 from ..models import Policy, PolicyVersion, Quote
-from .quotes import expire_if_overdue
+from .quotes import expire_if_overdue, quote_accept
 from .shared import (
     lock_quote,
     policy_number,
@@ -102,3 +102,22 @@ def _policy_issue(*, quote, actor, today):
         },
     )
     return policy
+
+
+def quote_accept_and_issue(*, quote, actor, as_of=None):
+    """The app's one step: the customer accepts their presented quote and the policy is issued at once,
+    at the quote's frozen price, by the same issuance as the portal's; a quote an agent already accepted
+    is issued. All or nothing: a refused issuance leaves the quote as it was (an expired one is marked
+    EXPIRED, as policy_issue does)."""
+    today = business_date(as_of)
+    with transaction.atomic():
+        locked = lock_quote(quote)
+        expired = locked.status in (Quote.Status.QUOTED, Quote.Status.ACCEPTED) and expire_if_overdue(
+            locked, actor=actor, today=today
+        )
+    if expired:
+        raise Conflict(_("This quote expired on %(day)s; make a new quote.") % {"day": date_format(locked.valid_until)})
+    with transaction.atomic():
+        if locked.status == Quote.Status.QUOTED:
+            quote_accept(quote=locked, actor=actor, as_of=today)
+        return _policy_issue(quote=locked, actor=actor, today=today)

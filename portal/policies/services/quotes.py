@@ -82,6 +82,24 @@ def quote_create(
     return quote
 
 
+def app_quote_create(*, customer, actor, product, start_date, sum_insured, coverage_codes, payment_frequency):
+    """A customer's own quote from the app: only for a product sold in the app, priced for their own
+    age (from their birth date, never a declared one), and presented at once with its frozen price."""
+    if not getattr(product, "sold_in_app", False):
+        raise ValidationError({"product": _("This product is not sold in the app. Ask your agent.")})
+    if customer.user_id != actor.pk:
+        raise ValidationError(_("Customers quote only for themselves in the app."))
+    return quote_create(
+        actor=actor,
+        customer=customer,
+        product=product,
+        start_date=start_date,
+        sum_insured=sum_insured,
+        coverage_codes=coverage_codes,
+        payment_frequency=payment_frequency,
+    )
+
+
 @transaction.atomic
 def quote_present(*, quote, actor, as_of=None):
     """DRAFT → QUOTED: price again with today's rates, then freeze that price until `valid_until`."""
