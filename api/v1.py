@@ -12,6 +12,7 @@ urlpatterns: list = [
     path("staff/", include("api.staff.urls")),
     path("", include("api.profile.urls")),
     path("", include("api.policies.urls")),
+    path("", include("api.loans.urls")),
     # The OpenAPI schema and its two readers, served from our own static files (no CDN).
     path("schema/", SpectacularAPIView.as_view(**SCHEMA), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", **SCHEMA), name="docs"),

@@ -1,9 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import loans, views
 
 urlpatterns = [
     path("claims/", views.claim_list, name="staff_claim_list"),
     path("claims/bulk-transition/", views.claim_bulk_transition, name="staff_claim_bulk_transition"),
     path("claims/bulk-jobs/<uuid:pk>/", views.claim_bulk_job, name="staff_claim_bulk_job"),
+    path("loans/<int:pk>/tasks/", loans.loan_task_start, name="staff_loan_task_start"),
+    path("loans/<int:pk>/tasks/<int:task_id>/complete/", loans.loan_task_complete, name="staff_loan_task_complete"),
 ]

@@ -7,7 +7,7 @@ from portal.accounts.models import Role
 from portal.accounts.selectors import book_scope_q
 from portal.core.money import ZERO
 
-from .models import AccountState, ArrearsBucket, Loan, LoanDocument, LoanInstalment, LoanTask, TaskKind
+from .models import AccountState, ArrearsBucket, Loan, LoanDocument, LoanInstalment, LoanProduct, LoanTask, TaskKind
 from .workflow import TASK_ORDER
 
 CUSTOMER_AGENT = "customer__agent"
@@ -117,3 +117,12 @@ def loan_card_figures(user):
             "colors": [PIPELINE_COLOURS[step["kind"]] for step in pipeline],
         },
     }
+
+
+def loan_products_offered():
+    return LoanProduct.objects.filter(is_active=True).order_by("name")
+
+
+def loans_of_app_customer(user):
+    """The app customer's own loans, newest first, with what their list shows."""
+    return loans_visible_to(user).select_related("product", "current_task").order_by("-applied_at", "-id")
