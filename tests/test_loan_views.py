@@ -179,3 +179,19 @@ def test_the_dashboard_card_shows_the_pipeline_by_task_and_the_portfolio_per_cur
         ("COP", loan.principal, 0)
     ]
     assert 'data-testid="loans-card"' in response.content.decode()
+
+
+def test_a_repayment_is_recorded_from_the_loan_page_and_bad_input_is_422(client, settings):
+    loan = approved(apply_loan(), settings)
+    maker = UserFactory(role=Role.FINANCE)
+    services.loan_act(loan=loan, action="disbursement_prepare", actor=maker, payee_account="Banco 1")
+    services.loan_act(loan=loan, action="disbursement_confirm", actor=UserFactory(role=Role.FINANCE))
+    signed_in(client, loan.customer.agent)
+    url = reverse("loans:loan_repay", args=[loan.pk])
+    response = client.post(url, {"amount": "x", "method": "CASH", "reference": "R-1"}, headers=HTMX)
+    assert response.status_code == 422 and 'data-testid="repay-error"' in response.content.decode()
+    response = client.post(url, {"amount": "100000", "method": "CASH", "reference": "R-1"}, headers=HTMX)
+    assert response.status_code == 200 and 'data-testid="repayment"' in response.content.decode()
+    auditor = signed_in(client, UserFactory(role=Role.INTERVENTORIA))
+    body = auditor.get(reverse("loans:loan_detail", args=[loan.pk])).content.decode()
+    assert 'data-testid="repay-submit"' not in body

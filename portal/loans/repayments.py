@@ -21,11 +21,13 @@ from portal.core.dates import business_date
 from portal.core.exceptions import Conflict
 from portal.core.money import format_money, round_money
 from portal.notifications.services import email_queue
+from portal.payments.models import Payment
 from portal.payments.services import loan_repayment_receive
 
 from .models import AccountState, ArrearsBucket, Loan, LoanAllocation, LoanInstalment, LoanReminder, LoanRepayment
 
 REPAYING_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.FINANCE, Role.ADMIN})
+REPAY_METHODS = [(method, Payment.Method(method).label) for method in Payment.MANUAL_METHODS]
 # The bucket a loan is in by the days its oldest unpaid instalment is late.
 BUCKETS = [
     (91, ArrearsBucket.DAYS_90_PLUS),
@@ -73,6 +75,15 @@ def _allocate(repayment, amount, today):
     return left
 
 
+def repayment_refusal(loan, actor):
+    """Why `actor` may not record a repayment on `loan` now, or None (the loan page asks the same)."""
+    if actor.role not in REPAYING_ROLES:
+        return PermissionDenied(_("Your role may not record loan repayments."))
+    if loan.account_state != AccountState.ACTIVE:
+        return Conflict(_("Loan %(number)s is not running; there is nothing to repay.") % {"number": loan.number})
+    return None
+
+
 @transaction.atomic
 def loan_repayment_record(*, loan, amount, method, reference, actor, as_of=None):
     """Money received on an active loan, by cash or transfer, through the payments ledger."""
@@ -81,8 +92,9 @@ def loan_repayment_record(*, loan, amount, method, reference, actor, as_of=None)
     amount = _amount(amount)
     today = business_date(as_of)
     loan = Loan.objects.select_for_update(of=("self",)).select_related("customer").get(pk=loan.pk)
-    if loan.account_state != AccountState.ACTIVE:
-        raise Conflict(_("Loan %(number)s is not running; there is nothing to repay.") % {"number": loan.number})
+    refused = repayment_refusal(loan, actor)
+    if refused is not None:
+        raise refused
     payment = loan_repayment_receive(
         customer=loan.customer,
         currency=loan.currency,

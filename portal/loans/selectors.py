@@ -7,7 +7,17 @@ from portal.accounts.models import Role
 from portal.accounts.selectors import book_scope_q
 from portal.core.money import ZERO
 
-from .models import AccountState, ArrearsBucket, Loan, LoanDocument, LoanInstalment, LoanProduct, LoanTask, TaskKind
+from .models import (
+    AccountState,
+    ArrearsBucket,
+    Loan,
+    LoanDocument,
+    LoanInstalment,
+    LoanProduct,
+    LoanRepayment,
+    LoanTask,
+    TaskKind,
+)
 from .workflow import TASK_ORDER
 
 CUSTOMER_AGENT = "customer__agent"
@@ -126,3 +136,7 @@ def loan_products_offered():
 def loans_of_app_customer(user):
     """The app customer's own loans, newest first, with what their list shows."""
     return loans_visible_to(user).select_related("product", "current_task").order_by("-applied_at", "-id")
+
+
+def loan_repayments(loan):
+    return LoanRepayment.objects.filter(loan=loan).select_related("payment").order_by("received_on", "id")
