@@ -17,7 +17,7 @@ from django_htmx.http import reswap, retarget
 
 from portal.accounts.models import Role
 from portal.core.exceptions import Conflict
-from portal.core.exports import csv_download, xlsx_download, xlsx_refusal
+from portal.core.exports import csv_download, pdf_download, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
 from portal.core.listing import BoundedLazyPaginator, bounded_count, render_filtered_table
 from portal.core.money import format_money
@@ -25,7 +25,7 @@ from portal.core.permissions import permission_required
 from portal.core.uploads import body_limit
 from portal.customers.selectors import customers_visible_to
 
-from . import documents, repayments, services, workflow
+from . import documents, repayments, services, statements, workflow
 from .filters import OPEN, LoanFilter
 from .forms import LoanApplyForm, LoanDocumentForm
 from .models import Loan, TaskKind
@@ -300,6 +300,15 @@ def document_upload(request, pk):
     context = _loan_context(request, loans_for_page(request.user).get(pk=loan.pk), upload_form=form)
     response = render(request, "loans/loan_detail.html#loan", context, status=status)
     return reswap(retarget(response, "#loan-panel"), "outerHTML")
+
+
+@permission_required("loans.view_loan", VIEW_REASON)
+def loan_document_pdf(request, pk, kind):
+    """The loan's repayment schedule or statement as the customer receives it (PDF)."""
+    if kind not in (statements.SCHEDULE, statements.STATEMENT):
+        raise Http404
+    loan = get_object_or_404(loans_for_page(request.user), pk=pk)
+    return pdf_download(statements.loan_pdf(loan=loan, kind=kind), statements.loan_pdf_filename(loan, kind))
 
 
 @permission_required("loans.view_loandocument", VIEW_REASON)
