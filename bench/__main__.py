@@ -7,6 +7,7 @@ BENCHMARKS = {
     "audit": "bench.audit",
     "claims": "bench.claims",
     "ingestion": "bench.ingestion",
+    "loans": "bench.loans",
     "outbox": "bench.outbox",
     "policies": "bench.policies",
     "policy_document": "bench.policy_document",
