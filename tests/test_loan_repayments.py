@@ -122,3 +122,15 @@ def test_reminders_go_once_per_instalment_and_stage(loan, django_capture_on_comm
         assert repayments.loan_reminders_send(today=first_due + timedelta(days=31)) == 1
     assert list(LoanReminder.objects.values_list("stage", flat=True)) == [1, 30]
     assert len(mail.outbox) == 2 and loan.number in mail.outbox[0].subject
+
+
+def test_only_an_administrator_writes_off_a_running_loan_with_a_note(loan):
+    with pytest.raises(PermissionDenied):
+        repayments.loan_write_off(loan=loan, actor=UserFactory(role=Role.FINANCE), note="Incobrable")
+    admin = UserFactory(role=Role.ADMIN)
+    with pytest.raises(ValidationError):
+        repayments.loan_write_off(loan=loan, actor=admin, note="")
+    repayments.loan_write_off(loan=loan, actor=admin, note="Cliente ilocalizable")
+    assert fresh(loan).account_state == AccountState.WRITTEN_OFF
+    with pytest.raises(Conflict):
+        repayments.loan_write_off(loan=loan, actor=admin, note="Otra vez")

@@ -16,7 +16,7 @@ from portal.core.money import round_money
 from portal.payments.models import Instalment
 from portal.policies.models import Policy
 
-from . import bureau, services
+from . import bureau, repayments, services
 from .models import Loan, LoanApprovalAuthority, LoanKind, LoanProduct
 
 D = Decimal
@@ -55,7 +55,18 @@ PRODUCTS = [
     },
 ]
 # Where each demo loan stops: one in every state the workflow has.
-STAGES = ["new", "kyc", "credit_refused", "approval", "disbursement", "disbursed", "rejected", "withdrawn"]
+STAGES = [
+    "new",
+    "kyc",
+    "credit_refused",
+    "approval",
+    "disbursement",
+    "disbursed",
+    "repaid",
+    "written_off",
+    "rejected",
+    "withdrawn",
+]
 LOW_SCORE_STAGES = {"credit_refused"}
 
 
@@ -113,6 +124,14 @@ def _move(loan, stage, people):
     if stage == "disbursement":
         return
     services.loan_act(loan=loan, action="disbursement_confirm", actor=people["checker"])
+    if stage == "repaid":
+        loan.refresh_from_db()
+        owed = sum(row.amount for row in loan.instalments.all())
+        repayments.loan_repayment_record(
+            loan=loan, amount=owed, method="BANK_TRANSFER", reference=f"DEMO-{loan.number}", actor=people["finance"]
+        )
+    elif stage == "written_off":
+        repayments.loan_write_off(loan=loan, actor=people["admin"], note="Cliente ilocalizable tras 180 días")
 
 
 def seed_demo_loans():
@@ -146,7 +165,7 @@ def _seed_demo_loans():
     if not policies:
         return
     for position, stage in enumerate(STAGES):
-        if stage == "disbursed" and people["checker"] is None:
+        if stage in ("disbursed", "repaid", "written_off") and people["checker"] is None:
             continue
         policy = policies[position % len(policies)]
         # A customer behind on premiums may only finance them; one in good standing borrows on the policy.

@@ -133,6 +133,24 @@ def loan_repayment_record(*, loan, amount, method, reference, actor, as_of=None)
     return repayment
 
 
+@transaction.atomic
+def loan_write_off(*, loan, actor, note):
+    """An administrator writes off what is left of a running loan that will not be repaid (Fineract's
+    WRITTEN_OFF): the account stops running; its unpaid instalments stay as they are, for the record."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied(_("Only administrators write off loans."))
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Add a note saying why.")})
+    loan = Loan.objects.select_for_update(of=("self",)).get(pk=loan.pk)
+    if loan.account_state != AccountState.ACTIVE:
+        raise Conflict(_("Loan %(number)s is not running; there is nothing to write off.") % {"number": loan.number})
+    Loan.objects.filter(pk=loan.pk).update(account_state=AccountState.WRITTEN_OFF, closed_at=timezone.now())
+    audit_record(actor=actor, action="loan.written_off", target=loan, metadata={"note": note})
+    loan.refresh_from_db()
+    return loan
+
+
 def _age(loan, today):
     oldest = LoanInstalment.objects.filter(loan=loan, status=LoanInstalment.Status.OPEN, due_date__lt=today).aggregate(
         oldest=Min("due_date")
