@@ -16,10 +16,10 @@ from portal.dashboard.navigation import navigation
 
 from .factories import UserFactory
 
-# The navigation's entries in the bar's order: Dashboard, Sales, Claims, Money, Reinsurance, Oversight,
+# The navigation's entries in the bar's order: Dashboard, Sales, Claims, Loans, Money, Reinsurance, Oversight,
 # Administration (portal/dashboard/navigation.py).
 SALES_NAV = ["customers:customer_list", "policies:quote_list", "policies:policy_list", "policies:renewal_queue"]
-BOOK_NAV = [*SALES_NAV, "claims:claim_list", "payments:payment_list"]
+BOOK_NAV = [*SALES_NAV, "claims:claim_list", "loans:loan_list", "payments:payment_list"]
 OVERSIGHT_NAV = [
     "payments:payout_list",
     "gateways:reconciliation",
@@ -112,7 +112,7 @@ def test_client_holds_no_portal_permission():
 
 
 @pytest.mark.django_db
-def test_agent_manages_their_book_files_claims_and_takes_payments_and_nothing_else():
+def test_agent_manages_their_book_files_claims_applies_for_loans_and_takes_payments_and_nothing_else():
     assert UserFactory(role=Role.AGENT).get_all_permissions() == {
         "customers.view_customer",
         "customers.add_customer",
@@ -140,6 +140,13 @@ def test_agent_manages_their_book_files_claims_and_takes_payments_and_nothing_el
         "payments.add_payment",
         "gateways.view_gatewaytransaction",
         "gateways.add_gatewaytransaction",
+        "loans.view_loan",
+        "loans.view_loantask",
+        "loans.view_loandocument",
+        "loans.view_loaninstalment",
+        "loans.add_loan",
+        "loans.change_loan",
+        "loans.add_loandocument",
     }
 
 
