@@ -4,13 +4,17 @@ import os
 import sys
 
 BENCHMARKS = {
+    "api": "bench.api",
     "audit": "bench.audit",
     "claims": "bench.claims",
     "ingestion": "bench.ingestion",
+    "ingestion_api": "bench.ingestion_api",
     "loans": "bench.loans",
     "outbox": "bench.outbox",
     "policies": "bench.policies",
     "policy_document": "bench.policy_document",
+    "reports": "bench.reports",
+    "soak": "bench.soak",
     "webhooks": "bench.webhooks",
 }
 

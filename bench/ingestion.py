@@ -1,7 +1,7 @@
 """Bordereau ingestion: ours end to end vs PostgreSQL's raw COPY and django-import-export, on the
 same generated risk bordereau, in one run.
 
-    python -m bench ingestion [--rows N] [--seed S] [--bad-rate F] [--peer-rows N] [--xlsx-rows N]
+    python -m bench ingestion [--rows N] [--seed S] [--bad-rate F] [--peer-rows N] [--xlsx-rows N] [--shape crs]
 
 - The file: a messy CSV risk bordereau of --rows rows (default 1,000,000) written by
   `portal.ingestion.samples.generator` with about 1 % bad rows; cached under var/bench/ingestion/, keyed
@@ -16,6 +16,10 @@ same generated risk bordereau, in one run.
   (default 5,000; it is slow) into RiskRow by natural key, values already parsed for it (its own
   widgets do not read "1.234,56" or dd/mm/yyyy); rows/s extrapolated.
 - xlsx: an XLSX risk bordereau of --xlsx-rows rows (default 100,000) through import_bordereau.
+- with --shape crs, also a file of the Coverholder Reporting Standards' shape (`samples/crs.py`:
+  the standard's headers with abbreviations in brackets, OP/AP/RP with return premiums sent
+  positive and negative, New/Renewal in its own column, `;`, Windows-1252, 1.234,56) of --rows
+  rows: ours and the raw COPY of that same file, printed beside the messy file's figures.
 
 Each run rebuilds the bordereau tables of the benchmark database (its own database) from the
 migrations, so the figures do not drift with earlier runs. Progress goes to stderr; stdout gets one JSON line.
@@ -41,10 +45,19 @@ from django.db import connection
 
 from portal.ingestion import parsing
 from portal.ingestion.detect import detect_layout
-from portal.ingestion.fields import FIELDS, Kind
+from portal.ingestion.fields import (
+    ADDITIONAL,
+    BY_SIGN,
+    FIELDS,
+    LEGACY_TRANSACTION_TYPES,
+    NATURAL_KEYS,
+    RETURN,
+    RETURN_TYPES,
+    Kind,
+)
 from portal.ingestion.models import ImportJob, RiskRow, Source
 from portal.ingestion.readers import CsvRows
-from portal.ingestion.samples import generator
+from portal.ingestion.samples import crs, generator
 
 from .common import emit, ensure_database
 
@@ -84,6 +97,22 @@ def bench_file(rows, seed, bad_rate, fmt):
     meta.write_text(json.dumps(summary))
     summary["cached"] = False
     return path, summary
+
+
+def crs_bench_file(rows, seed, bad_rate):
+    """The file of the standard's shape and its summary, cached like `bench_file`."""
+    version = hashlib.sha256(Path(crs.__file__).read_bytes()).hexdigest()[:8]
+    stem = f"crs-{rows}-s{seed}-b{bad_rate:g}-g{version}"
+    path, meta = WORK / f"{stem}.csv", WORK / f"{stem}.csv.json"
+    if path.exists() and meta.exists():
+        return path, {**json.loads(meta.read_text()), "cached": True}
+    WORK.mkdir(parents=True, exist_ok=True)
+    for old in WORK.glob(f"crs-{rows}-s{seed}-b{bad_rate:g}-g*.csv*"):
+        old.unlink()
+    say(f"generating {rows:,} rows of the standard's shape into {path}")
+    summary = crs.generate_crs(path, rows=rows, seed=seed, bad_rate=bad_rate)
+    meta.write_text(json.dumps(summary))
+    return path, {**summary, "cached": False}
 
 
 def reset_tables():
@@ -214,7 +243,7 @@ def parsed_rows(path, count):
     for number, cells in enumerate(reader, start=1):
         if number <= layout.header_row or not "".join(cells).strip():
             continue
-        row, ok = [number], True
+        values, ok = {}, True
         for spec in FIELDS[Kind.RISK]:
             position = layout.columns.get(spec.name)
             raw = cells[position] if position is not None and position < len(cells) else ""
@@ -222,14 +251,32 @@ def parsed_rows(path, count):
             if error or (value is None and spec.required):
                 ok = False
                 break
-            row.append(Decimal(0) if value is None and spec.type == "amount" else value)
-        if not ok or (row[1], row[2], row[-1]) in keys:  # a repeated key would update, not add, a row
+            values[spec.name] = Decimal(0) if value is None and spec.type == "amount" else value
+        if not ok:
             continue
-        keys.add((row[1], row[2], row[-1]))  # umr, certificate ref, transaction type
-        rows.append(row)
+        _as_stored(values)
+        key = tuple(values[name] for name in NATURAL_KEYS[Kind.RISK])
+        if key in keys:  # a repeated key would update, not add, a row
+            continue
+        keys.add(key)
+        rows.append([number, *values.values()])
         if len(rows) == count:
             break
     return rows
+
+
+def _as_stored(values):
+    """The values as the import stores them: the standard's movement for an earlier word, the type of
+    business it implied, the inception date for a missing effective date, a return premium negative."""
+    movement, business = LEGACY_TRANSACTION_TYPES.get(values["transaction_type"], (values["transaction_type"], ""))
+    if movement == BY_SIGN:
+        movement = RETURN if values["gross_premium"] < 0 else ADDITIONAL
+    values["transaction_type"] = movement
+    values["business_type"] = values["business_type"] or business
+    values["transaction_date"] = values["transaction_date"] or values["inception_date"]
+    if movement in RETURN_TYPES:
+        for name in ("gross_premium", "total_taxes", "net_premium"):
+            values[name] = -abs(values[name])
 
 
 def run_import_export(path, count):
@@ -238,7 +285,7 @@ def run_import_export(path, count):
     from import_export import resources
 
     names = [spec.name for spec in FIELDS[Kind.RISK]]
-    key = ("source", "period", "umr", "certificate_ref", "transaction_type")
+    key = ("source", "period", *NATURAL_KEYS[Kind.RISK])
 
     class RiskRowResource(resources.ModelResource):
         class Meta:
@@ -274,6 +321,9 @@ def main(argv):
     parser.add_argument("--bad-rate", type=float, default=0.01)
     parser.add_argument("--peer-rows", type=int, default=5_000, help="rows given to django-import-export")
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--shape", choices=["messy", "crs"], default="messy", help="crs: also a file of the standard's shape"
+    )
     args = parser.parse_args(argv)
 
     ensure_database()
@@ -289,6 +339,7 @@ def main(argv):
     peer_seconds, peer_rows, peer_loaded = run_import_export(csv_path, args.peer_rows)
     say(f"import-export: {peer_seconds:.1f} s; ours on {args.xlsx_rows:,} XLSX rows")
     xlsx_seconds, xlsx_rss_mb, xlsx = run_ours(xlsx_path, "xlsx")
+    crs_figures = run_crs_shape(args) if args.shape == "crs" else None
 
     ours_rate = args.rows / ours_seconds
     copy_rate = copy_rows / copy_seconds
@@ -333,11 +384,38 @@ def main(argv):
             for name in ("encoding", "delimiter", "date_style", "decimal_style", "thousands", "title_rows")
         },
         "generated_s": None if csv_summary["cached"] else csv_summary["seconds"],
+        "shape": args.shape,
         "cpus": os.cpu_count(),
     }
+    if crs_figures:
+        figures["crs"] = {**crs_figures, "ratio_vs_messy": round(crs_figures["ours_rows_per_s"] / ours_rate, 3)}
     figures["targets_met"] = {
         "ours_rows_per_s": ours_rate >= TARGETS["ours_rows_per_s"],
         "peak_rss_mb": peak_rss_mb <= TARGETS["peak_rss_mb"],
         "xlsx_rows_per_s": xlsx_rate >= TARGETS["xlsx_rows_per_s"],
     }
     emit(figures)
+
+
+def run_crs_shape(args):
+    """Ours and the raw COPY on a file of the standard's shape with the same number of rows."""
+    path, summary = crs_bench_file(args.rows, args.seed, args.bad_rate)
+    say(f"ours: import_bordereau on {args.rows:,} rows of the standard's shape")
+    seconds, peak_rss_mb, ours = run_ours(path, "crs")
+    say(f"ours (crs): {seconds:.1f} s; raw COPY of the same file")
+    copy_seconds, copy_rows = run_copy(path, summary)
+    expected = {"rows_total": args.rows, "rows_loaded": summary["rows_good"], "rows_rejected": summary["rows_bad"]}
+    rate, copy_rate = args.rows / seconds, copy_rows / copy_seconds
+    return {
+        "ours_rows_per_s": round(rate),
+        "ours_seconds": round(seconds, 2),
+        "peak_rss_mb": round(peak_rss_mb, 1),
+        "rows_loaded": ours["rows_loaded"],
+        "rows_rejected": ours["rows_rejected"],
+        "counts_as_generated": {key: ours[key] for key in expected} == expected,
+        "copy_rows_per_s": round(copy_rate),
+        "copy_seconds": round(copy_seconds, 2),
+        "ratio_vs_copy": round(rate / copy_rate, 3),
+        "file_mb": round(summary["bytes"] / 2**20, 1),
+        "generated_s": None if summary["cached"] else summary["seconds"],
+    }

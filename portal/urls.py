@@ -5,6 +5,7 @@ from django.urls import include, path
 from portal.accounts import views as account_views
 from portal.core import views as core_views
 from portal.dashboard import views as dashboard_views
+from portal.operations import views as operations_views
 
 handler404 = core_views.page_not_found
 handler500 = core_views.server_error
@@ -15,6 +16,8 @@ admin.site.site_title = "Amparo"
 urlpatterns = [
     path("", dashboard_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", operations_views.metrics, name="metrics"),
     # Django's set_language, which also keeps a signed-in user's choice as their preference.
     path("i18n/setlang/", account_views.language_set, name="set_language"),
     path("accounts/", include("allauth.urls")),
@@ -29,6 +32,7 @@ urlpatterns = [
     path("payments/", include("portal.payments.urls")),
     path("gateways/", include("portal.gateways.urls")),
     path("core-sync/", include("portal.integrations.urls")),
+    path("reports/", include("portal.reports.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

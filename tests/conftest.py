@@ -2,10 +2,14 @@ import os
 import zipfile
 
 import pytest
+from django.utils import timezone
 
 from portal.accounts.models import Role
+from portal.claims.models import RejectionReason
 
-from .factories import TEST_PASSWORD, TeamFactory, UserFactory
+from .factories import TEST_PASSWORD, CustomerFactory, ProductFactory, TeamFactory, UserFactory, issue_policy
+from .helpers import UNREACHABLE_REDIS, People
+from .wompi_server import running_wompi
 
 NOT_RUN_ON_SQLITE = pytest.StashKey[int]()
 
@@ -110,6 +114,59 @@ def client_user(db):
 
 
 @pytest.fixture
+def outsider(db):
+    """An agent on no team: nobody's teammate."""
+    return UserFactory(role=Role.AGENT)
+
+
+@pytest.fixture
+def today():
+    return timezone.localdate()
+
+
+@pytest.fixture
+def customer(agent):
+    return CustomerFactory(agent=agent, full_name="Lucía Restrepo", id_number="52123456")
+
+
+@pytest.fixture
+def product(db):
+    return ProductFactory(name="Auto Total", code="AUTO")
+
+
+@pytest.fixture
+def policy(customer, product):
+    return issue_policy(customer=customer, product=product)
+
+
+@pytest.fixture
+def admin(admin_user):
+    return admin_user
+
+
+@pytest.fixture
+def require_2fa(settings):
+    settings.AMPARO_REQUIRE_2FA = True
+
+
+@pytest.fixture
+def reason(db):
+    """A rejection reason the migrations add."""
+    return RejectionReason.objects.get(code="not-covered")
+
+
+@pytest.fixture
+def people(db):
+    """Four different people for the four steps of a claim: filing, review, decision, payment."""
+    return People(
+        filer=UserFactory(role=Role.AGENT),
+        reviewer=UserFactory(role=Role.AGENT),
+        decider=UserFactory(role=Role.ADMIN),
+        payer=UserFactory(role=Role.FINANCE),
+    )
+
+
+@pytest.fixture
 def zip_bytes_expanded(monkeypatch):
     """The sizes of what is read out of any zip member during the test, decompressed."""
     expanded = []
@@ -122,3 +179,49 @@ def zip_bytes_expanded(monkeypatch):
 
     monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
     return expanded
+
+
+@pytest.fixture
+def wompi(settings):
+    """Wompi's sandbox played by a local server; settings point the adapter at it."""
+    with running_wompi(settings) as server:
+        yield server
+
+
+@pytest.fixture
+def private_root(settings, tmp_path):
+    """Private files (bordereaux, claim documents) go under the test's own temporary folder."""
+    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
+    return settings.AMPARO_PRIVATE_ROOT
+
+
+@pytest.fixture
+def source(db):
+    """A cedant whose bordereaux are imported."""
+    from portal.ingestion.services import source_create
+
+    return source_create(actor=None, name="Andes MGA")
+
+
+@pytest.fixture
+def queue_down(monkeypatch):
+    """The task queue's Redis does not answer."""
+    import huey
+
+    import portal.core.health as health
+
+    monkeypatch.setattr(health, "HUEY", huey.RedisHuey("amparo-test-down", url=UNREACHABLE_REDIS))
+
+
+@pytest.fixture
+def database_down(db):
+    """Every new cursor is refused as by a database that is down."""
+    from django.db import OperationalError, connection
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
+
+    # Its own MonkeyPatch, undone before the test database is rolled back (which needs a cursor).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(connection, "cursor", refuse)
+        yield

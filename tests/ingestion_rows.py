@@ -2,7 +2,15 @@
 
 from portal.ingestion.fields import RISK_FIELDS
 
-RISK_HEADER = [spec.label for spec in RISK_FIELDS]
+# The columns every risk file of these tests has; the optional Type of Business and Effective Date
+# of Transaction have tests of their own (test_ingestion_crs.py).
+RISK_HEADER = [spec.label for spec in RISK_FIELDS if spec.name not in ("business_type", "transaction_date")]
+
+# The standard's transaction types (CRS v5.2 code list), as a bad one's message lists them.
+TXN_CHOICES = (
+    "Not one of: Original Premium, Additional Premium, Return Premium, Additional Premium - Brokerage/Commission, "
+    "Additional Premium - Fees/Expenses, Return Premium - Brokerage/Commission, Return Premium - Fees/Expenses"
+)
 
 
 def risk_values(number, **changes):

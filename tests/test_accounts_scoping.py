@@ -11,8 +11,7 @@ from portal.accounts.views import USERS_REASON
 from portal.customers.models import Customer
 
 from .factories import CustomerFactory, TeamFactory, UserFactory
-
-HTMX = {"HX-Request": "true"}
+from .helpers import HTMX
 
 
 @pytest.fixture

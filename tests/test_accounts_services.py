@@ -14,8 +14,7 @@ from portal.accounts.views import MANAGE_USERS_REASON
 from portal.audit.models import AuditEvent
 
 from .factories import TeamFactory, UserFactory
-
-HTMX = {"HX-Request": "true"}
+from .helpers import HTMX
 
 
 def create_kwargs(**overrides):

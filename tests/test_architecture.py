@@ -1,6 +1,7 @@
 """The import direction of DESIGN.md holds: import-linter's contracts (.importlinter) are kept, no two
 modules import each other even through others, an import inside a function says why it is there, and
-no module grows past ~600 lines without saying why at its top."""
+no module grows past ~600 lines without saying why at its top, and no test module imports another
+(what tests share lives in conftest.py, factories.py and helpers.py)."""
 
 import ast
 import subprocess
@@ -142,3 +143,17 @@ def test_no_module_passes_six_hundred_lines_without_saying_why_at_its_top():
         if text.count("\n") > MAX_LINES and "Longer than" not in docstring:
             too_long.append(f"{path.relative_to(ROOT)} ({text.count(chr(10))} lines)")
     assert too_long == []
+
+
+def test_no_test_module_imports_another_test_module():
+    importing = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if "vendor" in path.parts:
+            continue
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = imported_names(module, path, node)
+                if any(name.startswith("tests.") and name.rpartition(".")[2].startswith("test_") for name in names):
+                    importing.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert importing == []

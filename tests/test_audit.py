@@ -18,8 +18,8 @@ from portal.audit.services import audit_record
 from portal.audit.views import AUDIT_LOG_REASON
 
 from .factories import UserFactory
+from .helpers import HTMX
 
-HTMX = {"HX-Request": "true"}
 BOGOTA = timezone.get_fixed_timezone(-5 * 60)
 
 

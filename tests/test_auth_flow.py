@@ -14,8 +14,8 @@ from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 
 from .factories import UserFactory
+from .helpers import HTMX
 
-HTMX = {"HX-Request": "true"}
 LOGIN = "/accounts/login/"
 WRONG_PASSWORD = "Wr0ng-but-secret-Passphrase!"
 
@@ -39,11 +39,6 @@ def current_token(device):
 
 def wrong_token(device):
     return f"{(int(current_token(device)) + 500_000) % 1_000_000:06d}"
-
-
-@pytest.fixture
-def require_2fa(settings):
-    settings.AMPARO_REQUIRE_2FA = True
 
 
 @pytest.fixture

@@ -22,19 +22,9 @@ from portal.claims.services import (
 )
 
 from .factories import CustomerFactory, TeamFactory, UserFactory, file_claim, grant_approval_limit, issue_policy
-from .test_claim_transitions import CLAIMED, People, claim_in, footprint
+from .helpers import CLAIMED, People, claim_in, footprint
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people(db):
-    return People(
-        filer=UserFactory(role=Role.AGENT),
-        reviewer=UserFactory(role=Role.AGENT),
-        decider=UserFactory(role=Role.ADMIN),
-        payer=UserFactory(role=Role.FINANCE),
-    )
 
 
 @pytest.fixture

@@ -17,19 +17,9 @@ from portal.claims.models import (
 from portal.claims.services import bulk_transition_run, bulk_transition_start, claim_reject, claim_start_review
 
 from .factories import UserFactory, file_claim, issue_policy
-from .test_claim_transitions import People, claim_in
+from .helpers import claim_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people():
-    return People(
-        filer=UserFactory(role=Role.AGENT),
-        reviewer=UserFactory(role=Role.AGENT),
-        decider=UserFactory(role=Role.ADMIN),
-        payer=UserFactory(role=Role.FINANCE),
-    )
 
 
 @pytest.fixture

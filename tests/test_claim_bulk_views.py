@@ -9,17 +9,11 @@ from django.urls import reverse
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 from portal.claims import services, workflow
-from portal.claims.models import BulkTransitionJob, BulkTransitionResult, Claim, RejectionReason
+from portal.claims.models import BulkTransitionJob, BulkTransitionResult, Claim
 from portal.claims.views import CHANGE_REASON
 
 from .factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory, file_claim, issue_policy
-
-HTMX = {"HX-Request": "true"}
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
+from .helpers import HTMX, signed_in
 
 
 def bulk(client, *, htmx=False, follow=False, **data):
@@ -38,11 +32,6 @@ def outcomes(job):
 
 
 @pytest.fixture
-def product(db):
-    return ProductFactory(name="Auto Total", code="AUTO")
-
-
-@pytest.fixture
 def policy(agent, product):
     return issue_policy(customer=CustomerFactory(agent=agent, created_by=agent), product=product)
 
@@ -53,11 +42,6 @@ def claims(policy, agent):
     made = [file_claim(policy=policy, actor=agent, claimed_amount="1000000") for _ in range(3)]
     services.claim_start_review(claim=made[2], actor=agent)
     return made
-
-
-@pytest.fixture
-def reason(db):
-    return RejectionReason.objects.get(code="not-covered")
 
 
 def test_ticking_claims_first_asks_for_confirmation_and_changes_nothing(client, agent, claims):
@@ -239,20 +223,26 @@ def test_a_large_set_goes_to_the_worker_and_the_page_shows_its_result(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = bulk(client, action="start_review", every_match="on", query="status=OPEN", confirmed="on")
 
-    assert len(callbacks) == 1
+    # The job for the worker, then (queued by the job's chunk) the emails to the customers it moved.
+    assert len(callbacks) == 2
     job = BulkTransitionJob.objects.get()
     assert (job.status, job.processed, job.applied, job.refused) == ("FINISHED", 3, 2, 1)
     page = client.get(response["Location"]).content.decode()
     assert 'data-testid="bulk-results"' in page and 'hx-trigger="every 1s"' not in page
 
 
-def test_a_small_set_runs_in_the_request_without_the_worker(client, agent, claims, django_capture_on_commit_callbacks):
+def test_a_small_set_runs_in_the_request_without_the_worker(
+    client, agent, claims, django_capture_on_commit_callbacks, monkeypatch
+):
     signed_in(client, agent)
+    queued = []
+    monkeypatch.setattr("portal.core.tasks.enqueue", lambda task_path, **kwargs: queued.append(task_path))
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         bulk(client, action="start_review", claim=[claims[0].pk], confirmed="on")
 
-    assert callbacks == []
+    # Only the customer's email goes to the worker; the move itself was made in the request.
+    assert queued == ["portal.claims.tasks.claim_status_emails_send_task"]
     assert BulkTransitionJob.objects.get().status == "FINISHED"
 
 

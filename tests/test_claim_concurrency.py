@@ -1,11 +1,9 @@
 """Races on PostgreSQL with real threads: one winner per claim, cover spent once, bulk jobs applied once."""
 
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
@@ -20,46 +18,9 @@ from portal.claims.services import (
 from portal.core.exceptions import Conflict
 
 from .factories import UserFactory, grant_approval_limit, issue_policy
-from .test_claim_transitions import People, claim_in
+from .helpers import claim_in, run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(work, arguments):
-    """Run `work(argument)` in one thread per argument, all released at once; return (results, errors)."""
-    barrier = threading.Barrier(len(arguments))
-    results, errors = [], []
-    lock = threading.Lock()
-
-    def run(argument):
-        try:
-            barrier.wait(timeout=30)
-            result = work(argument)
-            with lock:
-                results.append(result)
-        except Exception as error:  # every failure is collected and asserted on by the test
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(argument,)) for argument in arguments]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread never finished"
-    return results, errors
-
-
-@pytest.fixture
-def people():
-    return People(
-        filer=UserFactory(role=Role.AGENT),
-        reviewer=UserFactory(role=Role.AGENT),
-        decider=UserFactory(role=Role.ADMIN),
-        payer=UserFactory(role=Role.FINANCE),
-    )
 
 
 @pytest.fixture

@@ -12,17 +12,14 @@ from portal.claims.documents import stored_path
 from portal.claims.models import Claim, ClaimDocument, RejectionReason
 
 from .factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory, file_claim, issue_policy
+from .helpers import HTMX, signed_in
 
-HTMX = {"HX-Request": "true"}
+pytestmark = pytest.mark.usefixtures("private_root")
+
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200 + b"\xff\xd9"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 200
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def upload(name, content, content_type="application/octet-stream"):
@@ -32,12 +29,6 @@ def upload(name, content, content_type="application/octet-stream"):
 def post_files(client, claim, *files, htmx=False):
     url = reverse("claims:document_upload", args=[claim.pk])
     return client.post(url, {"files": list(files)}, headers=HTMX if htmx else {})
-
-
-@pytest.fixture(autouse=True)
-def private_root(settings, tmp_path):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path
-    return tmp_path
 
 
 @pytest.fixture

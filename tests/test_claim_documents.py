@@ -20,7 +20,7 @@ from portal.claims.services import claim_document_add
 from portal.core.exceptions import Conflict
 
 from .factories import UserFactory
-from .test_claim_transitions import People, claim_in
+from .helpers import claim_in, stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -68,32 +68,12 @@ HTML_WITH_SCRIPT = b"<!DOCTYPE html><html><body><script>fetch('/api/v1/me')</scr
 
 
 @pytest.fixture
-def private_root(settings, tmp_path):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
-    return settings.AMPARO_PRIVATE_ROOT
-
-
-@pytest.fixture
-def people():
-    return People(
-        filer=UserFactory(role=Role.AGENT),
-        reviewer=UserFactory(role=Role.AGENT),
-        decider=UserFactory(role=Role.ADMIN),
-        payer=UserFactory(role=Role.FINANCE),
-    )
-
-
-@pytest.fixture
 def claim(people):
     return claim_in(ClaimStatus.PENDING, people)
 
 
 def upload(name, content, content_type="application/octet-stream"):
     return SimpleUploadedFile(name, content, content_type=content_type)
-
-
-def stored_files(root):
-    return [path for path in Path(root).rglob("*") if path.is_file()] if Path(root).exists() else []
 
 
 # --- accepted ----------------------------------------------------------------------------------------------
@@ -296,6 +276,18 @@ def test_roles_that_do_not_handle_claims_may_not_add_documents(claim, private_ro
     assert stored_files(private_root) == []
 
 
+def test_the_customer_adds_documents_to_their_own_claim_only(claim, private_root):
+    owner = UserFactory(role=Role.CLIENT)
+    claim.customer.user = owner
+    claim.customer.save(update_fields=["user"])
+
+    document = claim_document_add(claim=claim, upload=upload("foto.jpg", JPEG), actor=owner)
+
+    assert document.uploaded_by == owner
+    refusal(claim, UserFactory(role=Role.CLIENT), upload("a.pdf", PDF), PermissionDenied)
+    assert len(stored_files(private_root)) == 1
+
+
 def test_several_files_are_kept_all_or_none_and_a_refused_one_leaves_no_file_of_the_others(claim, people, private_root):
     from portal.claims.services import claim_documents_add
 
@@ -306,8 +298,7 @@ def test_several_files_are_kept_all_or_none_and_a_refused_one_leaves_no_file_of_
 
     assert not ClaimDocument.objects.filter(claim=claim).exists()
     assert stored_files(private_root) == []
-    assert (
-        claim_documents_add(claim=claim, uploads=[upload("foto.jpg", JPEG), upload("b.png", PNG)], actor=people.filer)
-        == 2
-    )
+    uploads = [upload("foto.jpg", JPEG), upload("b.png", PNG)]
+    added = claim_documents_add(claim=claim, uploads=uploads, actor=people.filer)
+    assert [document.original_name for document in added] == ["foto.jpg", "b.png"]
     assert len(stored_files(private_root)) == 2

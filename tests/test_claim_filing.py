@@ -1,13 +1,10 @@
 """First notice of loss: the version in force at the loss date, the cover rules, and the claim number."""
 
-import threading
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from portal.accounts.models import Role
@@ -24,33 +21,11 @@ from portal.claims.services import (
 from portal.core.models import NumberSequence
 from portal.policies.services import policy_cancel, policy_endorse, policy_suspend
 
-from .factories import CustomerFactory, ProductFactory, UserFactory, issue_policy
+from .factories import CustomerFactory, UserFactory, issue_policy
+from .helpers import Payout, run_together
 
 # The factory product at a sum insured of 100M: both coverages have a limit of 100M.
 LIMIT = Decimal("100000000.00")
-
-
-@dataclass
-class Payout:
-    """What the payments app hands over when a payout is confirmed (its model is not ours)."""
-
-    reference: str
-    pk: int = 1
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(code="AUTO")
 
 
 @pytest.fixture
@@ -309,6 +284,25 @@ def test_agents_supervisors_and_admins_file_claims(issue, role):
     assert file(issue(), actor).filed_by == actor
 
 
+def test_a_customer_files_on_their_own_policy_from_the_app(issue, customer):
+    customer.user = UserFactory(role=Role.CLIENT)
+    customer.save(update_fields=["user"])
+
+    claim = file(issue(), customer.user)
+
+    assert (claim.filed_by, claim.customer) == (customer.user, customer)
+
+
+def test_a_customer_may_not_file_on_another_customers_policy(issue):
+    stranger = UserFactory(role=Role.CLIENT)
+    CustomerFactory(user=stranger)
+
+    with pytest.raises(PermissionDenied):
+        file(issue(), stranger)
+
+    assert not Claim.objects.exists()
+
+
 # --- remaining cover ---------------------------------------------------------------------------------------
 
 
@@ -423,33 +417,6 @@ def test_a_refused_filing_uses_no_claim_number(issue, agent, today):
     refusal_of(policy, agent, loss_date=today + timedelta(days=1))
 
     assert file(policy, agent).number == f"SIN-{today.year}-000002"
-
-
-def run_together(work, arguments):
-    """Run `work(argument)` in one thread per argument, all released at once; return (results, errors)."""
-    barrier = threading.Barrier(len(arguments))
-    results, errors = [], []
-    lock = threading.Lock()
-
-    def run(argument):
-        try:
-            barrier.wait(timeout=30)
-            result = work(argument)
-            with lock:
-                results.append(result)
-        except Exception as error:  # every failure is collected and asserted on by the test
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(argument,)) for argument in arguments]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a filing never finished"
-    return results, errors
 
 
 @pytest.mark.postgres

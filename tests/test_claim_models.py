@@ -17,19 +17,9 @@ from portal.claims.models import (
 )
 
 from .factories import UserFactory, grant_approval_limit
-from .test_claim_transitions import People, claim_in
+from .helpers import claim_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def people():
-    return People(
-        filer=UserFactory(role=Role.AGENT),
-        reviewer=UserFactory(role=Role.AGENT),
-        decider=UserFactory(role=Role.ADMIN),
-        payer=UserFactory(role=Role.FINANCE),
-    )
 
 
 @pytest.fixture

@@ -25,62 +25,8 @@ from portal.claims.services import (
 )
 from portal.core.exceptions import Conflict
 
-from .factories import UserFactory, file_claim, grant_approval_limit, issue_policy
-
-CLAIMED = Decimal("5000000.00")
-
-
-@dataclass
-class Payout:
-    """What the payments app hands over when a payout is confirmed (its model is not ours)."""
-
-    reference: str
-    pk: int = 1
-
-
-@dataclass
-class People:
-    filer: object
-    reviewer: object
-    decider: object
-    payer: object
-
-
-@pytest.fixture
-def people(db):
-    return People(
-        filer=UserFactory(role=Role.AGENT),
-        reviewer=UserFactory(role=Role.AGENT),
-        decider=UserFactory(role=Role.ADMIN),
-        payer=UserFactory(role=Role.FINANCE),
-    )
-
-
-@pytest.fixture
-def reason(db):
-    return RejectionReason.objects.get(code="not-covered")
-
-
-def claim_in(status, people, *, policy=None, amount=CLAIMED):
-    """A claim brought to `status` through the real services, by people other than the one acting next
-    (CLOSED is closed after payment)."""
-    claim = file_claim(policy=policy or issue_policy(actor=people.filer), actor=people.filer, claimed_amount=amount)
-    if status == ClaimStatus.PENDING:
-        return claim
-    claim = claim_start_review(claim=claim, actor=people.reviewer)
-    if status == ClaimStatus.UNDER_REVIEW:
-        return claim
-    if status == ClaimStatus.REJECTED:
-        return claim_reject(
-            claim=claim, actor=people.decider, reason=RejectionReason.objects.first(), note="No cubierto"
-        )
-    claim = claim_approve(claim=claim, actor=people.decider, amount=amount, note="Peritaje conforme")
-    if status == ClaimStatus.APPROVED:
-        return claim
-    claim = claim_mark_paid(claim=claim, actor=people.payer, payout=Payout(reference="TRF-0001"))
-    if status == ClaimStatus.PAID:
-        return claim
-    return claim_close(claim=claim, actor=people.decider)
+from .factories import UserFactory, grant_approval_limit, issue_policy
+from .helpers import CLAIMED, Payout, claim_in, footprint
 
 
 def actor_of(role):
@@ -106,15 +52,6 @@ def make(action, claim, actor, reason):
         return claim_mark_paid(claim=claim, actor=actor, payout=Payout(reference="TRF-0002"))
     return claim_transition(
         claim=claim, action=action, actor=actor, expected_revision=claim.revision, **inputs_for(action, reason)
-    )
-
-
-def footprint(claim):
-    """Everything a refused move must leave as it was."""
-    return (
-        Claim.objects.filter(pk=claim.pk).values().get(),
-        ClaimTransition.objects.filter(claim=claim).count(),
-        AuditEvent.objects.count(),
     )
 
 
@@ -185,11 +122,6 @@ def test_a_forbidden_move_is_refused_and_changes_nothing(people, reason, action,
 
 
 # --- what each move needs ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def admin(db):
-    return UserFactory(role=Role.ADMIN)
 
 
 def refused(call, claim, error=ValidationError):

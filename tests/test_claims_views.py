@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 from portal.claims import services
-from portal.claims.models import Claim, ClaimTransition, RejectionReason
+from portal.claims.models import Claim, ClaimTransition
 from portal.claims.views import CHANGE_REASON, FILE_REASON
 
 from .factories import (
@@ -34,14 +34,9 @@ from .factories import (
     grant_approval_limit,
     issue_policy,
 )
+from .helpers import HTMX, signed_in
 
-HTMX = {"HX-Request": "true"}
 CHANGED = "changed while you were looking at it; reload it."
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def reloaded(claim):
@@ -56,21 +51,6 @@ def act(client, claim, action, htmx=False, **data):
     data.setdefault("revision", reloaded(claim).revision)
     url = reverse("claims:claim_transition", args=[claim.pk, action])
     return client.post(url, data, headers=HTMX if htmx else {})
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(name="Auto Total", code="AUTO")
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent, created_by=agent, full_name="Lucía Restrepo", id_number="52123456")
-
-
-@pytest.fixture
-def policy(customer, product):
-    return issue_policy(customer=customer, product=product)
 
 
 @pytest.fixture
@@ -102,11 +82,6 @@ def outsider_supervisor(outsider_team):
 @pytest.fixture
 def outsider_agent(outsider_team):
     return UserFactory(role=Role.AGENT, team=outsider_team)
-
-
-@pytest.fixture
-def reason(db):
-    return RejectionReason.objects.get(code="not-covered")
 
 
 # --- the work queue ---------------------------------------------------------------------------------

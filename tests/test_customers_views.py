@@ -22,8 +22,8 @@ from portal.customers.views import ADD_REASON, CHANGE_REASON, VIEW_REASON
 from portal.policies.services import quote_create
 
 from .factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory, issue_policy
+from .helpers import HTMX
 
-HTMX = {"HX-Request": "true"}
 STAFF_ONLY = "The portal is for Amparo staff. Customers use the Amparo mobile app."
 
 

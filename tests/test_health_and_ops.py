@@ -17,7 +17,6 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
-from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
@@ -25,26 +24,9 @@ import portal.core.health as health
 from portal.core.logging import REDACTED, RedactSecretsFilter
 from portal.settings.base import huey_settings
 
+from .helpers import UNREACHABLE_REDIS
+
 ROOT = Path(__file__).resolve().parent.parent
-UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
-
-
-@pytest.fixture
-def queue_down(monkeypatch):
-    monkeypatch.setattr(health, "HUEY", huey.RedisHuey("amparo-test-down", url=UNREACHABLE_REDIS))
-
-
-@pytest.fixture
-def database_down(db):
-    def refuse(*args, **kwargs):
-        raise OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
-
-    # Its own MonkeyPatch, undone before the test database is rolled back (which needs a cursor).
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(connection, "cursor", refuse)
-        yield
-
-
 # --- /healthz -----------------------------------------------------------------------------------
 
 

@@ -21,16 +21,26 @@ from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RowError
 from portal.ingestion.runner import import_job_run
 from portal.ingestion.services import import_job_create, profile_save, source_create
 
-from .ingestion_rows import RISK_HEADER, risk_values
+from .ingestion_rows import RISK_HEADER, TXN_CHOICES, risk_values
 from .ingestion_workbooks import number_cell, risk_cells, sheet_row, text_cell, write_workbook
+
+pytestmark = pytest.mark.usefixtures("private_root")
 
 CORPUS = Path(__file__).parent / "ingestion_corpus"
 PERIOD = date(2026, 10, 1)
 
 INSURED = "Insured Full Name or Company Name"
 NOT_A_DATE = "Not a date in the format dd/mm/yyyy"
-TXN_CHOICES = "Not one of: Adjustment, Cancellation, Endorsement, New, Renewal"
 TEN_MB = 10 * 1024 * 1024
+CRS_KEY_COLUMNS = " + ".join(
+    (
+        "Unique Market Reference (UMR)",
+        "Certificate Reference",
+        "Transaction Type - Original Premium etc",
+        "Type of Business (New/Renewal)",
+        "Effective Date of Transaction",
+    )
+)
 
 
 def risk_line(number, **changes):
@@ -265,6 +275,40 @@ def field_values(name, *values):
         assert [getattr(row, name) for row in rows] == list(values)
 
     return check
+
+
+OP, AP, RP = "Original Premium", "Additional Premium", "Return Premium"
+OCTOBER_FIRST = date(2026, 10, 1)
+# crs_standard_words.csv: line -> transaction type, type of business, effective date, gross, taxes, net as stored.
+CRS_MOVEMENTS = {
+    2: (OP, "New", OCTOBER_FIRST, "1000.00", "50.00", "750.00"),
+    3: (OP, "Renewal", OCTOBER_FIRST, "1000.00", "50.00", "750.00"),
+    4: (AP, "", date(2026, 11, 1), "400.00", "20.00", "300.00"),
+    5: (RP, "", date(2026, 11, 15), "-200.00", "-10.00", "-150.00"),  # sent positive in a return row
+    6: (RP, "", date(2026, 11, 1), "-200.00", "-10.00", "-150.00"),  # sent negative
+    7: (AP, "", date(2026, 11, 1), "400.00", "20.00", "300.00"),  # an AP beside an RP of the same certificate
+    8: (AP, "", date(2026, 11, 20), "100.00", "0.00", "80.00"),  # a second AP, later in the month
+    9: (AP, "Renewal", date(2026, 11, 2), "100.00", "0.00", "80.00"),  # "Prima adicional", "Renovación"
+    10: (RP, "", date(2026, 11, 3), "-100.00", "0.00", "-80.00"),  # "Devolución de prima"
+    11: (RP, "", date(2026, 11, 4), "-1000.00", "-50.00", "-750.00"),  # the earlier word Cancellation
+    12: (RP, "", date(2026, 11, 5), "-100.00", "0.00", "-80.00"),  # Endorsement with a negative premium
+}
+
+
+def crs_movements(job, rows):
+    stored = {
+        row.row_number: (
+            row.transaction_type,
+            row.business_type,
+            row.transaction_date,
+            str(row.gross_premium),
+            str(row.total_taxes),
+            str(row.net_premium),
+        )
+        for row in rows
+    }
+    assert stored == CRS_MOVEMENTS
+    assert {row.sum_insured for row in rows} == {Decimal("1000000.00")}
 
 
 def name_on_line(line, name):
@@ -524,7 +568,7 @@ CASES = [
             2,
             (3, "Transaction Type", TXN_CHOICES),
             (5, "Transaction Type", "Required"),
-            check=field_values("transaction_type", "New", "Endorsement"),
+            check=field_values("transaction_type", "Original Premium", "Additional Premium"),
         ),
     ),
     Case(
@@ -580,6 +624,19 @@ CASES = [
         ),
     ),
     Case(
+        "crs_standard_words.csv",
+        loaded(
+            11,
+            (13, "Gross Written Premium (GWP)", "Must not be negative"),
+            (14, "Sum Insured Amount", "Must not be negative"),
+            (15, "Transaction Type - Original Premium etc", TXN_CHOICES),
+            (16, "Type of Business (New/Renewal)", "Not one of: New, Renewal"),
+            (17, CRS_KEY_COLUMNS, "Same key as row 2"),
+            (18, "Final Net Premium", "Should be gross - commission - taxes = -150.00"),
+            check=all_of(crs_movements, name_on_line(3, "Zoë Ltd — Ñandú €")),
+        ),
+    ),
+    Case(
         "tab_delimited.csv",
         loaded(2, (4, "Gross Premium", "Required"), check=names_are("Tab, Comma & Co", "Insured 2 SAS")),
     ),
@@ -616,11 +673,6 @@ CASES = [
 
 def _case_id(case):
     return case.file if isinstance(case.file, str) else case.file.__name__.split(" ")[0]
-
-
-@pytest.fixture(autouse=True)
-def private_root(settings, tmp_path):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
 
 
 def run_case(case, tmp_path, source_name="Corpus cedant"):

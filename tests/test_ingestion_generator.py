@@ -17,7 +17,7 @@ from portal.ingestion.fields import FIELDS, Kind
 from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RowError
 from portal.ingestion.samples.generator import CLAIM_REASONS, RISK_REASONS, generate
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_root")]
 
 ROWS = 200
 MODELS = {Kind.RISK: RiskRow, Kind.CLAIMS: ClaimRow}
@@ -42,11 +42,6 @@ MESSAGES = {
     "unknown_status": "Not one of",
     "wrong_total_incurred": "Should be paid \\+ previously paid \\+ reserves",
 }
-
-
-@pytest.fixture(autouse=True)
-def private_root(settings, tmp_path):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
 
 
 def write(tmp_path, name, **options):

@@ -14,16 +14,13 @@ from portal.ingestion import partitions
 from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RiskTotal
 from portal.ingestion.services import profile_save, source_create
 
-from . import test_ingestion_rules
+from .helpers import CLAIM_COLUMNS, PERIOD, as_csv, import_file, run_import, upload
+from .helpers import claim_values as claim
 from .ingestion_rows import risk_values as risk
-from .test_ingestion_rules import CLAIM_COLUMNS, as_csv, claim, import_file, run, upload
 
-PERIOD = date(2026, 10, 1)
 NOVEMBER = date(2026, 11, 1)
 RISK_KEY = ("umr", "certificate_ref", "transaction_type")
-# The rules tests' fixtures: files under a temporary AMPARO_PRIVATE_ROOT, and a source to import for.
-private_root = test_ingestion_rules.private_root
-source = test_ingestion_rules.source
+pytestmark = pytest.mark.usefixtures("private_root")
 
 
 def partitions_of(model, source, period=None):
@@ -80,7 +77,9 @@ def orm_risk_row(source, period, job, number, **changes):
         "currency": "USD",
         "umr": "B0999ABC2026",
         "certificate_ref": f"CERT-{number:04d}",
-        "transaction_type": "New",
+        "transaction_type": "Original Premium",
+        "business_type": "New",
+        "transaction_date": date(2026, 10, 1),
         "insured_name": f"Insured {number} SAS",
         "inception_date": date(2026, 10, 1),
         "expiry_date": date(2027, 9, 30),
@@ -158,7 +157,7 @@ def test_the_partition_keeps_the_natural_key_unique(source):
     # The same key in another period, or with another transaction type, is another row.
     orm_risk_row(source, NOVEMBER, job, 1)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {name} SET transaction_type = 'Renewal' WHERE certificate_ref = 'CERT-0002'")
+        cursor.execute(f"UPDATE {name} SET transaction_type = 'Additional Premium' WHERE certificate_ref = 'CERT-0002'")
     orm_risk_row(source, PERIOD, job, 2)
     assert RiskRow.objects.filter(source=source).count() == 4
 
@@ -317,7 +316,7 @@ def test_two_imports_of_the_same_source_and_period_at_once_load_each_key_once():
     def import_(job):
         try:
             start.wait(10)
-            run(job)
+            run_import(job)
         except Exception as exc:
             errors[job.pk] = exc
         finally:
@@ -384,7 +383,7 @@ def test_first_imports_of_two_bordereaux_finishing_together_both_become_partitio
 
     def import_(job):
         try:
-            run(job)
+            run_import(job)
         except Exception as exc:
             errors[job.pk] = exc
         finally:

@@ -13,7 +13,6 @@ import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -23,6 +22,8 @@ from django.utils import timezone
 from portal.ingestion.models import ImportJob, RiskRow, Source
 from portal.ingestion.runner import import_job_run
 from portal.ingestion.services import WORKER_SILENCE, import_job_retry
+
+from .helpers import url_of_the_test_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 300_000
@@ -72,16 +73,6 @@ def write_bordereau(path, rows):
                 handle.write("".join(lines))
                 lines = []
         handle.write("".join(lines))
-
-
-def url_of_the_test_database():
-    """The URL of the database this test runs on (pytest-django's test database)."""
-    settings = connection.settings_dict
-    user = quote(settings["USER"] or "", safe="")
-    password = f":{quote(settings['PASSWORD'], safe='')}" if settings.get("PASSWORD") else ""
-    host = settings["HOST"] or "localhost"
-    port = f":{settings['PORT']}" if settings.get("PORT") else ""
-    return f"postgresql://{user}{password}@{host}{port}/{settings['NAME']}"
 
 
 def rows_only_in(source_name, other_name):

@@ -23,114 +23,15 @@ from portal.ingestion.services import (
     source_create,
 )
 
+from .helpers import CLAIM_COLUMNS, PERIOD, RISK_COLUMNS, as_csv, errors_of, import_file, run_import, upload
+from .helpers import claim_values as claim
+from .ingestion_rows import TXN_CHOICES
 from .ingestion_rows import risk_values as risk
 
-PERIOD = date(2026, 10, 1)
 NOT_A_DATE = "Not a date in the format dd/mm/yyyy"
 
-RISK_COLUMNS = {
-    "umr": "UMR",
-    "cert": "Certificate Ref",
-    "insured": "Insured Full Name or Company Name",
-    "inception": "Risk Inception Date",
-    "expiry": "Risk Expiry Date",
-    "country": "Location of Risk Country",
-    "currency": "Original Currency",
-    "sum": "Sum Insured",
-    "gross": "Gross Premium",
-    "comm": "Commission %",
-    "taxes": "Total Taxes",
-    "net": "Net Premium",
-    "cob": "Class of Business",
-    "txn": "Transaction Type",
-}
-CLAIM_COLUMNS = {
-    "ref": "Claim Reference",
-    "umr": "UMR",
-    "cert": "Certificate Ref",
-    "status": "Claim Status",
-    "loss": "Date of Loss",
-    "advised": "Date Claim First Advised",
-    "cause": "Cause of Loss",
-    "currency": "Original Currency",
-    "paid_ind": "Paid this month - Indemnity",
-    "paid_fees": "Paid this month - Fees",
-    "prev": "Previously Paid",
-    "res_ind": "Reserve - Indemnity",
-    "res_fees": "Reserve - Fees",
-    "incurred": "Total Incurred",
-}
 
-
-def claim(number, **changes):
-    values = {
-        "ref": f"CLM-{number:04d}",
-        "umr": "B0999ABC2026",
-        "cert": f"CERT-{number:04d}",
-        "status": "Open",
-        "loss": "15/08/2026",
-        "advised": "20/08/2026",
-        "cause": "Fire",
-        "currency": "USD",
-        "paid_ind": "1000.00",
-        "paid_fees": "100.00",
-        "prev": "500.00",
-        "res_ind": "2000.00",
-        "res_fees": "200.00",
-        "incurred": "3800.00",
-    }
-    values.update(changes)
-    return values
-
-
-def _cell(text, delimiter):
-    if any(char in text for char in (delimiter, '"', "\n", "\r")):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def as_csv(rows, *, columns=RISK_COLUMNS, headers=None, delimiter=",", before=""):
-    """CSV bytes: optional lines before the header, the header (our labels unless given), the rows."""
-    headers = headers or list(columns.values())
-    lines = [delimiter.join(_cell(h, delimiter) for h in headers)]
-    lines += [delimiter.join(_cell(row[key], delimiter) for key in columns) for row in rows]
-    return (before + "\r\n".join(lines) + "\r\n").encode("utf-8")
-
-
-@pytest.fixture(autouse=True)
-def private_root(settings, tmp_path):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
-
-
-@pytest.fixture
-def source(db):
-    return source_create(actor=None, name="Andes MGA")
-
-
-def upload(source, content, *, kind="risk", period=PERIOD, name="bordereau.csv", actor=None):
-    return import_job_create(
-        actor=actor,
-        source=source,
-        kind=kind,
-        period=period,
-        upload=SimpleUploadedFile(name, content),
-        original_name=name,
-        enqueue=False,
-    )
-
-
-def run(job):
-    import_job_run(job_id=job.pk)
-    job.refresh_from_db()
-    return job
-
-
-def import_file(source, content, **options):
-    return run(upload(source, content, **options))
-
-
-def errors_of(job):
-    return list(job.row_errors.order_by("row_number", "id").values_list("row_number", "column", "message"))
+pytestmark = pytest.mark.usefixtures("private_root")
 
 
 # --- row rules, table-driven ----------------------------------------------------------------
@@ -215,9 +116,13 @@ RISK_RULES = [
     (
         "an unknown transaction type is rejected",
         {"txn": "Refund"},
-        ("Transaction Type", "Not one of: Adjustment, Cancellation, Endorsement, New, Renewal"),
+        ("Transaction Type", TXN_CHOICES),
     ),
-    ("a transaction type abbreviation is stored in full", {"txn": "MTA"}, {"transaction_type": "Endorsement"}),
+    (
+        "an earlier word is stored as the standard's movement",
+        {"txn": "MTA"},
+        {"transaction_type": "Additional Premium"},
+    ),
     # Formula-looking text (CSV injection) never reaches the tables
     ("text that starts like a formula is rejected", {"cob": "=1+1"}, ("Class of Business", "formula")),
 ]
@@ -317,30 +222,46 @@ def test_each_claims_row_rule_rejects_only_the_bad_cell_or_stores_the_value(sour
             assert getattr(stored[3], name) == value
 
 
-TRANSACTION_SPELLINGS = {
-    "new": "New",
-    "NB": "New",
-    "New Business": "New",
-    "  new   business ": "New",
-    "Renewal": "Renewal",
-    "REN": "Renewal",
-    "Endorsement": "Endorsement",
-    "end": "Endorsement",
-    "MTA": "Endorsement",
-    "Cancellation": "Cancellation",
-    "CAN": "Cancellation",
-    "cancel": "Cancellation",
-    "Adjustment": "Adjustment",
-    "adj": "Adjustment",
+OP, AP, RP = "Original Premium", "Additional Premium", "Return Premium"
+TRANSACTION_SPELLINGS = {  # spelling -> (transaction type, type of business) stored
+    "Original Premium": (OP, ""),
+    "OP": (OP, ""),
+    "additional premium": (AP, ""),
+    "AP": (AP, ""),
+    "Return Premium": (RP, ""),
+    "rp": (RP, ""),
+    "Additional premium for brokerage or commission": ("Additional Premium - Brokerage/Commission", ""),
+    "Additional premium for fees or expenses": ("Additional Premium - Fees/Expenses", ""),
+    "Return premium for brokerage or commission": ("Return Premium - Brokerage/Commission", ""),
+    "Return premium for fees or expenses": ("Return Premium - Fees/Expenses", ""),
+    "Prima adicional": (AP, ""),
+    "Devolución de prima": (RP, ""),
+    "new": (OP, "New"),
+    "NB": (OP, "New"),
+    "New Business": (OP, "New"),
+    "  new   business ": (OP, "New"),
+    "Renewal": (OP, "Renewal"),
+    "REN": (OP, "Renewal"),
+    "Endorsement": (AP, ""),
+    "end": (AP, ""),
+    "MTA": (AP, ""),
+    "Cancellation": (RP, ""),
+    "CAN": (RP, ""),
+    "cancel": (RP, ""),
+    "Adjustment": (AP, ""),
+    "adj": (AP, ""),
 }
 
 
 @pytest.mark.django_db
-def test_every_known_transaction_type_spelling_is_stored_as_its_standard_name(source):
+def test_every_known_transaction_type_spelling_is_stored_as_the_standards_movement(source):
     rows = [risk(number, txn=spelling) for number, spelling in enumerate(TRANSACTION_SPELLINGS, start=1)]
     job = import_file(source, as_csv(rows))
     assert errors_of(job) == []
-    stored = dict(RiskRow.objects.filter(job=job).values_list("certificate_ref", "transaction_type"))
+    stored = {
+        row[0]: row[1:]
+        for row in RiskRow.objects.filter(job=job).values_list("certificate_ref", "transaction_type", "business_type")
+    }
     assert stored == {f"CERT-{n:04d}": value for n, value in enumerate(TRANSACTION_SPELLINGS.values(), start=1)}
 
 
@@ -762,7 +683,7 @@ def test_a_failed_job_runs_again_after_the_profile_is_fixed(source, admin_user):
     import_job_retry(job=job, actor=admin_user)
     job.refresh_from_db()
     assert (job.status, job.error, job.progress) == (ImportJob.Status.QUEUED, "", 0)
-    job = run(job)
+    job = run_import(job)
     assert job.status == ImportJob.Status.SUCCEEDED, job.error
     assert (job.rows_loaded, job.rows_rejected) == (1, 1)
     assert errors_of(job) == [(3, "Original Currency", "Not an ISO 4217 currency code")]
@@ -776,7 +697,7 @@ def test_a_retried_job_does_not_keep_the_row_errors_of_its_earlier_run(source):
     assert job.status == ImportJob.Status.FAILED and job.row_errors.count() == 1
     profile_save(actor=None, source=source, kind="risk", all_or_nothing=False)
     import_job_retry(job=job, actor=None)
-    job = run(job)
+    job = run_import(job)
     assert job.status == ImportJob.Status.SUCCEEDED
     assert job.row_errors.count() == 1
     assert RiskRow.objects.count() == 1
@@ -817,7 +738,7 @@ def test_an_import_writes_queued_and_finished_audit_events_with_the_counts(sourc
     assert queued.actor == admin_user
     assert queued.target_type == "ingestion.importjob"
     assert queued.metadata["sha256"] == job.sha256 and queued.metadata["kind"] == "risk"
-    run(job)
+    run_import(job)
     finished = AuditEvent.objects.get(action="ingestion.import_finished", target_id=str(job.pk))
     assert finished.actor == admin_user
     assert finished.metadata["status"] == ImportJob.Status.SUCCEEDED

@@ -3,8 +3,6 @@ the distinct values of its fields and looks for duplicate keys on connections of
 the same time as its other work. The results must be those of the one-connection path that the
 rest of the suite takes inside its test transactions."""
 
-from datetime import date
-
 import pytest
 from django.db import connection
 
@@ -12,12 +10,10 @@ from portal.ingestion import engine, partitions
 from portal.ingestion.models import RiskRow
 from portal.ingestion.services import source_create
 
-from . import test_ingestion_rules
+from .helpers import PERIOD, as_csv, errors_of, import_file
 from .ingestion_rows import risk_values as risk
-from .test_ingestion_rules import as_csv, errors_of, import_file
 
-PERIOD = date(2026, 10, 1)
-private_root = test_ingestion_rules.private_root
+pytestmark = pytest.mark.usefixtures("private_root")
 
 
 def messy_file():

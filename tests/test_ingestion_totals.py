@@ -13,12 +13,11 @@ from portal.ingestion import partitions
 from portal.ingestion.models import ClaimRow, ClaimTotal, ImportJob, RiskRow, RiskTotal
 from portal.ingestion.services import profile_save, source_create
 
-from . import test_ingestion_rules
+from .helpers import CLAIM_COLUMNS, PERIOD, as_csv, import_file
+from .helpers import claim_values as claim
 from .ingestion_rows import risk_values as risk
-from .test_ingestion_rules import CLAIM_COLUMNS, as_csv, claim, import_file
 
-PERIOD = date(2026, 10, 1)
-private_root = test_ingestion_rules.private_root
+pytestmark = pytest.mark.usefixtures("private_root")
 
 
 def risk_totals_from_rows(source):

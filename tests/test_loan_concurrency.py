@@ -12,8 +12,7 @@ from portal.loans.models import Loan, LoanTask, TaskKind
 from portal.payments.models import Payment
 
 from .factories import UserFactory, apply_loan
-from .test_claim_concurrency import run_together
-from .test_loan_workflow import checked, fresh, kyc_done, pdf
+from .helpers import checked, fresh, kyc_done, pdf, run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

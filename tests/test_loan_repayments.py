@@ -17,7 +17,7 @@ from portal.payments.models import LedgerEntry, Payment
 from portal.payments.services.ledger import unallocated_payments
 
 from .factories import UserFactory, apply_loan
-from .test_loan_workflow import approved, fresh
+from .helpers import approved, fresh
 
 pytestmark = pytest.mark.django_db
 

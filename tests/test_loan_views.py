@@ -18,7 +18,7 @@ from portal.loans.models import Loan, TaskKind
 from portal.loans.repayments import loan_repayment_record
 
 from .factories import CustomerFactory, UserFactory, apply_loan, issue_policy, make_loan_product
-from .test_loan_workflow import approved, fresh, pdf
+from .helpers import approved, fresh, pdf
 
 pytestmark = pytest.mark.django_db
 

@@ -17,38 +17,9 @@ from portal.payments.models import LedgerEntry, Payment
 
 from .bureau_server import running_bureau
 from .factories import CustomerFactory, UserFactory, apply_loan, grant_loan_limit, issue_policy, make_loan_product
+from .helpers import approved, checked, fresh, kyc_done, pdf
 
 pytestmark = pytest.mark.django_db
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def pdf(name="cedula.pdf"):
-    return SimpleUploadedFile(name, PDF, content_type="application/pdf")
-
-
-def fresh(loan):
-    return Loan.objects.select_related("current_task").get(pk=loan.pk)
-
-
-def kyc_done(loan, agent):
-    services.loan_task_start(loan=loan, actor=agent)
-    services.loan_document_add(loan=loan, upload=pdf(), actor=agent)
-    return services.loan_act(loan=loan, action="kyc_pass", actor=agent)
-
-
-def checked(loan, settings, *, score=720):
-    with running_bureau(settings, default_score=score):
-        services.loan_credit_check_run(task_id=fresh(loan).current_task_id)
-    return fresh(loan)
-
-
-def approved(loan, settings):
-    agent = loan.customer.agent
-    kyc_done(loan, agent)
-    checked(loan, settings)
-    services.loan_act(loan=loan, action="approve", actor=UserFactory(role=Role.ADMIN))
-    return fresh(loan)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def test_the_areas_come_in_the_order_of_a_working_day():
 
 
 def test_an_agent_sees_no_area_it_cannot_use():
-    assert set(areas(UserFactory(role=Role.AGENT))) == {"home", "sales", "claims", "loans", "money"}
+    assert set(areas(UserFactory(role=Role.AGENT))) == {"home", "sales", "claims", "loans", "money", "oversight"}
 
 
 def test_the_longest_matching_entry_is_the_current_one():

@@ -14,12 +14,7 @@ from portal.payments.selectors import account_statement, account_summary
 from portal.payments.services import payment_receive
 from portal.policies.services import policy_issue, quote_accept, quote_create
 
-from .factories import CustomerFactory, ProductFactory
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
+from .factories import ProductFactory
 
 
 @pytest.fixture

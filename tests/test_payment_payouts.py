@@ -20,10 +20,10 @@ from portal.payments.models import ClaimPayout, LedgerEntry, Payment
 from portal.payments.services import payout_cancel, payout_confirm, payout_prepare
 
 from .factories import CustomerFactory, UserFactory, file_claim, issue_policy
+from .helpers import HTMX
 
 APPROVED = Decimal("4200000.00")
 PAYEE = "Bancolombia ahorros 123-456789-01"
-HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from portal.audit.models import AuditEvent
@@ -17,22 +16,13 @@ from portal.payments.models import Instalment, LedgerEntry, Payment, PaymentAllo
 from portal.payments.services import payment_receive, payment_record, payment_reverse, receipt_deliver
 from portal.policies.services import policy_issue, quote_accept, quote_create
 
-from .factories import CustomerFactory, ProductFactory
+from .factories import CustomerFactory
+from .helpers import run_together
 
 PREMIUM = Decimal("4569600.00")
 MONTHLY = Decimal("380800.00")
 # Stands for tomorrow's date in a parameter list, resolved when the test runs.
 TOMORROW = object()
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(code="AUTO")
 
 
 def issue(agent, customer, product, *, frequency="MONTHLY", start_date=None):
@@ -182,38 +172,14 @@ def test_recording_a_reference_twice_by_hand_says_when_it_was_recorded(customer,
     assert Payment.objects.count() == 1
 
 
-def run_together(work, count):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-    lock = threading.Lock()
-
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            result = work()
-            with lock:
-                results.append(result)
-        except Exception as error:  # collected and asserted on by the test
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a payment never finished"
-    return results, errors
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_ten_threads_delivering_the_same_gateway_payment_record_it_once(agent, customer, product):
     policy = issue(agent, customer, product)
 
-    results, errors = run_together(lambda: receive(customer, MONTHLY, "WOMPI-1", actor=None, method="CARD"), 10)
+    results, errors = run_together(
+        lambda _: receive(customer, MONTHLY, "WOMPI-1", actor=None, method="CARD"), range(10)
+    )
 
     assert errors == []
     assert len({payment.pk for payment in results}) == 1
@@ -230,12 +196,12 @@ def test_concurrent_payments_of_one_customer_never_pay_an_instalment_twice(agent
     references = iter(range(100))
     lock = threading.Lock()
 
-    def pay():
+    def pay(_):
         with lock:
             reference = f"P-{next(references)}"
         return receive(customer, MONTHLY, reference, actor=None, method="NEQUI")
 
-    _payments, errors = run_together(pay, 6)
+    _payments, errors = run_together(pay, range(6))
 
     assert errors == []
     assert paid(policy)[:7] == [MONTHLY] * 6 + [Decimal("0.00")]

@@ -25,11 +25,6 @@ ANNUAL = Decimal("4569600.00")
 
 
 @pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
-@pytest.fixture
 def policy(agent, customer):
     """An annual policy starting today: its one instalment is due today."""
     quote = quote_create(

@@ -28,7 +28,7 @@ from portal.policies.services import (
     quote_create,
 )
 
-from .factories import CustomerFactory, ProductFactory, issue_policy
+from .factories import issue_policy
 
 PREMIUM = Decimal("4569600.00")
 CENT = Decimal("0.01")
@@ -96,21 +96,6 @@ def test_monthly_instalments_of_a_premium_that_does_not_divide_put_the_remainder
 
 
 # --- issuing ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(code="AUTO")
 
 
 def issue(agent, customer, product, *, frequency="ANNUAL", coverage_codes=("RC", "PT")):

@@ -21,19 +21,9 @@ from portal.payments.services import payment_receive
 from portal.payments.views import RECORD_REASON, VIEW_REASON
 
 from .factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory, issue_policy
+from .helpers import HTMX, signed_in
 
-HTMX = {"HX-Request": "true"}
 PREMIUM = Decimal("4569600.00")
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent, full_name="Lucía Restrepo", id_number="52123456")
 
 
 @pytest.fixture

@@ -27,14 +27,9 @@ from portal.policies.models import Policy, PolicyVersion
 from portal.policies.views import CHANGE_POLICY_REASON, VIEW_POLICY_REASON
 
 from .factories import CustomerFactory, ProductFactory, UserFactory, issue_policy
+from .helpers import HTMX, signed_in
 
-HTMX = {"HX-Request": "true"}
 STAFF_ONLY = "The portal is for Amparo staff. Customers use the Amparo mobile app."
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def reloaded(policy):
@@ -44,26 +39,6 @@ def reloaded(policy):
 def seen_state(policy):
     policy = reloaded(policy)
     return f"{policy.status}:{policy.current_version.number}"
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(name="Auto Total", code="AUTO")
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent, created_by=agent, full_name="Lucía Restrepo", id_number="52123456")
-
-
-@pytest.fixture
-def policy(customer, product):
-    return issue_policy(customer=customer, product=product)
-
-
-@pytest.fixture
-def outsider(db):
-    return UserFactory(role=Role.AGENT)
 
 
 def endorse_inputs(policy, **changes):

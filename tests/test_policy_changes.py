@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from portal.audit.models import AuditEvent
 from portal.policies import prorata
@@ -24,27 +23,12 @@ from portal.policies.services import (
     policy_suspend,
 )
 
-from .factories import CustomerFactory, ProductFactory, issue_policy
+from .factories import issue_policy
 
 # The factory product (RC 12 per mille mandatory, PT 20 per mille, loading 20 %, IVA 19 %) at 100M:
 RC_ONLY = Decimal("1713600.00")
 RC_PT = Decimal("4569600.00")
 RC_PT_300M = Decimal("12337920.00")
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(code="AUTO")
 
 
 @pytest.fixture

@@ -27,14 +27,9 @@ from portal.policies.services import (
     quote_create,
 )
 
-from .factories import CustomerFactory, ProductFactory
+from .factories import ProductFactory
 
 MONTHLY = Decimal("380800.00")
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
 
 
 @pytest.fixture

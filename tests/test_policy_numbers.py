@@ -1,7 +1,6 @@
 """Policy numbers: PRODUCT-YEAR-NNNNNN, one gap-free sequence per product and year, safe under concurrent issuance."""
 
 import re
-import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -14,7 +13,8 @@ from portal.core.models import NumberSequence
 from portal.policies.models import Policy, PolicyVersion, Product, Quote
 from portal.policies.services import policy_issue, quote_accept, quote_create
 
-from .factories import CustomerFactory, ProductFactory
+from .factories import ProductFactory
+from .helpers import run_together
 
 
 def accepted_quote(*, actor, customer, product):
@@ -27,11 +27,6 @@ def accepted_quote(*, actor, customer, product):
         coverage_codes=["PT"],
     )
     return quote_accept(quote=quote, actor=actor)
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
 
 
 @pytest.fixture
@@ -127,33 +122,6 @@ def test_a_refused_issuance_uses_no_number(issue, agent, customer):
 # --- concurrent issuance on PostgreSQL ---------------------------------------------------------------------------
 
 
-def run_together(work, arguments):
-    """Run `work(argument)` in one thread per argument, all released at once; return (results, errors)."""
-    barrier = threading.Barrier(len(arguments))
-    results, errors = [], []
-    lock = threading.Lock()
-
-    def run(argument):
-        try:
-            barrier.wait(timeout=30)
-            result = work(argument)
-            with lock:
-                results.append(result)
-        except Exception as error:  # every failure is collected and asserted on by the test
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(argument,)) for argument in arguments]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "an issuance never finished"
-    return results, errors
-
-
 @pytest.mark.postgres
 def test_twenty_concurrent_issuances_get_twenty_consecutive_numbers(transactional_db, agent, customer):
     auto = ProductFactory(code="AUTO")
@@ -191,7 +159,7 @@ def test_two_concurrent_issuances_of_the_same_quote_make_one_policy(transactiona
 
 @pytest.mark.postgres
 def test_acting_on_a_quote_locks_that_quote_only_not_its_product_or_customer(agent, customer):
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.test.utils import CaptureQueriesContext
 
     quote = accepted_quote(actor=agent, customer=customer, product=ProductFactory(code="AUTO"))

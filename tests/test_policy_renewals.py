@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.utils import timezone
 from django.utils.formats import date_format
 
 from portal.accounts.models import Role
@@ -36,18 +35,8 @@ MONTHLY_300M_WITH_PT_AT_40 = Decimal("1670760.00")
 
 
 @pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
 def monthly(db):
     return ProductFactory(code="MES", name="Auto mensual", term_months=1)
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
 
 
 @pytest.fixture

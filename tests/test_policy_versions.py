@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import ProtectedError
-from django.utils import timezone
 
 from portal.policies.models import Policy, PolicyVersion
 from portal.policies.selectors import version_in_force_on
@@ -20,17 +19,7 @@ from portal.policies.services import (
     quote_create,
 )
 
-from .factories import CustomerFactory, ProductFactory
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
+from .factories import ProductFactory
 
 
 def issue_policy(*, actor, customer, product, start_date, sum_insured="100000000", coverage_codes=("PT",)):

@@ -32,21 +32,6 @@ PREMIUM_100M_RC_PT_WITH_PT_AT_40 = Decimal("7425600.00")
 
 
 @pytest.fixture
-def today():
-    return timezone.localdate()
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(code="AUTO", name="Autos")
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
-@pytest.fixture
 def make_quote(agent, customer, product, today):
     def make(**overrides):
         values = {

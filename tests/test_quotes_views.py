@@ -21,21 +21,11 @@ from portal.policies import services
 from portal.policies.models import Coverage, Policy, Quote, RatingRule
 from portal.policies.views import ADD_QUOTE_REASON, CHANGE_QUOTE_REASON
 
-from .factories import CustomerFactory, ProductFactory, UserFactory, make_quote
+from .factories import CustomerFactory, ProductFactory, make_quote
+from .helpers import HTMX, signed_in
 
-HTMX = {"HX-Request": "true"}
 STAFF_ONLY = "The portal is for Amparo staff. Customers use the Amparo mobile app."
 FULL_COVER_TOTAL = "COP 4,569,600.00"
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(name="Auto Total")
 
 
 @pytest.fixture
@@ -58,16 +48,6 @@ def life_product(db):
         product=life, factor="AGE", low=Decimal("41"), high=Decimal("60"), multiplier=Decimal("1.5"), label="Edad 41-60"
     )
     return life
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent, created_by=agent, full_name="Lucía Restrepo")
-
-
-@pytest.fixture
-def outsider(db):
-    return UserFactory(role=Role.AGENT)
 
 
 def quote_inputs(customer, product, **changes):

@@ -14,41 +14,19 @@ from django.utils.html import escape
 from portal.accounts.models import Role
 from portal.gateways.models import GatewayTransaction, WebhookEvent
 from portal.gateways.selectors import Issue, reconciliation_figures, reconciliation_rows
-from portal.gateways.services import gateway_transaction_refresh, online_payment_start
+from portal.gateways.services import gateway_transaction_refresh
 from portal.payments.services import payment_receive
 
 from .factories import CustomerFactory, UserFactory
-from .wompi_server import APPROVING_NEQUI, running_wompi
+from .helpers import nequi_payment_started
 
 URL = reverse("gateways:reconciliation")
 EXPORT_URL = reverse("gateways:reconciliation_export")
 Status = GatewayTransaction.Status
 
 
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent, full_name="Lucía Restrepo")
-
-
-def started(customer, actor, amount="45000"):
-    return online_payment_start(
-        customer=customer,
-        amount=Decimal(amount),
-        currency="COP",
-        method="NEQUI",
-        method_details={"phone_number": APPROVING_NEQUI},
-        actor=actor,
-    )
-
-
 def approved(wompi, customer, actor, amount="45000"):
-    attempt = started(customer, actor, amount)
+    attempt = nequi_payment_started(customer, actor, amount)
     wompi.settle(attempt.wompi_id)
     return gateway_transaction_refresh(gateway_transaction=attempt)
 
@@ -58,18 +36,18 @@ def book(wompi, customer, agent):
     """One payment of each kind the reconciliation tells apart."""
     matching = approved(wompi, customer, agent)
     # Wompi approved it, but the ledger has no payment (e.g. the payments service refused it).
-    unrecorded = started(customer, agent, "20000")
+    unrecorded = nequi_payment_started(customer, agent, "20000")
     GatewayTransaction.objects.filter(pk=unrecorded.pk).update(status=Status.APPROVED)
     # The ledger's payment says another amount than Wompi collected.
-    differing = started(customer, agent, "30000")
+    differing = nequi_payment_started(customer, agent, "30000")
     payment = payment_receive(
         customer=customer, amount="29000", currency="COP", method="NEQUI", reference=differing.reference, actor=None
     )
     GatewayTransaction.objects.filter(pk=differing.pk).update(status=Status.APPROVED, payment=payment)
     # Pending for three hours.
-    stale = started(customer, agent, "15000")
+    stale = nequi_payment_started(customer, agent, "15000")
     GatewayTransaction.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(hours=3))
-    fresh = started(customer, agent, "12000")
+    fresh = nequi_payment_started(customer, agent, "12000")
     return {"matching": matching, "unrecorded": unrecorded, "differing": differing, "stale": stale, "fresh": fresh}
 
 
@@ -266,7 +244,7 @@ def test_the_csv_export_lists_every_row_with_its_reconciliation(client, book, fi
 
 @pytest.mark.django_db
 def test_a_customer_name_that_looks_like_a_formula_is_exported_as_text(client, wompi, agent, finance_user):
-    started(CustomerFactory(agent=agent, full_name="=HYPERLINK(1)"), agent)
+    nequi_payment_started(CustomerFactory(agent=agent, full_name="=HYPERLINK(1)"), agent)
     client.force_login(finance_user)
 
     response = client.get(EXPORT_URL)

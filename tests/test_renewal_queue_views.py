@@ -12,19 +12,8 @@ from portal.accounts.models import Role
 from portal.policies import services
 from portal.policies.models import Policy, PolicyVersion, RenewalReminder
 
-from .factories import CustomerFactory, ProductFactory, UserFactory, issue_policy
-
-HTMX = {"HX-Request": "true"}
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(name="Auto Total")
+from .factories import CustomerFactory, UserFactory, issue_policy
+from .helpers import HTMX, signed_in
 
 
 @pytest.fixture

@@ -10,12 +10,9 @@ from portal.claims.models import ClaimDocument
 
 from .factories import CustomerFactory, ProductFactory, file_claim, issue_policy
 
+pytestmark = pytest.mark.usefixtures("private_root")
+
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture(autouse=True)
-def private_root(settings, tmp_path):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ confirmed with Wompi's own GET /transactions/{id} before it becomes a payment.""
 import json
 import time
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -14,39 +13,17 @@ from django.utils import timezone
 from portal.audit.models import AuditEvent
 from portal.gateways.apply import webhook_events_process_pending
 from portal.gateways.models import GatewayTransaction, WebhookEvent
-from portal.gateways.services import online_payment_start
 from portal.gateways.wompi import event_checksum
 from portal.payments.models import LedgerEntry, Payment, PaymentAllocation, Receipt
 
 from .factories import CustomerFactory
-from .wompi_server import APPROVING_NEQUI, DECLINING_NEQUI, SIGNED_PROPERTIES, running_wompi
+from .helpers import nequi_payment_started
+from .wompi_server import DECLINING_NEQUI, SIGNED_PROPERTIES
 
 URL = reverse("api:wompi_webhook")
 Status = GatewayTransaction.Status
 EventStatus = WebhookEvent.Status
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
-def start(customer, actor, *, phone=APPROVING_NEQUI, amount="45000"):
-    return online_payment_start(
-        customer=customer,
-        amount=Decimal(amount),
-        currency="COP",
-        method="NEQUI",
-        method_details={"phone_number": phone},
-        actor=actor,
-    )
 
 
 @pytest.fixture
@@ -121,11 +98,11 @@ def test_the_reviews_forged_approval_built_from_a_genuine_event_is_refused_and_c
     post, wompi, customer, agent, settings, confirm
 ):
     settings.WOMPI_CONFIRM_APPROVALS = confirm
-    declined = start(customer, agent, phone=DECLINING_NEQUI)
+    declined = nequi_payment_started(customer, agent, phone=DECLINING_NEQUI)
     wompi.settle(declined.wompi_id)
     genuine_body, genuine_headers = wompi.event(declined.wompi_id)
     assert post(genuine_body, genuine_headers).status_code == 200
-    target = start(CustomerFactory(agent=agent), agent, amount="80000")
+    target = nequi_payment_started(CustomerFactory(agent=agent), agent, amount="80000")
     body, headers = forged_approval(genuine_body, target)
     # It is the exact forgery: the checksum over the one property `x` is the genuine one.
     genuine = json.loads(genuine_body)
@@ -159,7 +136,7 @@ def test_the_reviews_forged_approval_built_from_a_genuine_event_is_refused_and_c
     ids=["an-extra-property", "a-missing-property", "reordered", "repeated"],
 )
 def test_a_correct_checksum_over_other_properties_than_wompi_signs_is_refused(post, wompi, customer, agent, properties):
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id)
     document = json.loads(wompi.event(attempt.wompi_id)[0])
     body = signed_with(wompi, document, properties)
@@ -176,8 +153,8 @@ def test_a_correct_checksum_over_other_properties_than_wompi_signs_is_refused(po
 def test_the_reference_and_currency_an_event_carries_are_not_believed(post, wompi, customer, agent, settings):
     """They are not signed: the attempt is the one with the signed transaction id."""
     settings.WOMPI_CONFIRM_APPROVALS = False
-    attempt = start(customer, agent)
-    other = start(CustomerFactory(agent=agent), agent)
+    attempt = nequi_payment_started(customer, agent)
+    other = nequi_payment_started(CustomerFactory(agent=agent), agent)
     wompi.settle(attempt.wompi_id)
     document = json.loads(wompi.event(attempt.wompi_id)[0])
     document["data"]["transaction"].update(reference=other.reference, currency="USD")
@@ -201,8 +178,8 @@ def test_an_event_whose_attempt_lost_wompis_id_is_matched_by_the_reference_wompi
     """The POST's answer was lost, so no attempt has the event's transaction id; the reference the
     event carries is not signed, so Wompi's own answer says which attempt it is."""
     settings.WOMPI_CONFIRM_APPROVALS = confirm
-    lost = start(customer, agent)
-    decoy = start(CustomerFactory(agent=agent), agent)
+    lost = nequi_payment_started(customer, agent)
+    decoy = nequi_payment_started(CustomerFactory(agent=agent), agent)
     GatewayTransaction.objects.filter(pk__in=[lost.pk, decoy.pk]).update(wompi_id=None)
     wompi.settle(lost.wompi_id)
     document = json.loads(wompi.event(lost.wompi_id)[0])
@@ -221,7 +198,7 @@ def test_an_event_whose_attempt_lost_wompis_id_is_matched_by_the_reference_wompi
 
 @pytest.mark.django_db
 def test_an_event_about_a_transaction_wompi_says_is_not_ours_fails(post, wompi, customer, agent):
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     GatewayTransaction.objects.filter(pk=attempt.pk).update(wompi_id=None)
     wompi.transactions[attempt.wompi_id]["reference"] = "SOMEONE-ELSES"
     wompi.settle(attempt.wompi_id)
@@ -241,7 +218,7 @@ def test_an_event_about_a_transaction_wompi_says_is_not_ours_fails(post, wompi, 
 def test_a_genuine_event_replayed_after_the_window_is_refused_as_stale_and_changes_nothing(
     post, wompi, customer, agent
 ):
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id)
     body, headers = wompi.event(attempt.wompi_id, timestamp=int(time.time()) - 8 * DAY)
     before = effects()
@@ -257,7 +234,7 @@ def test_a_genuine_event_replayed_after_the_window_is_refused_as_stale_and_chang
 
 @pytest.mark.django_db
 def test_an_event_inside_the_window_is_applied(post, wompi, customer, agent):
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id)
 
     response = post(*wompi.event(attempt.wompi_id, timestamp=int(time.time()) - 6 * DAY))
@@ -269,7 +246,7 @@ def test_an_event_inside_the_window_is_applied(post, wompi, customer, agent):
 @pytest.mark.django_db
 def test_the_window_is_a_setting(post, wompi, customer, agent, settings):
     settings.WOMPI_EVENT_MAX_AGE_SECONDS = 60
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id)
 
     response = post(*wompi.event(attempt.wompi_id, timestamp=int(time.time()) - 120))
@@ -283,7 +260,7 @@ def test_the_window_is_a_setting(post, wompi, customer, agent, settings):
 
 @pytest.mark.django_db
 def test_an_approval_is_confirmed_with_wompi_before_the_payment_is_recorded(post, wompi, customer, agent):
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id)
 
     post(*wompi.event(attempt.wompi_id))
@@ -295,7 +272,7 @@ def test_an_approval_is_confirmed_with_wompi_before_the_payment_is_recorded(post
 
 @pytest.mark.django_db
 def test_an_approval_wompi_does_not_confirm_records_no_payment(post, wompi, customer, agent):
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id, status="DECLINED")
 
     response = post(*wompi.event(attempt.wompi_id, status="APPROVED"))
@@ -311,7 +288,7 @@ def test_an_approval_wompi_does_not_confirm_records_no_payment(post, wompi, cust
 
 @pytest.mark.django_db
 def test_an_approval_wompi_still_has_pending_records_no_payment(post, wompi, customer, agent):
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
 
     post(*wompi.event(attempt.wompi_id, status="APPROVED"))
 
@@ -325,7 +302,7 @@ def test_an_approval_wompi_still_has_pending_records_no_payment(post, wompi, cus
 def test_when_wompi_cannot_be_reached_the_event_waits_and_a_later_sweep_applies_it(
     post, wompi, customer, agent, settings
 ):
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id)
     wompi.drop_connections(settings.WOMPI_ATTEMPTS)
 
@@ -346,7 +323,7 @@ def test_when_wompi_cannot_be_reached_the_event_waits_and_a_later_sweep_applies_
 
 @pytest.mark.django_db
 def test_a_wompi_server_error_also_leaves_the_event_for_the_sweep(post, wompi, customer, agent):
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id)
     wompi.answer_with(503)
 
@@ -359,7 +336,7 @@ def test_a_wompi_server_error_also_leaves_the_event_for_the_sweep(post, wompi, c
 @pytest.mark.django_db
 def test_the_sweep_stops_asking_once_wompi_does_not_answer(client, wompi, customer, agent, settings):
     settings.WOMPI_ATTEMPTS = 1
-    attempts = [start(customer, agent) for _ in range(3)]
+    attempts = [nequi_payment_started(customer, agent) for _ in range(3)]
     for attempt in attempts:
         wompi.settle(attempt.wompi_id)
         body, headers = wompi.event(attempt.wompi_id)
@@ -378,7 +355,7 @@ def test_the_sweep_stops_asking_once_wompi_does_not_answer(client, wompi, custom
 
 @pytest.mark.django_db
 def test_a_wompi_server_error_about_one_event_does_not_hold_up_the_others(client, wompi, customer, agent):
-    attempts = [start(customer, agent) for _ in range(2)]
+    attempts = [nequi_payment_started(customer, agent) for _ in range(2)]
     for attempt in attempts:
         wompi.settle(attempt.wompi_id)
         body, headers = wompi.event(attempt.wompi_id)
@@ -400,7 +377,7 @@ def test_an_event_wompi_gives_no_answer_about_for_longer_than_the_window_fails_f
     client, wompi, customer, agent, settings
 ):
     settings.WOMPI_ATTEMPTS = 1
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id)
     body, headers = wompi.event(attempt.wompi_id)
     client.post(URL, data=body, content_type="application/json", headers=headers)
@@ -422,7 +399,7 @@ def test_without_confirmation_an_approval_is_applied_from_the_signed_event_alone
     post, wompi, customer, agent, settings
 ):
     settings.WOMPI_CONFIRM_APPROVALS = False
-    attempt = start(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id)
 
     post(*wompi.event(attempt.wompi_id))
@@ -433,7 +410,7 @@ def test_without_confirmation_an_approval_is_applied_from_the_signed_event_alone
 
 @pytest.mark.django_db
 def test_a_decline_is_applied_without_asking_wompi(post, wompi, customer, agent):
-    attempt = start(customer, agent, phone=DECLINING_NEQUI)
+    attempt = nequi_payment_started(customer, agent, phone=DECLINING_NEQUI)
     wompi.settle(attempt.wompi_id)
 
     post(*wompi.event(attempt.wompi_id))

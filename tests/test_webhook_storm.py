@@ -20,18 +20,12 @@ from portal.gateways.services import online_payment_start
 from portal.payments.models import LedgerEntry, Payment, PaymentAllocation, Receipt
 
 from .factories import CustomerFactory
-from .wompi_server import APPROVING_NEQUI, running_wompi
+from .wompi_server import APPROVING_NEQUI
 
 URL = reverse("api:wompi_webhook")
 EVENTS = 20
 COPIES = 10
 THREADS = 20
-
-
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
 
 
 def settled_attempts(wompi, agent, count):

@@ -6,19 +6,17 @@ import hashlib
 import importlib
 import json
 import time
-from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.urls import reverse
 
 from portal.gateways.models import WebhookEvent
-from portal.gateways.services import online_payment_start
 from portal.gateways.wompi import event_checksum
 from portal.payments.models import Payment
 
 from .factories import CustomerFactory
-from .wompi_server import APPROVING_NEQUI, running_wompi
+from .helpers import nequi_payment_started
 
 URL = reverse("api:wompi_webhook")
 KEPT = WebhookEvent.PAYLOAD_KEPT_BYTES
@@ -26,21 +24,8 @@ EventStatus = WebhookEvent.Status
 
 
 @pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
-
-
-@pytest.fixture
 def attempt(wompi, agent):
-    return online_payment_start(
-        customer=CustomerFactory(agent=agent),
-        amount=Decimal("45000"),
-        currency="COP",
-        method="NEQUI",
-        method_details={"phone_number": APPROVING_NEQUI},
-        actor=agent,
-    )
+    return nequi_payment_started(CustomerFactory(agent=agent), agent)
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from portal.payments.models import LedgerEntry, Payment, PaymentAllocation
 from portal.payments.services import payment_receive
 
 from .factories import CustomerFactory
-from .wompi_server import APPROVING_NEQUI, DECLINING_NEQUI, running_wompi
+from .helpers import nequi_payment_started
+from .wompi_server import DECLINING_NEQUI
 
 URL = reverse("api:wompi_webhook")
 Status = GatewayTransaction.Status
@@ -29,27 +30,9 @@ A_MINUTE_AGO = int(time.time()) - 60
 
 
 @pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
-
-
-@pytest.fixture
 def attempt(wompi, customer, agent):
     """A Nequi payment of COP 45,000 sent to Wompi, still pending."""
-    return online_payment_start(
-        customer=customer,
-        amount=Decimal("45000"),
-        currency="COP",
-        method="NEQUI",
-        method_details={"phone_number": APPROVING_NEQUI},
-        actor=agent,
-    )
+    return nequi_payment_started(customer, agent)
 
 
 class Webhook:

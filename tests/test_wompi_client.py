@@ -13,13 +13,7 @@ from portal.gateways.wompi import (
     integrity_signature,
 )
 
-from .wompi_server import APPROVING_NEQUI, running_wompi
-
-
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
+from .wompi_server import APPROVING_NEQUI
 
 
 def nequi_transaction(client, reference, *, amount_in_cents=4_500_000):

@@ -17,7 +17,6 @@ from .wompi_server import (
     APPROVING_NEQUI,
     DECLINING_CARD,
     DECLINING_NEQUI,
-    running_wompi,
 )
 
 Status = GatewayTransaction.Status
@@ -29,17 +28,6 @@ PSE_PAYER = {
     "financial_institution_name": "Banco que aprueba",
     "payment_description": "Prima póliza AUTO",
 }
-
-
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
 
 
 def start(customer, actor, *, method="NEQUI", details=None, amount="45000.00"):

@@ -8,25 +8,14 @@ from django.urls import reverse
 
 from portal.accounts.models import Role
 from portal.gateways.models import GatewayTransaction
-from portal.gateways.services import online_payment_start
 from portal.payments.models import Payment
 
 from .factories import CustomerFactory, TeamFactory, UserFactory
-from .wompi_server import APPROVING_BANK, APPROVING_NEQUI, running_wompi
+from .helpers import nequi_payment_started
+from .wompi_server import APPROVING_BANK, APPROVING_NEQUI
 
 START_URL = reverse("gateways:payment_start")
 Status = GatewayTransaction.Status
-
-
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def customer(agent):
-    return CustomerFactory(agent=agent)
 
 
 def nequi_form(customer, **overrides):
@@ -45,17 +34,6 @@ def pse_form(customer, **overrides):
         "payment_description": "Prima póliza AUTO",
         **overrides,
     }
-
-
-def sent(customer, agent):
-    return online_payment_start(
-        customer=customer,
-        amount=Decimal("45000"),
-        currency="COP",
-        method="NEQUI",
-        method_details={"phone_number": APPROVING_NEQUI},
-        actor=agent,
-    )
 
 
 @pytest.mark.django_db
@@ -182,7 +160,7 @@ def test_interventoria_and_customers_do_not_start_payments_in_the_portal(client,
 
 @pytest.mark.django_db
 def test_asking_wompi_from_the_page_records_the_approval(client, wompi, agent, customer):
-    attempt = sent(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id)
     client.force_login(agent)
 
@@ -197,7 +175,7 @@ def test_asking_wompi_from_the_page_records_the_approval(client, wompi, agent, c
 
 @pytest.mark.django_db
 def test_asking_wompi_while_it_is_down_says_so(client, wompi, agent, customer, settings):
-    attempt = sent(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     settings.WOMPI_ATTEMPTS = 1
     wompi.drop_connections(1)
     client.force_login(agent)
@@ -210,7 +188,7 @@ def test_asking_wompi_while_it_is_down_says_so(client, wompi, agent, customer, s
 
 @pytest.mark.django_db
 def test_the_payment_page_is_in_the_agents_scope(client, wompi, agent, customer, supervisor, finance_user):
-    attempt = sent(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     url = reverse("gateways:transaction_detail", args=[attempt.pk])
     other_agent = UserFactory(role=Role.AGENT, team=TeamFactory())
 
@@ -225,7 +203,7 @@ def test_the_page_shows_wompis_events_to_finance_only(
 ):
     from django.test import Client
 
-    attempt = sent(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     wompi.settle(attempt.wompi_id)
     body, headers = wompi.event(attempt.wompi_id)
     with django_capture_on_commit_callbacks(execute=True):
@@ -240,7 +218,7 @@ def test_the_page_shows_wompis_events_to_finance_only(
 
 @pytest.mark.django_db
 def test_the_return_page_tells_the_payer_to_wait_and_believes_nothing_in_its_address(client, wompi, agent, customer):
-    attempt = sent(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
 
     response = client.get(reverse("gateways:payment_return"), {"id": attempt.wompi_id, "status": "APPROVED"})
 
@@ -253,7 +231,7 @@ def test_the_return_page_tells_the_payer_to_wait_and_believes_nothing_in_its_add
 
 @pytest.mark.django_db
 def test_interventoria_sees_a_payment_but_does_not_ask_wompi_about_it(client, wompi, agent, customer, auditor):
-    attempt = sent(customer, agent)
+    attempt = nequi_payment_started(customer, agent)
     client.force_login(auditor)
 
     page = client.get(reverse("gateways:transaction_detail", args=[attempt.pk])).content.decode()

@@ -28,10 +28,12 @@ import threading
 import time
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+
+from .local_server import LocalServer
 
 APPROVING_CARD = "4242424242424242"
 DECLINING_CARD = "4111111111111111"
@@ -74,7 +76,7 @@ def _invalid(**messages):
     return _Refusal(422, {"error": {"type": "INPUT_VALIDATION_ERROR", "messages": messages}})
 
 
-class FakeWompi:
+class FakeWompi(LocalServer):
     public_key = "pub_test_amparoLocal0000000000000"
     private_key = "prv_test_amparoLocal0000000000000"
     events_secret = "test_events_amparoLocal00000000000"
@@ -88,25 +90,9 @@ class FakeWompi:
         self._faults = []
         self._lock = threading.Lock()
         self._sequence = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.wompi = self
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.listen(_Handler, "wompi")
 
     # --- running ------------------------------------------------------------------------------------
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def root(self):
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def url(self):

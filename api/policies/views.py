@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from portal.policies import services
 from portal.policies.documents import policy_document_filename, policy_document_pdf
 from portal.policies.selectors import (
+    app_policies_of,
     app_quotes_of,
     policies_visible_to,
     policy_versions_of,
@@ -24,7 +25,7 @@ from portal.policies.selectors import (
 
 from ..exceptions import ErrorSerializer
 from ..idempotency import IDEMPOTENCY_ERRORS, IDEMPOTENCY_PARAMETER, idempotent
-from ..pagination import paginated_response
+from ..pagination import PAGE_ERRORS, PAGE_PARAMETERS, page_of, paginated_response
 from ..permissions import IsCustomer, caller_customer
 from ..renderers import FileRenderer
 from . import serializers as s
@@ -35,16 +36,13 @@ ERRORS = {
 }
 NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description=_("Not found, or not yours."))}
 BAD_INPUT = {400: OpenApiResponse(ErrorSerializer, description=_("Invalid input: the messages say which field."))}
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description=str(_("Page number"))),
-    OpenApiParameter("page_size", OpenApiTypes.INT, description=str(_("Rows per page, at most 100"))),
-]
 
 
 @extend_schema(
     tags=["products"],
+    operation_id="products_list",
     parameters=PAGE_PARAMETERS,
-    responses={200: s.ProductSerializer(many=True), **ERRORS},
+    responses={200: page_of(s.ProductSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Products you can buy in the app",
 )
 @api_view(["GET"])
@@ -60,8 +58,9 @@ def _quote_answer(request, quote, status_code=status.HTTP_200_OK):
 @extend_schema(
     tags=["quotes"],
     methods=["GET"],
+    operation_id="quotes_list",
     parameters=PAGE_PARAMETERS,
-    responses={200: s.QuoteSerializer(many=True), **ERRORS},
+    responses={200: page_of(s.QuoteSerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your quotes, newest first",
 )
 @extend_schema(
@@ -148,15 +147,15 @@ def quote_accept(request, pk):
 
 @extend_schema(
     tags=["policies"],
+    operation_id="policies_list",
     parameters=PAGE_PARAMETERS,
-    responses={200: s.PolicySerializer(many=True), **ERRORS},
+    responses={200: page_of(s.PolicySerializer), **PAGE_ERRORS, **ERRORS},
     summary="Your policies, newest first",
 )
 @api_view(["GET"])
 @permission_classes([IsCustomer])
 def policy_list(request):
-    policies = policies_visible_to(request.user).order_by("-created_at", "-id")
-    return paginated_response(request, policies, s.PolicySerializer)
+    return paginated_response(request, app_policies_of(request.user), s.PolicySerializer)
 
 
 def _own_policy(request, pk):

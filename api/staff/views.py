@@ -16,6 +16,7 @@ from portal.claims.models import BulkTransitionJob
 from portal.claims.selectors import bulk_claim_ids, bulk_job_of, bulk_results_of, claims_for_queue
 from portal.claims.services import bulk_transition_submit
 
+from ..pagination import page_of
 from . import serializers as s
 from .pagination import UncountedPagination
 
@@ -84,7 +85,7 @@ def _queue(request, params):
 @extend_schema(
     tags=TAG,
     parameters=FILTER_PARAMETERS,
-    responses={200: s.QueueClaimSerializer(many=True), **ERRORS},
+    responses={200: page_of(s.QueueClaimSerializer, counted=False), **ERRORS},
     summary="The claims work queue",
     description="The claims in the caller's scope, with the portal work queue's filters; pages without a count.",
 )

@@ -9,7 +9,15 @@ from django_otp import user_has_device
 
 # Pages a signed-in user can reach before passing the second factor.
 EXEMPT_URL_NAMES = frozenset(
-    {"accounts:two_factor_setup", "accounts:two_factor_verify", "account_logout", "set_language", "healthz"}
+    {
+        "accounts:two_factor_setup",
+        "accounts:two_factor_verify",
+        "account_logout",
+        "set_language",
+        "healthz",
+        "readyz",
+        "metrics",
+    }
 )
 
 

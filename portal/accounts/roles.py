@@ -16,6 +16,8 @@ BORDEREAU_READ = [
     "ingestion.view_importjob",
     "ingestion.view_riskrow",
     "ingestion.view_claimrow",
+    "ingestion.view_sourceconnection",
+    "ingestion.view_syncrun",
 ]
 
 BOOK_READ = [
@@ -55,6 +57,8 @@ PAYMENTS_RECORD = [*PAYMENTS_READ, "payments.add_payment"]
 PAYOUTS_READ = ["payments.view_claimpayout"]
 PAYOUTS_WRITE = [*PAYOUTS_READ, "payments.add_claimpayout", "payments.change_claimpayout"]
 
+# Reports: every staff role runs the catalogue's reports its role is listed for (portal/reports/catalogue.py).
+REPORTS_RUN = ["reports.view_reportrun", "reports.add_reportrun"]
 # Loans: agents and supervisors apply and work them (KYC, overrides, approvals within a limit); finance
 # disburses them; Interventoría follows them.
 LOANS_READ = ["loans.view_loan", "loans.view_loantask", "loans.view_loandocument", "loans.view_loaninstalment"]
@@ -81,9 +85,10 @@ ROLE_PERMISSIONS = {
         *CLAIMS_WRITE,
         *GATEWAYS_START,
         *PAYMENTS_RECORD,
+        *REPORTS_RUN,
         *LOANS_WRITE,
     ],
-    Role.AGENT: [*BOOK_WRITE, *CLAIMS_WRITE, *GATEWAYS_START, *PAYMENTS_RECORD, *LOANS_WRITE],
+    Role.AGENT: [*BOOK_WRITE, *CLAIMS_WRITE, *GATEWAYS_START, *PAYMENTS_RECORD, *REPORTS_RUN, *LOANS_WRITE],
     Role.FINANCE: [
         *BORDEREAU_READ,
         "ingestion.add_importjob",
@@ -95,6 +100,8 @@ ROLE_PERMISSIONS = {
         *PAYMENTS_RECORD,
         "payments.change_payment",
         *PAYOUTS_WRITE,
+        *REPORTS_RUN,
+        "reports.view_reportschedule",
         *LOANS_DISBURSE,
     ],
     Role.INTERVENTORIA: [
@@ -109,6 +116,8 @@ ROLE_PERMISSIONS = {
         *PAYMENTS_READ,
         *PAYOUTS_READ,
         *CORE_SYNC_READ,
+        *REPORTS_RUN,
+        "reports.view_reportschedule",
         *LOANS_READ,
     ],
     Role.CLIENT: [],

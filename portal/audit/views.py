@@ -1,6 +1,7 @@
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.db_router import reads_from_replica
 from portal.core.exports import csv_download
 from portal.core.listing import BoundedLazyPaginator, render_filtered_table
 from portal.core.permissions import permission_required
@@ -12,6 +13,7 @@ from .tables import AuditEventTable
 AUDIT_LOG_REASON = _("The audit log is open to administrators and Interventoría (audit) only.")
 
 
+@reads_from_replica
 @permission_required("audit.view_auditevent", AUDIT_LOG_REASON)
 def audit_log(request):
     events = audit_events_visible_to(request.user).select_related("actor")

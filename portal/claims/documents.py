@@ -34,3 +34,14 @@ def store_upload(upload, mime):
 
 def stored_path(stored_name):
     return CLAIM_DOCUMENT.path(stored_name)
+
+
+def stored_delete(stored_name):
+    CLAIM_DOCUMENT.delete(stored_name)
+
+
+def stored_response(document):
+    """The download of a document whose permission the caller has checked (a signed redirect on S3)."""
+    return CLAIM_DOCUMENT.response(
+        document.stored_name, filename=document.original_name, content_type=document.content_type
+    )

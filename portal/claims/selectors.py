@@ -141,6 +141,16 @@ def claims_of_customer(user, customer):
     return claims_visible_to(user).filter(customer=customer).order_by("-created_at", "-id")
 
 
+def claims_for_app(user):
+    """The claims `user` sees (a customer: their own), reading what the app shows of each: newest first."""
+    return (
+        claims_visible_to(user)
+        .select_related(None)
+        .select_related("policy__product", "rejection_reason")
+        .order_by("-created_at", "-id")
+    )
+
+
 def bulk_job_of(user, pk):
     """One of the user's own bulk actions, or None."""
     return bulk_jobs_of(user).select_related("actor", "rejection_reason").filter(pk=pk).first()

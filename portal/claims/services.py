@@ -19,7 +19,7 @@ from portal.core.tasks import enqueue_on_commit
 from portal.policies.models import Policy
 from portal.policies.selectors import version_in_force_on
 
-from . import documents, workflow
+from . import documents, notices, workflow
 from .models import (
     ApprovalAuthority,
     BulkTransitionJob,
@@ -149,10 +149,12 @@ def _no_more_than_remaining(amount, remaining, currency, field):
 
 @transaction.atomic
 def claim_file(*, policy, coverage_code, loss_date, claimed_amount, description, actor, as_of=None):
-    """First notice of loss: a PENDING claim against the policy version in force on the loss date."""
+    """First notice of loss: a PENDING claim against the policy version in force on the loss date,
+    filed by staff for a customer of their book or by the customer on their own policy (the app)."""
     today = _today(as_of)
-    if actor.role not in workflow.FILING_ROLES:
-        raise PermissionDenied(_("Your role may not file claims."))
+    refused = workflow.filing_refusal(actor, policy)
+    if refused is not None:
+        _raise(refused)
     amount, description = _filing_input(
         claimed_amount=claimed_amount, description=description, loss_date=loss_date, today=today
     )
@@ -188,9 +190,10 @@ def claim_file(*, policy, coverage_code, loss_date, claimed_amount, description,
         created_at=now,
         status_changed_at=now,
     )
-    ClaimTransition.objects.create(
+    entry = ClaimTransition.objects.create(
         claim=claim, action="file", from_status="", to_status=claim.status, actor=actor, amount=amount, created_at=now
     )
+    notices.customers_tell([entry.pk])
     audit_record(
         actor=actor,
         action="claim.filed",
@@ -284,7 +287,7 @@ def _apply(claim, transition, actor, *, note, amount=None, reason=None, now, met
     for field, value in changes.items():
         setattr(claim, field, value)
     claim.revision += 1
-    ClaimTransition.objects.create(
+    entry = ClaimTransition.objects.create(
         claim=claim,
         action=transition.action,
         from_status=from_status,
@@ -295,6 +298,7 @@ def _apply(claim, transition, actor, *, note, amount=None, reason=None, now, met
         rejection_reason=reason,
         created_at=now,
     )
+    notices.customers_tell([entry.pk])
     audit_record(
         actor=actor,
         action=f"claim.{transition.action}",
@@ -447,24 +451,24 @@ def claim_document_add(*, claim, upload, actor):
             metadata={"document": document.pk, "name": document.original_name, "sha256": sha256, "size": size},
         )
     except Exception:
-        documents.stored_path(stored_name).unlink(missing_ok=True)
+        documents.stored_delete(stored_name)
         raise
     return document
 
 
 def claim_documents_add(*, claim, uploads, actor):
     """Attach several files, all or none: when one is refused, the files already stored for the
-    others are removed with their rows, so a refused upload leaves nothing on disk."""
-    stored = []
+    others are removed with their rows, so a refused upload leaves nothing on disk. The documents kept."""
+    added = []
     try:
         with transaction.atomic():
             for upload in uploads:
-                stored.append(claim_document_add(claim=claim, upload=upload, actor=actor).stored_name)
+                added.append(claim_document_add(claim=claim, upload=upload, actor=actor))
     except Exception:
-        for stored_name in stored:
-            documents.stored_path(stored_name).unlink(missing_ok=True)
+        for document in added:
+            documents.stored_delete(document.stored_name)
         raise
-    return len(stored)
+    return added
 
 
 def claim_actions_available(claim, user):
@@ -611,7 +615,7 @@ def _bulk_apply(job, transition, claims, *, actor, reason, now):
         Claim.objects.filter(pk__in=pks).update(
             status=transition.target, status_changed_at=now, revision=F("revision") + 1, **dict(changes)
         )
-    ClaimTransition.objects.bulk_create(
+    entries = ClaimTransition.objects.bulk_create(
         [
             ClaimTransition(
                 claim=claim,
@@ -627,6 +631,7 @@ def _bulk_apply(job, transition, claims, *, actor, reason, now):
         ],
         batch_size=BULK_CHUNK,
     )
+    notices.customers_tell([entry.pk for entry in entries])
     audit_record_many(
         actor=actor,
         action=f"claim.{transition.action}",

@@ -3,6 +3,7 @@
 from portal.core.tasks import correlated_task
 
 from .models import BulkTransitionJob
+from .notices import claim_status_emails_send
 from .services import bulk_transition_run
 
 
@@ -10,3 +11,10 @@ from .services import bulk_transition_run
 @correlated_task(retries=2, retry_delay=30)
 def bulk_transition_process(job_id):
     bulk_transition_run(job=BulkTransitionJob.objects.get(pk=job_id))
+
+
+# Builds and queues one email per move (each then retried on its own). A retry of this task may queue
+# an email of the batch twice: a customer told twice beats one never told.
+@correlated_task(retries=2, retry_delay=60)
+def claim_status_emails_send_task(transition_ids):
+    claim_status_emails_send(transition_ids=transition_ids)

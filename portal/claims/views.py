@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404, QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 from django_tables2 import RequestConfig
 
 from portal.accounts.models import Role
+from portal.core.db_router import reads_from_replica
 from portal.core.exceptions import Conflict
 from portal.core.exports import csv_download, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
@@ -114,6 +115,7 @@ def _queue_extra(request, claim_filter):
     return extra
 
 
+@reads_from_replica
 @permission_required("claims.view_claim", VIEW_REASON)
 def claim_list(request):
     if not request.GET and not request.htmx:
@@ -531,14 +533,7 @@ def document_upload(request, pk):
 def document_download(request, pk, doc_pk):
     claim = get_object_or_404(claims_visible_to(request.user), pk=pk)
     document = get_object_or_404(claim_documents(claim), pk=doc_pk)
-    path = documents.stored_path(document.stored_name)
-    if not path.is_file():
-        raise Http404
-    response = FileResponse(
-        path.open("rb"), as_attachment=True, filename=document.original_name, content_type=document.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return documents.stored_response(document)
 
 
 # --- the claims on a policy's and a customer's page ------------------------------------------------------

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from portal.accounts.models import Role
+from portal.core.money import format_money
 
 from .models import ClaimStatus
 
@@ -160,9 +161,24 @@ PAST_TENSE = {
 }
 
 
+def is_policyholder(actor, record):
+    """Whether `actor` is the app account of the customer `record` (a policy, a claim) belongs to."""
+    return actor.role == Role.CLIENT and record.customer.user_id == actor.pk
+
+
+def filing_refusal(actor, policy):
+    """(FORBIDDEN, message) when `actor` may not file a claim on `policy`, else None.
+
+    Staff in a filing role file for the customers of their book (the caller looks the policy up in
+    their scope); a customer files on their own policies only."""
+    if actor.role in FILING_ROLES or is_policyholder(actor, policy):
+        return None
+    return FORBIDDEN, _("Your role may not file claims.")
+
+
 def document_refusal(claim, actor):
     """Why `actor` may not add documents to `claim` now, as (kind, message), or None if they may."""
-    if actor.role not in FILING_ROLES:
+    if actor.role not in FILING_ROLES and not is_policyholder(actor, claim):
         return FORBIDDEN, _("Your role may not add documents to claims.")
     if claim.status == ClaimStatus.CLOSED:
         return CONFLICT, _("Claim %(number)s is closed; reopen it to add documents.") % {"number": claim.number}
@@ -188,3 +204,26 @@ def payout_refusal(claim, actor):
             "status": claim.get_status_display().lower(),
         }
     return None
+
+
+# What each recorded move means to the customer (the app's timeline and notifications): what happened
+# to their claim, never who on the staff did it or their internal notes.
+CUSTOMER_WORDS = {
+    "file": _("We received your claim."),
+    "start_review": _("An adjuster is reviewing your claim."),
+    "approve": _("Your claim was approved for %(amount)s."),
+    "reject": _("Your claim was not approved: %(reason)s."),
+    "pay": _("We paid your claim: %(amount)s."),
+    "close": _("Your claim was closed."),
+    "reopen": _("Your claim was reopened and is being reviewed again."),
+}
+
+
+def customer_words(entry, currency):
+    """A timeline entry (ClaimTransition) of a claim in `currency`, told to the customer."""
+    words = CUSTOMER_WORDS.get(entry.action)
+    if words is None:
+        return str(ClaimStatus(entry.to_status).label)
+    reason = entry.rejection_reason.label if entry.rejection_reason_id else ""
+    amount = format_money(entry.amount, currency) if entry.amount is not None else ""
+    return str(words) % {"amount": amount, "reason": reason}

@@ -1,6 +1,7 @@
 """Uploaded files the app keeps private (claim documents, profile photos): accepted by the type their
 bytes show, never by their name or the type the sender claims, and stored under random names in a
-folder of AMPARO_PRIVATE_ROOT that no public URL reaches; the app serves them after a permission check."""
+private area (AMPARO_PRIVATE_ROOT, or a private bucket: portal/core/storage.py) that no public URL
+reaches, after a virus scan; the app serves them after a permission check."""
 
 import hashlib
 import secrets
@@ -10,9 +11,11 @@ from pathlib import Path
 import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+
+from .storage import private_file_response, private_storage
+from .virus_scan import refuse_if_infected
 
 EXECUTABLE_TYPES = {
     "application/x-msdownload",
@@ -51,7 +54,7 @@ class PrivateFileKind:
     wrong_kind: str
 
     def storage(self):
-        return FileSystemStorage(location=settings.AMPARO_PRIVATE_ROOT / self.folder)
+        return private_storage(self.folder)
 
     def checked(self, upload):
         """The (content type, sha256, size) of an acceptable upload, or a ValidationError saying what is wrong."""
@@ -86,6 +89,7 @@ class PrivateFileKind:
                 )
                 % {"name": name, "suffix": suffix, "kind": kind.extension.upper()}
             )
+        refuse_if_infected(upload)
         digest = hashlib.sha256()
         upload.seek(0)
         for chunk in upload.chunks():
@@ -99,9 +103,22 @@ class PrivateFileKind:
     def store(self, upload, mime):
         """Save the upload under a random name: the name is all that links it to its record."""
         stored_name = f"{secrets.token_hex(16)}{self.stored_suffix(mime)}"
-        saved = self.storage().save(f"{stored_name[:2]}/{stored_name}", upload)
+        saved = self.storage().save(self.key(stored_name), upload)
         # The storage renames a file rather than overwrite one; keep the name it actually used.
         return Path(saved).name
 
+    def key(self, stored_name):
+        return f"{stored_name[:2]}/{stored_name}"
+
     def path(self, stored_name):
-        return Path(self.storage().path(f"{stored_name[:2]}/{stored_name}"))
+        """Where a stored file lies on local disk (only when private files are on local disk)."""
+        return Path(self.storage().path(self.key(stored_name)))
+
+    def delete(self, stored_name):
+        self.storage().delete(self.key(stored_name))
+
+    def response(self, stored_name, *, filename, content_type):
+        """The download of a file whose permission the caller has checked (a signed redirect on S3)."""
+        return private_file_response(
+            self.storage(), self.key(stored_name), filename=filename, content_type=content_type
+        )

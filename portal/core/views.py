@@ -5,6 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .health import database_is_up, queue_is_up
+from .readiness import readiness
 
 
 @never_cache
@@ -34,3 +35,17 @@ def server_error(request):
     if _api_request(request):
         return JsonResponse({"detail": str(_("Something went wrong on our side. Try again later."))}, status=500)
     return defaults.server_error(request)
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    problems = readiness()
+    ready = not any(problems.values())
+    return JsonResponse(
+        {
+            "status": "ready" if ready else "unavailable",
+            "checks": {name: problem or "ok" for name, problem in problems.items()},
+        },
+        status=200 if ready else 503,
+    )

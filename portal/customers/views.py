@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from portal.core.db_router import reads_from_replica
 from portal.core.exports import csv_download, list_without_export, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
 from portal.core.listing import render_filtered_table
@@ -45,6 +46,7 @@ EXPORT_FIELDS = [name for name, _label in EXPORT_COLUMNS]
 CREATED_AT = EXPORT_FIELDS.index("created_at")
 
 
+@reads_from_replica
 @permission_required("customers.view_customer", VIEW_REASON)
 def customer_list(request):
     customer_filter = CustomerFilter(

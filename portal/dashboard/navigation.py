@@ -104,7 +104,10 @@ NAVIGATION = [
         "oversight",
         _("Oversight"),
         "eye",
-        [Entry(_("Audit log"), "audit:log", "journal-text", "audit.view_auditevent")],
+        [
+            Entry(_("Reports"), "reports:catalogue", "journal-richtext", "reports.view_reportrun"),
+            Entry(_("Audit log"), "audit:log", "journal-text", "audit.view_auditevent"),
+        ],
     ),
     Area(
         "administration",

@@ -21,6 +21,11 @@ def gateway_transactions_visible_to(user):
     )
 
 
+def gateway_attempts_for_app(user):
+    """The online payments `user` sees (a customer: those for them), newest first."""
+    return gateway_transactions_visible_to(user).select_related(None).order_by("-created_at", "-id")
+
+
 def webhook_events_visible_to(user):
     """Gateway events are the company's own records: finance, Interventoría and administrators see them all."""
     if not user.is_authenticated or not user.is_active or user.role not in SEES_EVERY_BOOK:

@@ -12,6 +12,7 @@ from itertools import islice
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .fields import FIELDS
 from .readers import SAMPLE_BYTES, UnreadableFile, XlsxRows, detect_encoding, file_format, read_sample
@@ -42,6 +43,8 @@ class Layout:
     date_format: str = "%d/%m/%Y"
     decimal_style: str = "dot"
     notes: list = field(default_factory=list)
+    # field name -> [confidence, how its header was recognised] (see CONFIDENCE and MATCH_LABELS)
+    confidence: dict = field(default_factory=dict)
 
     def as_dict(self):
         return asdict(self)
@@ -55,24 +58,77 @@ def _synonym_index(kind):
     return index
 
 
-def match_columns(headers, kind, column_map=None):
-    """Map header cells to fields by name. Returns (columns, duplicates)."""
+# How a header was recognised, and how sure that makes us: a person would agree with each of these.
+MAPPED, EXACT, WITHOUT_NOTE, ABBREVIATION = "mapped", "exact", "without_note", "abbreviation"
+CONFIDENCE = {MAPPED: 1.0, EXACT: 1.0, WITHOUT_NOTE: 0.9, ABBREVIATION: 0.8}
+MATCH_LABELS = {
+    MAPPED: gettext_lazy("mapped in the source's profile"),
+    EXACT: gettext_lazy("its name"),
+    WITHOUT_NOTE: gettext_lazy("its name without its note in brackets"),
+    ABBREVIATION: gettext_lazy("the abbreviation in brackets"),
+}
+# "Unique Market Reference (UMR)": a name, then a note or abbreviation in brackets at the end.
+TRAILING_NOTE = re.compile(r"^(?P<name>.*?)\s*\((?P<note>[^()]*)\)\s*$")
+
+
+def header_keys(header):
+    """The texts a header may equal a synonym as, strongest first: itself, itself without a trailing
+    note in brackets, and that note (the standard's abbreviation, say UMR or GWP)."""
+    keys = [(normalise_header(header), EXACT)]
+    found = TRAILING_NOTE.match(header)
+    if found:
+        keys += [(normalise_header(found["name"]), WITHOUT_NOTE), (normalise_header(found["note"]), ABBREVIATION)]
+    return [(key, how) for key, how in keys if key]
+
+
+def match_headers(headers, kind, column_map=None):
+    """Map header cells to fields by name: a header the profile maps to a field is that field;
+    otherwise the first of its `header_keys` that is a synonym names it. Returns (columns,
+    confidence, duplicates): field -> column, field -> [score, how], and (field, first, second)
+    for each field two headers claim (a person must choose)."""
     synonyms = _synonym_index(kind)
     wanted = {name: normalise_header(header) for name, header in (column_map or {}).items() if header}
-    columns, duplicates = {}, []
+    columns, confidence, duplicates = {}, {}, []
     for position, header in enumerate(headers):
         key = normalise_header(header)
         if not key:
             continue
-        names = [name for name, mapped in wanted.items() if mapped == key] or (
-            [synonyms[key]] if key in synonyms and synonyms[key] not in wanted else []
-        )
-        for name in names:
+        found = [(name, MAPPED) for name, mapped in wanted.items() if mapped == key]
+        if not found:
+            named = [(synonyms[text], how) for text, how in header_keys(header) if text in synonyms]
+            # A field the profile maps is only ever its mapped header.
+            found = [match for match in named[:1] if match[0] not in wanted]
+        for name, how in found:
             if name in columns:
                 duplicates.append((name, columns[name], position))
             else:
                 columns[name] = position
+                confidence[name] = [CONFIDENCE[how], how]
+    return columns, confidence, duplicates
+
+
+def match_columns(headers, kind, column_map=None):
+    """Map header cells to fields by name (see `match_headers`). Returns (columns, duplicates)."""
+    columns, _confidence, duplicates = match_headers(headers, kind, column_map)
     return columns, duplicates
+
+
+def column_matches(layout, kind):
+    """What a job page shows of a detected layout (`Layout.as_dict()`): per field the file has, its
+    column, how the header was recognised and how sure that is (in %)."""
+    headers, confidence = layout.get("headers", []), layout.get("confidence")
+    if confidence is None:
+        return []  # detected before confidences were kept
+    matches = []
+    for spec in FIELDS[kind]:
+        position = layout.get("columns", {}).get(spec.name)
+        if position is None or position >= len(headers):
+            continue
+        score, how = confidence.get(spec.name, (CONFIDENCE[MAPPED], MAPPED))
+        matches.append(
+            {"field": spec.label, "header": headers[position], "how": MATCH_LABELS[how], "percent": round(score * 100)}
+        )
+    return matches
 
 
 def suggest_columns(headers, kind, columns):
@@ -176,7 +232,7 @@ def detect_layout(path, kind, *, profile=None, original_name="", whole_file_is_u
     layout.headers = [cell.strip() for cell in rows[header_index]]
     while layout.headers and not layout.headers[-1]:
         layout.headers.pop()  # spreadsheets pad rows to the sheet's width
-    layout.columns, duplicates = match_columns(layout.headers, kind, settings["column_map"])
+    layout.columns, layout.confidence, duplicates = match_headers(layout.headers, kind, settings["column_map"])
     if duplicates:
         name, first, second = duplicates[0]
         raise UnreadableFile(

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import parsing, partitions, totals
+from . import movements, parsing, partitions, totals
 from .fields import FIELDS, NATURAL_KEYS, Kind
 from .models import ClaimRow, ImportJob, RiskRow
 from .readers import (
@@ -75,19 +75,6 @@ def beside(call):
         yield running.result
 
 
-def _lookup_parser(spec, layout):
-    if spec.type == "date":
-        return lambda raw: parsing.parse_date(raw, layout.date_format)
-    if spec.type == "percent":
-        return lambda raw: parsing.parse_percent(raw, layout.decimal_style)
-    if spec.type == "currency":
-        return parsing.parse_currency
-    if spec.type == "country":
-        return parsing.parse_country
-    choices = tuple(spec.choices.items())
-    return lambda raw: parsing.parse_choice(raw, choices)
-
-
 def _db_value(value):
     if connection.vendor == "postgresql":
         return value
@@ -124,6 +111,10 @@ class Batch:
         if position is not None and position < len(self.layout.headers) and self.layout.headers[position]:
             return self.layout.headers[position][:120]
         return next(spec.label for spec in self.fields if spec.name == name)
+
+    def shown_key(self):
+        """The natural key's fields that the file has, as a duplicate's error names them."""
+        return [name for name in NATURAL_KEYS[self.kind] if name in self.layout.columns]
 
     def cell(self, spec):
         """The raw text of a field in a row of the raw table `r`; a field the file lacks reads as empty."""
@@ -227,7 +218,7 @@ class Batch:
             table = self._lookup(spec)
             value_type = self.model._meta.get_field(spec.name).db_type(connection)
             self.execute(f"CREATE {scratch()} TABLE {table} (raw text PRIMARY KEY, value {value_type}, error text)")
-            parse = _lookup_parser(spec, self.layout)
+            parse = parsing.lookup_parser(spec, self.layout.date_format, self.layout.decimal_style)
             with connection.cursor() as cursor:
                 rows = []
                 for raw in distinct:
@@ -318,6 +309,7 @@ class Batch:
             "extra_cells",
         ]
         required = quote(parsing.MSG_REQUIRED)
+        stored_values = {}
         # A formula in a name or reference is an injection attempt, not data.
         formula = quote(parsing.MSG_FORMULA)
         for spec in self.fields:
@@ -329,12 +321,15 @@ class Batch:
                 joins.append(f"LEFT JOIN {self._lookup(spec)} {alias} ON {alias}.raw = {cell}")
                 inner += [f"{alias}.value AS {name}__v", f"{alias}.error AS {name}__e"]
                 middle += [f"{name}__v", f"{name}__e"]
-                value, error = f"{name}__v", f"{name}__e"
+                value, error = movements.DERIVED_VALUES.get(name, f"{name}__v"), f"{name}__e"
             elif spec.type == "amount":
                 normalised, amount = amount_sql(cell, f"{name}__n", self.layout.decimal_style)
                 inner.append(f"{normalised} AS {name}__n")
                 middle += [f"{amount} AS {name}__a", f"{name}__n"]
                 value = f"CASE WHEN {name}__a >= 0 AND {name}__a <= {parsing.MAX_AMOUNT} THEN {name}__a END"
+                negative = f"{name}__a < 0"
+                if spec.signed:
+                    value, negative = movements.signed_amount_sql(f"{name}__a")
                 # Without spaces the cell is empty exactly when TRIM would leave it empty.
                 blank = f"{name}__n = ''" if postgresql else f"TRIM({name}__raw) = ''"
                 # The amount's value is missing exactly when one of these holds: a required amount
@@ -342,8 +337,8 @@ class Batch:
                 error = (
                     f"CASE WHEN {blank} THEN {required if spec.required else 'NULL'} "
                     f"WHEN {name}__a IS NULL THEN {quote(parsing.MSG_NUMBER)} "
-                    f"WHEN {name}__a < 0 THEN {quote(parsing.MSG_NEGATIVE)} "
-                    f"WHEN {name}__a > {parsing.MAX_AMOUNT} THEN {quote(parsing.MSG_TOO_BIG)} END"
+                    f"WHEN {negative} THEN {quote(parsing.MSG_NEGATIVE)} "
+                    f"WHEN ABS({name}__a) > {parsing.MAX_AMOUNT} THEN {quote(parsing.MSG_TOO_BIG)} END"
                 )
             else:
                 inner.append(f"NULLIF(TRIM({cell}), '') AS {name}__t")
@@ -362,6 +357,7 @@ class Batch:
                 error = f"COALESCE({error}, CASE WHEN {value} IS NULL THEN {required} END)"
             outer += [f"{value} AS {name}", f"{error} AS {name}__error", f"{name}__raw"]
             stored = stored_value_sql(spec)
+            stored_values[name] = stored
             if postgresql:
                 stored = f"CAST({stored} AS {self.model._meta.get_field(name).db_type(connection)})"
             # The raw text is kept only where it is needed: in the error rows of a bad cell.
@@ -376,7 +372,7 @@ class Batch:
         final.append(f"CASE WHEN {any_error} THEN 1 WHEN {broken} THEN 2 ELSE 0 END AS status")
         if postgresql:
             # Duplicate keys are looked for among these hashes first (see find_duplicates).
-            key = " || chr(31) || ".join(NATURAL_KEYS[self.kind])
+            key = " || chr(31) || ".join(f"CAST({stored_values[name]} AS text)" for name in NATURAL_KEYS[self.kind])
             final.append(f"hashtextextended({key}, 0) AS key_hash")
         # The layers must not be folded back into one another's repeated expressions.
         if connection.vendor == "postgresql":
@@ -448,7 +444,7 @@ class Batch:
         """The rows that repeat an earlier good row's natural key, with that row, into `later`. It
         only reads the typed rows, so it may run on a connection of its own (see `side_by_side`)."""
         natural = NATURAL_KEYS[self.kind]
-        shown = " || ' / ' || ".join(f"t.{name}" for name in natural)
+        shown = " || ' / ' || ".join(f"CAST(t.{name} AS TEXT)" for name in self.shown_key())
         same_key = " AND ".join(f"k.{name} = t.{name}" for name in natural)
         suspects = f"SELECT * FROM {self.typed} WHERE status = 0"
         place = ""
@@ -481,12 +477,12 @@ class Batch:
 
     def write_duplicate_errors(self):
         """Keep the first row of each natural key in the file; reject the others, naming that row."""
-        labels = " + ".join(self.label(name) for name in NATURAL_KEYS[self.kind])
+        labels = " + ".join(self.label(name) for name in self.shown_key())
         self.execute(
             f"""INSERT INTO ingestion_rowerror (job_id, row_number, "column", value, message)
             SELECT %s, row_number, %s, SUBSTR(shown, 1, 255), %s || CAST(first_row AS TEXT) FROM {self.later}
             ORDER BY row_number""",
-            [self.job_id, labels[:120], _("Same key as row") + " "],
+            [self.job_id, labels[:255], _("Same key as row") + " "],
         )
 
     def may_become_its_bordereau(self, job):

@@ -3,7 +3,7 @@ from datetime import date
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from .fields import Kind
+from .fields import STANDARD_TRANSACTION_TYPES, Kind
 from .models import ClaimRow, ClaimTotal, ImportJob, RiskRow, RiskTotal, RowError, Source
 
 
@@ -65,12 +65,15 @@ class ClaimTotalFilter(_BordereauFilter):
 
 class RiskRowFilter(RiskTotalFilter):
     umr = django_filters.CharFilter(label="UMR", lookup_expr="icontains")
-    # Picks rows within a bordereau, which its totals cannot follow.
-    row_only = ("umr",)
+    transaction_type = django_filters.ChoiceFilter(
+        label=_("Transaction type"), choices=[(value, value) for value in STANDARD_TRANSACTION_TYPES]
+    )
+    # Pick rows within a bordereau, which its totals cannot follow.
+    row_only = ("umr", "transaction_type")
 
     class Meta:
         model = RiskRow
-        fields = ["source", "period", "currency", "umr", "class_of_business"]
+        fields = ["source", "period", "currency", "umr", "class_of_business", "transaction_type"]
 
 
 class ClaimRowFilter(ClaimTotalFilter):

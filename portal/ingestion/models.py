@@ -132,7 +132,8 @@ class ImportJob(models.Model):
 class RowError(models.Model):
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
     row_number = models.PositiveIntegerField(_("row"))
-    column = models.CharField(_("column"), max_length=120, blank=True)
+    # A duplicate key names each of its columns (up to five, of up to 120 characters each).
+    column = models.CharField(_("column"), max_length=255, blank=True)
     value = models.CharField(_("value"), max_length=255, blank=True)
     message = models.CharField(_("message"), max_length=255)
 
@@ -169,7 +170,11 @@ class BordereauRow(models.Model):
 class RiskRow(BordereauRow):
     umr = models.CharField("UMR", max_length=200)
     certificate_ref = models.CharField(_("certificate ref"), max_length=200)
-    transaction_type = models.CharField(_("transaction type"), max_length=20)
+    # The standard's movement (Original, Additional or Return Premium...): see fields.TRANSACTION_TYPES.
+    transaction_type = models.CharField(_("transaction type"), max_length=60)
+    business_type = models.CharField(_("type of business"), max_length=20, blank=True, default="")
+    # The file's effective date of the transaction, or the risk's inception date when it gives none.
+    transaction_date = models.DateField(_("effective date of transaction"))
     insured_name = models.CharField(_("insured"), max_length=255)
     inception_date = models.DateField(_("inception"))
     expiry_date = models.DateField(_("expiry"))
@@ -178,6 +183,7 @@ class RiskRow(BordereauRow):
     gross_premium = models.DecimalField(_("gross premium"), max_digits=18, decimal_places=2)
     commission_pct = models.DecimalField(_("commission %"), max_digits=7, decimal_places=4)
     total_taxes = models.DecimalField(_("total taxes"), max_digits=18, decimal_places=2)
+    # Premiums of a return premium row are negative (and only theirs); sums insured never are.
     net_premium = models.DecimalField(_("net premium"), max_digits=18, decimal_places=2)
     class_of_business = models.CharField(_("class of business"), max_length=120)
 
@@ -188,7 +194,16 @@ class RiskRow(BordereauRow):
             # partitions.py), and with source and period in front every comparison would first
             # walk two equal columns and a UMR shared by thousands of rows (1.6 s vs 0.6 s per million).
             models.UniqueConstraint(
-                fields=["certificate_ref", "umr", "transaction_type", "source", "period"], name="risk_row_natural_key"
+                fields=[
+                    "certificate_ref",
+                    "umr",
+                    "transaction_type",
+                    "business_type",
+                    "transaction_date",
+                    "source",
+                    "period",
+                ],
+                name="risk_row_natural_key",
             )
         ]
 
@@ -270,3 +285,14 @@ class ClaimTotal(BordereauTotal):
                 fields=["source", "period", "currency", "claim_status"], name="claim_total_one_per_group"
             )
         ]
+
+
+# The web-service sources' models live beside their code; loaded here, where Django looks for models.
+from .sources.models import (  # noqa: E402, F401
+    RateBudget,
+    SourceBreaker,
+    SourceClient,
+    SourceConnection,
+    SyncPage,
+    SyncRun,
+)

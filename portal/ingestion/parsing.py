@@ -5,6 +5,7 @@ the import engine remembers their answers per column, since cells repeat a lot.
 """
 
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -120,13 +121,16 @@ def parse_country(raw):
     return (code, None) if code else (None, MSG_COUNTRY)
 
 
-def parse_choice(raw, choices):
-    text = " ".join(raw.strip().lower().split())
+def parse_choice(raw, choices, listed=()):
+    """`choices` maps each accepted spelling (lower case, no accents) to its stored value; the
+    message lists `listed`, or else every stored value."""
+    plain = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode()
+    text = " ".join(plain.strip().lower().split())
     if not text:
         return None, None
     value = dict(choices).get(text)
     if value is None:
-        return None, MSG_CHOICE % {"choices": ", ".join(sorted(set(dict(choices).values())))}
+        return None, MSG_CHOICE % {"choices": ", ".join(listed or sorted(set(dict(choices).values())))}
     return value, None
 
 
@@ -137,3 +141,17 @@ def parse_text(raw, max_length):
     if len(text) > max_length:
         return None, MSG_TOO_LONG % {"max": max_length}
     return text, None
+
+
+def lookup_parser(spec, date_format, decimal_style):
+    """The parser of a field whose values repeat (see engine.LOOKUP_TYPES), for one file's layout."""
+    if spec.type == "date":
+        return lambda raw: parse_date(raw, date_format)
+    if spec.type == "percent":
+        return lambda raw: parse_percent(raw, decimal_style)
+    if spec.type == "currency":
+        return parse_currency
+    if spec.type == "country":
+        return parse_country
+    choices = tuple(spec.choices.items())
+    return lambda raw: parse_choice(raw, choices, spec.listed)

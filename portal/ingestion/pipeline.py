@@ -131,3 +131,17 @@ def _write_errors_and_load(job, batch, profile, duplicates_found):
     lines = good if batch.attached and good is not None else batch.bordereau_totals(job)
     totals.store(job.kind, job.source_id, job.period, lines)
     return rows_loaded, rows_rejected
+
+
+def batch_type(job, batch):
+    """Steps 2's working tables for rows already staged in `batch` by another reader (a web-service
+    run, see sources.sync): lookups, typed rows and repeated keys. Returns the number of rows."""
+    batch.build_lookups()
+    rows = batch.build_typed(job)
+    batch.find_duplicates()
+    return rows
+
+
+def batch_load(job, batch, profile):
+    """Step 3 for a typed batch, in the caller's transaction: (rows loaded, rows rejected)."""
+    return _write_errors_and_load(job, batch, profile, lambda: None)

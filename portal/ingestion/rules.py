@@ -40,7 +40,8 @@ def risk_rules():
             "net_premium",
             money_text("net_premium"),
             f"{quote(net_message)} || {money_text(expected)}",
-            beyond_tolerance("net_premium", expected, "gross_premium"),
+            # A return premium's amounts are negative: its tolerance is that of their size.
+            beyond_tolerance("net_premium", expected, "ABS(gross_premium)"),
         ),
     ]
 

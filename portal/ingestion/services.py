@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
 from portal.core.tasks import enqueue_on_commit
+from portal.core.virus_scan import refuse_if_infected
 
 from .detect import detect_layout, missing_required
 from .fields import FIELDS, Kind
@@ -106,6 +107,10 @@ def import_job_create(*, actor, source, kind, period, upload, original_name, enq
         raise ValidationError({"file": _("The file is empty.")})
     if size > MAX_UPLOAD_BYTES:
         raise ValidationError({"file": _("The file is larger than 1 GB.")})
+    try:
+        refuse_if_infected(upload)
+    except ValidationError as refusal:
+        raise ValidationError({"file": refusal.messages}) from refusal
     sha256, utf8 = _fingerprint(upload)
     earlier = ImportJob.objects.filter(source=source, kind=kind, sha256=sha256, status__in=ImportJob.HOLDS_FILE).first()
     if earlier is not None:

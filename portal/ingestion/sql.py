@@ -18,12 +18,15 @@ PLAIN_DECIMAL_PATTERNS = {"dot": r"^[0-9]+(\.[0-9]{1,2})?$", "comma": r"^[0-9]+(
 
 
 def stored_value_sql(spec):
-    """Optional amounts are stored as 0 and optional texts as empty, never NULL."""
+    """Optional amounts are stored as 0 and optional texts and choices as empty, never NULL; an
+    optional field with a fallback as that other field's value."""
     if spec.required:
         return spec.name
+    if spec.fallback:
+        return f"COALESCE({spec.name}, {spec.fallback})"
     if spec.type == "amount":
         return f"COALESCE({spec.name}, 0)"
-    if spec.type == "text":
+    if spec.type in ("text", "choice"):
         return f"COALESCE({spec.name}, '')"
     return spec.name
 

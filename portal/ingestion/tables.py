@@ -79,6 +79,8 @@ class RiskRowTable(tables.Table):
             "umr",
             "certificate_ref",
             "transaction_type",
+            "business_type",
+            "transaction_date",
             "insured_name",
             "inception_date",
             "expiry_date",

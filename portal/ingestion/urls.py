@@ -15,5 +15,8 @@ urlpatterns = [
     path("jobs/<int:pk>/file", views.job_file, name="job_file"),
     path("rows/<str:kind>/", views.rows, name="rows"),
     path("sources/", views.source_list, name="source_list"),
+    path("pulls/", views.pulls, name="pulls"),
+    path("pulls/<int:pk>/start/", views.pull_start, name="pull_start"),
+    path("pulls/runs/<int:pk>/cancel/", views.pull_cancel, name="pull_cancel"),
     path("sources/<int:source_pk>/profile/<str:kind>/", views.profile_edit, name="profile_edit"),
 ]

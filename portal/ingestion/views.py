@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 from django_tables2 import RequestConfig
 
+from portal.core.db_router import reads_from_replica
 from portal.core.exports import csv_download, list_without_export, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
 from portal.core.listing import BoundedLazyPaginator, render_filtered_table
@@ -17,7 +18,7 @@ from portal.core.permissions import permission_required
 from portal.core.uploads import body_limit
 
 from . import services
-from .detect import match_columns, suggest_columns
+from .detect import column_matches, match_columns, suggest_columns
 from .fields import FIELDS, Kind
 from .filters import ClaimRowFilter, ClaimTotalFilter, ImportJobFilter, RiskRowFilter, RiskTotalFilter, RowErrorFilter
 from .forms import MappingForm, ProfileForm, UploadForm, too_large_to_upload
@@ -31,6 +32,8 @@ from .selectors import (
     row_errors_of,
     sources_visible_to,
 )
+from .sources.selectors import source_connections_visible_to, sync_runs_visible_to
+from .sources.services import sync_run_cancel, sync_run_start
 from .tables import ClaimRowTable, ImportJobTable, RiskRowTable, RowErrorTable, status_badge
 
 READ_REASON = gettext_lazy("Bordereaux are open to administrators, finance and Interventoría.")
@@ -42,6 +45,7 @@ def _form_errors_422(form):
     return 422 if form.errors else 200
 
 
+@reads_from_replica
 @permission_required("ingestion.view_importjob", READ_REASON)
 def job_list(request):
     job_filter = ImportJobFilter(request.GET, queryset=import_jobs_visible_to(request.user))
@@ -117,6 +121,7 @@ def job_detail(request, pk):
         **_progress_figures(job),
         "date_format_label": DATE_FORMAT_LABELS.get(job.layout.get("date_format"), ""),
         "decimal_style_label": dict(MappingProfile.DECIMAL_STYLES).get(job.layout.get("decimal_style"), ""),
+        "column_matches": column_matches(job.layout, job.kind),
         "filter": error_filter,
         "table": errors_table,
         "can_manage": request.user.has_perm("ingestion.change_importjob"),
@@ -294,3 +299,44 @@ def profile_edit(request, source_pk, kind):
     }
     status = 422 if settings_form.errors or mapping_form.errors else 200
     return render(request, "ingestion/profile_edit.html", context, status=status)
+
+
+PULL_REASON = gettext_lazy("Only administrators start and cancel pulls from web services.")
+RUNS_SHOWN = 50
+
+
+@permission_required("ingestion.view_syncrun", READ_REASON)
+def pulls(request):
+    """Web-service sources and their runs, with the live progress of the running ones."""
+    runs = list(sync_runs_visible_to(request.user)[:RUNS_SHOWN])
+    context = {"runs": runs, "any_active": any(run.is_active for run in runs)}
+    if request.htmx and request.htmx.target == "pull-runs":
+        return render(request, "ingestion/pulls.html#runs", context)
+    context["connections"] = source_connections_visible_to(request.user)
+    return render(request, "ingestion/pulls.html", context)
+
+
+@require_POST
+@permission_required("ingestion.add_syncrun", PULL_REASON)
+def pull_start(request, pk):
+    connection = get_object_or_404(source_connections_visible_to(request.user), pk=pk)
+    try:
+        run = sync_run_start(actor=request.user, connection=connection)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Pull #%(run)d queued: it runs in the background.") % {"run": run.pk})
+    return redirect("ingestion:pulls")
+
+
+@require_POST
+@permission_required("ingestion.change_syncrun", PULL_REASON)
+def pull_cancel(request, pk):
+    run = get_object_or_404(sync_runs_visible_to(request.user), pk=pk)
+    try:
+        sync_run_cancel(actor=request.user, run=run)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Cancelling: the pull stops at its next page; nothing of it is loaded."))
+    return redirect("ingestion:pulls")

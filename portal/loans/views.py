@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -315,14 +315,7 @@ def loan_document_pdf(request, pk, kind):
 def document_download(request, pk, doc_pk):
     loan = get_object_or_404(loans_for_page(request.user), pk=pk)
     document = get_object_or_404(loan_documents(loan), pk=doc_pk)
-    path = documents.stored_path(document.stored_name)
-    if not path.is_file():
-        raise Http404
-    response = FileResponse(
-        path.open("rb"), as_attachment=True, filename=document.original_name, content_type=document.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return documents.stored_response(document)
 
 
 @permission_required("loans.view_loan", VIEW_REASON)

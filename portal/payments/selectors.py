@@ -119,6 +119,33 @@ def customer_account_summaries(user, customer, *, today=None):
     return [account_summary(account, today=today) for account in accounts_visible_to(user).filter(customer=customer)]
 
 
+def accounts_for_app(user):
+    """The accounts `user` sees (a customer: their own, one per currency)."""
+    return accounts_visible_to(user).select_related(None).select_related("customer").order_by("currency")
+
+
+def instalments_due_for_app(user, *, limit=12):
+    """The next open instalments `user` sees (a customer: of their own policies), overdue first, at most `limit`."""
+    return (
+        instalments_visible_to(user)
+        .select_related(None)
+        .select_related("policy__product")
+        .filter(status=Instalment.Status.OPEN)
+        .order_by("due_date", "policy__number", "sequence")[:limit]
+    )
+
+
+def payments_for_app(user):
+    """The payments received that `user` sees (a customer: those they made), with receipts, newest first."""
+    return (
+        payments_visible_to(user)
+        .select_related(None)
+        .select_related("receipt")
+        .filter(direction=Payment.Direction.IN)
+        .order_by("-received_on", "-id")
+    )
+
+
 def instalments_of(account):
     return (
         account.instalments.select_related("policy", "policy__product", "policy_version")

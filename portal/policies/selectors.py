@@ -44,6 +44,18 @@ def policy_with_versions(user, pk):
     return policies_visible_to(user).select_related("renewal_of").prefetch_related(versions).filter(pk=pk).first()
 
 
+def app_policies_of(user):
+    """The policy list of the customers' app: `user`'s policies newest first, with the product and the
+    current version's terms; not the version's coverages and breakdown (JSON the list does not show)."""
+    return (
+        policies_visible_to(user)
+        .select_related(None)
+        .select_related("product", "current_version")
+        .defer("current_version__coverages", "current_version__breakdown")
+        .order_by("-created_at", "-id")
+    )
+
+
 def app_quotes_of(user):
     """The quotes `user` may see, newest first, each with the policy issued from it (if any)."""
     return quotes_visible_to(user).select_related("policy").order_by("-created_at", "-id")

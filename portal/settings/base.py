@@ -4,6 +4,7 @@
 override only what must differ; `.env.example` lists every variable read here.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -109,6 +110,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "oauth2_provider",
     "portal.core",
     "portal.accounts",
     "portal.audit",
@@ -122,10 +124,14 @@ INSTALLED_APPS = [
     "portal.loans",
     "portal.gateways",
     "portal.integrations",
+    "portal.reports",
     "portal.dashboard",
+    "portal.operations",
 ]
 
 MIDDLEWARE = [
+    # First and last: request counts and latency by view for /metrics (portal.operations).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_guid.middleware.guid_middleware",
     "portal.core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -144,6 +150,9 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.TwoFactorMiddleware",
     "axes.middleware.AxesMiddleware",
+    # After authentication and the second factor: it reads who the user is to route list pages' reads.
+    "portal.core.db_router.ReplicaRoutingMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -179,6 +188,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Short write transactions from the web server and the huey consumer share one file.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The same backends, timing every query for /metrics.
+METRICS_DATABASE_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+DATABASES["default"]["ENGINE"] = METRICS_DATABASE_ENGINES.get(
+    DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
+)
+# Read replicas (streaming replicas of the primary): list pages and reports read from them
+# (portal.core.db_router); a user's reads stay on the primary for AMPARO_REPLICA_STICKY_SECONDS after a write.
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS")
+for _index, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    _replica = dj_database_url.parse(_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True)
+    _replica["ENGINE"] = METRICS_DATABASE_ENGINES.get(_replica["ENGINE"], _replica["ENGINE"])
+    # Under test a replica is the test database itself (the real streaming replica has a test of its own).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_index}"] = _replica
+DATABASE_ROUTERS = ["portal.core.db_router.ReplicaRouter"]
+AMPARO_REPLICA_STICKY_SECONDS = env_int("AMPARO_REPLICA_STICKY_SECONDS", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -286,6 +314,27 @@ AMPARO_CLAIM_BULK_IN_REQUEST = env_int("AMPARO_CLAIM_BULK_IN_REQUEST", 50)
 # writes every typed row itself, so on a two-core database server one worker beats two; raise it
 # with the server's cores.
 AMPARO_INGESTION_TYPING_WORKERS = env_int("AMPARO_INGESTION_TYPING_WORKERS", 1)
+# Web-service sources (portal/ingestion/sources): secrets typed in the portal are kept encrypted with
+# these Fernet keys (comma-separated; the first encrypts, all decrypt, so a new key goes in front).
+AMPARO_INGESTION_SECRET_KEYS = env("AMPARO_INGESTION_SECRET_KEYS", "")
+# Raw pages of each pull are kept gzipped this many days for replays, then deleted.
+AMPARO_INGESTION_PAGE_RETENTION_DAYS = env_int("AMPARO_INGESTION_PAGE_RETENTION_DAYS", 30)
+# Backoff between tries of a page: random exponential from this base, at most the maximum; a
+# Retry-After longer than the maximum fails the run instead of holding a worker.
+AMPARO_INGESTION_RETRY_BASE_SECONDS = float(env("AMPARO_INGESTION_RETRY_BASE_SECONDS", "1"))
+AMPARO_INGESTION_RETRY_MAX_SECONDS = float(env("AMPARO_INGESTION_RETRY_MAX_SECONDS", "60"))
+# A source's circuit breaker opens after this many failures in a row, for the cooldown.
+AMPARO_INGESTION_BREAKER_FAILURES = env_int("AMPARO_INGESTION_BREAKER_FAILURES", 8)
+AMPARO_INGESTION_BREAKER_COOLDOWN_SECONDS = env_int("AMPARO_INGESTION_BREAKER_COOLDOWN_SECONDS", 60)
+# An OAuth2 token is renewed this many seconds before it expires.
+AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS = env_int("AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS", 60)
+# Reports: how long a run's file is kept, from how many rows its requester is emailed a link when it
+# ends, and the portal's address for the links in those emails (and the scheduled packs).
+AMPARO_REPORT_RETENTION_DAYS = env_int("AMPARO_REPORT_RETENTION_DAYS", 7)
+AMPARO_REPORT_EMAIL_MIN_ROWS = env_int("AMPARO_REPORT_EMAIL_MIN_ROWS", 50_000)
+AMPARO_PORTAL_URL = env("AMPARO_PORTAL_URL", "http://127.0.0.1:8000")
+# Dashboards: after a write that moves their figures, one refresh at most this often (0: periodic only).
+AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = env_int("AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS", 60)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -295,9 +344,9 @@ STORAGES = {
 # be shared (Redis), or each process keeps a limit of its own. A per-process memory cache otherwise.
 CACHE_URL = env("CACHE_URL") or env("REDIS_URL")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "portal.core.cache.MeasuredRedisCache", "LOCATION": CACHE_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "portal.core.cache.MeasuredLocMemCache"}}
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Amparo <no-reply@amparo.local>")
@@ -373,23 +422,35 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     **({"SIGNING_KEY": AMPARO_JWT_SIGNING_KEY} if AMPARO_JWT_SIGNING_KEY else {}),
 }
-# The API's conventions (api/): JSON in (and multipart for uploads), JSON out; every list paginated with
-# a capped page size (api.pagination); every refusal `{"detail": ...}` plus field errors
-# (api.exceptions); the OpenAPI schema from drf-spectacular.
+# The API's conventions (api/): JSON in (multipart only where a view uploads files), JSON out; every
+# list paginated with a capped page size (api.pagination); every refusal `{"detail": ...}` plus field
+# errors (api.exceptions); the OpenAPI schema from drf-spectacular.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.AmparoJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only; an upload endpoint takes multipart with its own @parser_classes.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # No renderer picked by ?format=: the app says what it accepts in Accept, and an endpoint may give
+    # `format` its own meaning (the statement's ?format=pdf).
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
+}
+# Our own OAuth2 authorization server, for cedants' systems pushing bordereaux (client credentials):
+# an application per source, scopes bordereaux:write and bordereaux:read (see api/bordereaux.py).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "bordereaux:write": "Upload bordereaux for your source",
+        "bordereaux:read": "Read your source's imports, row errors and rows",
+    },
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("AMPARO_CEDANT_TOKEN_SECONDS", 3600),
+    "SCOPES_BACKEND_CLASS": "portal.ingestion.sources.clients.SourceScopes",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Amparo API",
@@ -402,12 +463,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Several models have a "status": each choice set gets its own name in the schema.
+    # Several models have a "status" (and a "method", a "currency"): each choice set gets its own name.
     "ENUM_NAME_OVERRIDES": {
         "QuoteStatusEnum": "portal.policies.models.QuoteStatus",
         "PolicyStatusEnum": "portal.policies.models.PolicyStatus",
         "ClaimStatusEnum": "portal.claims.models.ClaimStatus",
         "BulkJobStatusEnum": "portal.claims.models.BulkTransitionJob.Status",
+        "GatewayMethodEnum": "portal.gateways.models.PaymentMethod",
+        "CurrencyEnum": "portal.core.money.CURRENCIES",
     },
 }
 # How long an API Idempotency-Key is remembered, and after how long a request that holds one without
@@ -429,6 +492,37 @@ AMPARO_API_AUTH_RATE_PER_ADDRESS = env("AMPARO_API_AUTH_RATE_PER_ADDRESS", "30/m
 AMPARO_API_AUTH_RATE_PER_ACCOUNT = env("AMPARO_API_AUTH_RATE_PER_ACCOUNT", "10/min")
 # Customers who sign up in the app without a record are created in this agent's book (the direct book).
 AMPARO_DIRECT_BOOK_AGENT_EMAIL = env("AMPARO_DIRECT_BOOK_AGENT_EMAIL", "agent@amparo.demo")
+
+# --- Operations (portal.operations) ---
+# /metrics answers a scraper that sends this as a bearer token, or one calling from an address or network
+# listed here (after AMPARO_TRUSTED_PROXY_COUNT); nobody else. Under gunicorn set PROMETHEUS_MULTIPROC_DIR.
+AMPARO_METRICS_TOKEN = env("AMPARO_METRICS_TOKEN", "")
+AMPARO_METRICS_ALLOWED_IPS = env_list("AMPARO_METRICS_ALLOWED_IPS")
+# Backups (`manage.py backup`, `manage.py restore --verify FILE`): archives go to AMPARO_BACKUP_DIR, the newest
+# AMPARO_BACKUP_KEEP of them are kept; with a passphrase they are encrypted (gpg, AES-256). The huey scheduler
+# takes one nightly at AMPARO_BACKUP_HOUR:30 (local time) when AMPARO_BACKUP_NIGHTLY is on; cron can instead.
+AMPARO_BACKUP_DIR = Path(env("AMPARO_BACKUP_DIR", str(BASE_DIR / "var" / "backups")))
+AMPARO_BACKUP_KEEP = env_int("AMPARO_BACKUP_KEEP", 14)
+AMPARO_BACKUP_PASSPHRASE = env("AMPARO_BACKUP_PASSPHRASE", "")
+AMPARO_BACKUP_NIGHTLY = env_bool("AMPARO_BACKUP_NIGHTLY", False)
+AMPARO_BACKUP_HOUR = env_int("AMPARO_BACKUP_HOUR", 2)
+# Private files on S3-compatible object storage when set (s3://bucket/prefix?endpoint_url=...&region_name=...);
+# local disk under AMPARO_PRIVATE_ROOT otherwise. Downloads redirect to URLs signed for this many seconds.
+AMPARO_STORAGE_URL = env("AMPARO_STORAGE_URL", "")
+AMPARO_STORAGE_ACCESS_KEY = env("AMPARO_STORAGE_ACCESS_KEY", "")
+AMPARO_STORAGE_SECRET_KEY = env("AMPARO_STORAGE_SECRET_KEY", "")
+AMPARO_STORAGE_SIGNED_URL_SECONDS = env_int("AMPARO_STORAGE_SIGNED_URL_SECONDS", 60)
+# Every upload is scanned by ClamAV's daemon at this address (tcp://host:3310 or unix:///run/clamav/clamd.ctl)
+# before anything is stored; infected files are refused. Empty: scanning is off.
+CLAMD_ADDRESS = env("CLAMD_ADDRESS", "")
+CLAMD_TIMEOUT_SECONDS = float(env("CLAMD_TIMEOUT_SECONDS", "30"))
+# Request latency buckets of every view (django-prometheus): each one is a series per view and method.
+PROMETHEUS_LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
+for _network in AMPARO_METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"AMPARO_METRICS_ALLOWED_IPS: {_network!r} is not an address or network") from exc
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -22,3 +22,5 @@ AMPARO_PRIVATE_ROOT = Path(env("AMPARO_PRIVATE_ROOT", str(BASE_DIR / "var" / "te
 # requested with no language chosen, so the test run keeps English as its default; the tests of the
 # language rules (tests/test_language_preference.py) state the product default explicitly.
 LANGUAGE_CODE = "en"
+# The dashboards' figures are refreshed by their own tests; other tests' commits do not queue refreshes.
+AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 0

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from api.tokens import token_pair_for
 from portal.accounts.models import Role
 
-from ..factories import CustomerFactory, UserFactory
+from ..factories import CustomerFactory, UserFactory, issue_policy
 
 CODE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
 
@@ -75,3 +75,41 @@ def client_for(db):
 @pytest.fixture
 def customer_client(client_for, customer_account):
     return client_for(customer_account)
+
+
+# --- the customer endpoints (claims, account, payments, notifications) ---------------------------------
+
+
+@pytest.fixture
+def policyholder(customer_account):
+    """The customer record of `customer_account` (Camila), with one policy issued in her agent's book."""
+    customer = customer_account.customer
+    issue_policy(customer=customer, actor=customer.agent)
+    return customer
+
+
+@pytest.fixture
+def other_policyholder(db):
+    """Another customer with an app account and a policy of their own, in another book."""
+    user = UserFactory(role=Role.CLIENT, email_primary="otro@correo.test")
+    customer = CustomerFactory(user=user, email_primary=user.email_primary, id_number=user.id_number)
+    issue_policy(customer=customer, actor=customer.agent)
+    return customer
+
+
+@pytest.fixture
+def as_customer(app_client, django_capture_on_commit_callbacks):
+    """`as_customer(user).get(path)` / `.post(path, data, format=...)`: the app's calls with `user`'s token."""
+
+    class Caller:
+        def __init__(self, user):
+            self.auth = {"HTTP_AUTHORIZATION": f"Bearer {token_pair_for(user)['access']}"}
+
+        def get(self, path, params=None, **extra):
+            return app_client.get(path, params or {}, **self.auth, **extra)
+
+        def post(self, path, data=None, *, format="json", **extra):
+            with django_capture_on_commit_callbacks(execute=True):
+                return app_client.post(path, data or {}, format=format, **self.auth, **extra)
+
+    return Caller

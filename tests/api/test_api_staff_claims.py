@@ -13,17 +13,12 @@ from portal.accounts.models import Role
 from portal.claims import services
 from portal.claims.models import BulkTransitionJob, Claim
 
-from ..factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory, file_claim, issue_policy
+from ..factories import CustomerFactory, TeamFactory, UserFactory, file_claim, issue_policy
 
 CLAIMS = "/api/v1/staff/claims/"
 BULK = "/api/v1/staff/claims/bulk-transition/"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def product(db):
-    return ProductFactory(name="Auto Total", code="AUTO")
 
 
 @pytest.fixture

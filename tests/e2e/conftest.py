@@ -87,3 +87,11 @@ def demo(transactional_db):
     from portal.accounts.demo import seed_demo_users
 
     seed_demo_users()
+
+
+@pytest.fixture
+def book(demo):
+    """The demo staff with the demo customers and their policies."""
+    from portal.policies.demo import seed_demo_policies
+
+    seed_demo_policies()

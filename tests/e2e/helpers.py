@@ -30,3 +30,12 @@ def open_from_navigation(page: Page, name: str):
     if area.count():
         area.click()
     link.click()
+
+
+def mark_document(page: Page):
+    """Tag the loaded document; a full reload would lose the tag, an HTMX swap keeps it."""
+    page.evaluate("window.__amparoNoReload = 'same document'")
+
+
+def assert_same_document(page: Page):
+    assert page.evaluate("window.__amparoNoReload") == "same document", "the page was reloaded"

@@ -18,7 +18,7 @@ from portal.policies.demo import seed_demo_policies
 from portal.policies.models import Policy
 from tests.factories import file_claim, grant_approval_limit
 
-from .helpers import open_from_navigation, sign_in
+from .helpers import assert_same_document, mark_document, open_from_navigation, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -46,15 +46,6 @@ def policy(book):
 
 def user(email):
     return User.objects.get(email_primary=email)
-
-
-def mark_document(page: Page):
-    """Tag the loaded document; a full reload would lose the tag, an HTMX swap keeps it."""
-    page.evaluate("window.__amparoNoReload = 'same document'")
-
-
-def assert_same_document(page: Page):
-    assert page.evaluate("window.__amparoNoReload") == "same document", "the page was reloaded"
 
 
 def under_review(policy, amount):

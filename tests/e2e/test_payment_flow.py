@@ -11,26 +11,12 @@ from portal.accounts.demo import DEMO_PASSWORD
 from portal.core.money import format_money
 from portal.payments.forms import StatementPeriodForm
 from portal.payments.models import Instalment, Payment
-from portal.policies.demo import seed_demo_policies
 
-from .helpers import open_from_navigation, sign_in
+from .helpers import assert_same_document, mark_document, open_from_navigation, sign_in
 
 pytestmark = pytest.mark.e2e
 
 CUSTOMER = "Santiago Henao Múnera"
-
-
-@pytest.fixture
-def book(demo):
-    seed_demo_policies()
-
-
-def mark_document(page: Page):
-    page.evaluate("window.__amparoNoReload = 'same document'")
-
-
-def assert_same_document(page: Page):
-    assert page.evaluate("window.__amparoNoReload") == "same document", "the page was reloaded"
 
 
 def open_account(page: Page):

@@ -12,31 +12,16 @@ from playwright.sync_api import Page, expect
 from portal.accounts.demo import DEMO_PASSWORD
 from portal.core.money import format_money
 from portal.customers.models import Customer
-from portal.policies.demo import seed_demo_policies
 from portal.policies.models import Policy, Product
 from portal.policies.rating import price
 
-from .helpers import open_from_navigation, sign_in
+from .helpers import assert_same_document, mark_document, open_from_navigation, sign_in
 
 pytestmark = pytest.mark.e2e
 
 CUSTOMER = "Valentina Ortiz Salazar"
 SUM_INSURED = Decimal("90000000")
 ENDORSED_SUM = Decimal("120000000")
-
-
-@pytest.fixture
-def book(demo):
-    seed_demo_policies()
-
-
-def mark_document(page: Page):
-    """Tag the loaded document; a full reload would lose the tag, an HTMX swap keeps it."""
-    page.evaluate("window.__amparoNoReload = 'same document'")
-
-
-def assert_same_document(page: Page):
-    assert page.evaluate("window.__amparoNoReload") == "same document", "the page was reloaded"
 
 
 def create_customer(page: Page):

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from portal.accounts.demo import DEMO_PASSWORD
 
-from ..test_roles import EXPECTED_NAV
+from ..helpers import EXPECTED_NAV
 from .helpers import sign_in
 
 pytestmark = pytest.mark.e2e

@@ -38,11 +38,6 @@ def a_wrong_code(key):
     return next(code for code in (f"{n:06d}" for n in range(0, 1_000_000, 111_111)) if code not in accepted)
 
 
-@pytest.fixture
-def require_2fa(settings):
-    settings.AMPARO_REQUIRE_2FA = True
-
-
 def test_a_staff_user_enrols_an_authenticator_and_needs_its_code_at_the_next_sign_in(
     new_page, live_server, transactional_db, require_2fa
 ):

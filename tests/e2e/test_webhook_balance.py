@@ -19,18 +19,12 @@ from portal.policies.demo import seed_demo_policies
 from portal.policies.models import PaymentFrequency, Product
 from portal.policies.services import policy_issue, quote_accept, quote_create
 
-from ..wompi_server import APPROVING_NEQUI, running_wompi
+from ..wompi_server import APPROVING_NEQUI
 from .helpers import sign_in
 
 pytestmark = pytest.mark.e2e
 
 PAID = Decimal("45000")
-
-
-@pytest.fixture
-def wompi(settings):
-    with running_wompi(settings) as server:
-        yield server
 
 
 @pytest.fixture

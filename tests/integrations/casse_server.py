@@ -33,8 +33,10 @@ from collections import Counter, defaultdict, deque
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from ..local_server import LocalServer
 
 CLIENT_ID = "amparo-test"
 CLIENT_SECRET = "casse-test-secret"
@@ -101,7 +103,7 @@ def _required(body, *names):
         raise _Error(422, "VALIDATION", "MISSING_FIELDS", f"missing: {', '.join(missing)}")
 
 
-class FakeCore:
+class FakeCore(LocalServer):
     page_size = 100
 
     def __init__(self, *, clock=None, client_id=None):
@@ -125,25 +127,9 @@ class FakeCore:
         self._lock = threading.RLock()
         self._counter = 0
         self._changes = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.core = self
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.listen(_Handler, "core")
 
     # --- running --------------------------------------------------------------------------------------
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def root(self):
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def settings(self, **overrides):
         """Django settings that point Amparo at this core (short timeouts, a quick breaker)."""

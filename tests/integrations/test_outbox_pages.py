@@ -26,11 +26,6 @@ def dead_message(core, drain, policy_history):
     return OutboxMessage.objects.get(state="DEAD")
 
 
-@pytest.fixture
-def admin(db):
-    return UserFactory(role=Role.ADMIN)
-
-
 def test_administrators_see_the_outbox_by_state_and_filter_it(client, admin, dead_message):
     client.force_login(admin)
 

@@ -35,7 +35,7 @@ def user_profile_photo_set(*, user, upload):
             metadata={"content_type": mime, "size": size, "sha256": sha256},
         )
     except Exception:
-        PROFILE_PHOTO.path(stored_name).unlink(missing_ok=True)
+        PROFILE_PHOTO.delete(stored_name)
         raise
     _delete_after_commit(previous)
     return user

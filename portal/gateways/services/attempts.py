@@ -29,6 +29,10 @@ PSE_DESCRIPTION_MAX = 30
 MAX_CARD_INSTALLMENTS = 36
 
 
+class GatewayUnavailable(ValidationError):
+    """Wompi could not be asked, so nothing was started or charged: the same request may be tried again."""
+
+
 def _new_reference():
     return f"AMP-{secrets.token_hex(8).upper()}"
 
@@ -167,7 +171,8 @@ def online_payment_start(*, customer, amount, currency, method, method_details, 
 
     The attempt is saved (and committed) before Wompi is called, so an event that arrives before
     Wompi's answer finds it. Call it outside a transaction: it waits on the network.
-    Raises ValidationError for bad input or when Wompi refuses; when Wompi's answer is lost the
+    Raises ValidationError for bad input or when Wompi refuses (GatewayUnavailable, one, when Wompi
+    cannot be asked at all: nothing was started); when Wompi's answer is lost the
     attempt stays PENDING with a note, and `gateway_transaction_refresh` finds out what happened.
     """
     if not isinstance(customer, Customer) or customer.pk is None:
@@ -187,7 +192,7 @@ def online_payment_start(*, customer, amount, currency, method, method_details, 
     try:
         acceptance = client.acceptance_tokens()
     except (WompiUnavailable, WompiServerError, WompiRefused):
-        raise ValidationError(
+        raise GatewayUnavailable(
             _("Wompi cannot be reached just now, so nothing was charged. Try again in a minute.")
         ) from None
 

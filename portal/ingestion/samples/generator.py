@@ -210,6 +210,12 @@ LOSS_BASE = date(2023, 1, 1)  # losses up to 2026-08-31, first advised up to 60 
 LOSS_DAYS = (date(2026, 8, 31) - LOSS_BASE).days + 1
 
 
+def generated_fields(kind):
+    """The fields this generator writes: files as senders wrote them before the standard's Type of
+    Business and Effective Date of Transaction (see samples/crs.py for a file that has them)."""
+    return tuple(spec for spec in FIELDS[kind] if spec.name not in ("business_type", "transaction_date"))
+
+
 def _weighted(rng, pairs):
     names, weights = zip(*pairs, strict=True)
     return rng.choices(names, weights=weights)[0]
@@ -278,7 +284,7 @@ def choose_layout(kind, fmt, seed, overrides=None):
         "omitted": [name for name in OPTIONAL_OMISSIONS[kind] if rng.random() < 0.15],
     }
     names = {}
-    for spec in FIELDS[kind]:
+    for spec in generated_fields(kind):
         candidates = [
             text for text in (spec.label, *spec.synonyms) if synonyms.get(normalise_header(text)) == spec.name
         ]
@@ -296,7 +302,7 @@ def choose_layout(kind, fmt, seed, overrides=None):
     }
     choices["headers"].update(pinned_headers)
     if "order" not in overrides:
-        order = [spec.name for spec in FIELDS[kind] if spec.name not in choices["omitted"]]
+        order = [spec.name for spec in generated_fields(kind) if spec.name not in choices["omitted"]]
         order += [f"extra:{name}" for name in choices["extra_columns"]]
         random.Random(shuffle).shuffle(order)
         choices["order"] = order
@@ -349,7 +355,7 @@ class _Rows:
         self.bad_rate = bad_rate
         self.rng = random.Random(f"{seed}:{kind}:rows")
         self.bad_rng = random.Random(f"{seed}:{kind}:bad")
-        self.names = [spec.name for spec in FIELDS[kind]]
+        self.names = [spec.name for spec in generated_fields(kind)]
         self.index = {name: position for position, name in enumerate(self.names)}
         present = set(choices["order"])
         self.present = [name for name in self.names if name in present]
@@ -560,6 +566,8 @@ class _Rows:
         elif reason == "negative_amount":
             name = rng.choice(("sum_insured", "gross_premium") if risk else ("paid_indemnity", "reserve_indemnity"))
             values[at[name]] = fmt.negative(rng.randint(100, 10_000_000))
+            if name == "gross_premium":
+                values[at["transaction_type"]] = "New"  # a return premium's may be negative
         elif reason == "not_a_number":
             name = "sum_insured" if risk else "total_incurred"
             values[at[name]] = rng.choice(("N/A", "TBC", "12abc", "see note"))
@@ -577,11 +585,15 @@ class _Rows:
         elif reason == "unknown_transaction_type":
             values[at["transaction_type"]] = rng.choice(("Transfer", "Reinstatement", "Nueva", "X"))
         elif reason == "missing_required":
-            required = [spec.name for spec in FIELDS[self.kind] if spec.required and spec.name in self.present]
+            required = [
+                spec.name for spec in generated_fields(self.kind) if spec.required and spec.name in self.present
+            ]
             values[at[rng.choice(required)]] = ""
         elif reason == "duplicate_key":
-            for name in NATURAL_KEYS[self.kind]:
-                values[at[name]] = last_good[at[name]]
+            # The key's fields this file has, and the dates its effective date falls back to.
+            for name in (*NATURAL_KEYS[self.kind], *(("inception_date", "expiry_date") if risk else ())):
+                if name in at:
+                    values[at[name]] = last_good[at[name]]
         elif reason == "text_too_long":
             values[at["insured_name"]] = "Consorcio " + "Constructor Andino y Asociados " * 10
         elif reason == "future_loss_date":

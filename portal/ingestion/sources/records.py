@@ -1,0 +1,169 @@
+"""Records as rows: which record key feeds which CRS v5.2 field (the spec's mapping first, then the
+same synonyms as file headers, with camelCase, underscores, case and accents ignored; dotted keys
+reach into nested objects), each record's cells as text for the import's raw table, its period,
+and the incremental cursor's order."""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from ..detect import Layout, match_columns, missing_required, normalise_header
+from ..fields import FIELDS
+from ..services import period_from_text
+from .paginators import dotted
+
+CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+SAMPLE_RECORDS = 200
+
+
+class RecordsUnusable(Exception):
+    pass
+
+
+def humanised(key):
+    """'insured.fullName' -> 'insured full Name': how a file would head it, for the synonyms."""
+    return CAMEL.sub(" ", key.replace(".", " "))
+
+
+def _keys(record, prefix=""):
+    for key, value in record.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _keys(value, f"{path}.")
+        else:
+            yield path
+
+
+def records_layout(spec, records):
+    """The Layout of the source's records, from the first records seen: one column per field found."""
+    kind = spec["kind"]
+    keys = list(
+        dict.fromkeys(key for record in records[:SAMPLE_RECORDS] if isinstance(record, dict) for key in _keys(record))
+    )
+    keys += [key for key in spec.get("mapping") or {} if key not in keys]
+    label_to_field = {}
+    for spec_field in FIELDS[kind]:
+        for name in (spec_field.label, spec_field.name.replace("_", " "), *spec_field.synonyms):
+            label_to_field.setdefault(normalise_header(name), spec_field.name)
+    column_map = {}
+    for key, column in (spec.get("mapping") or {}).items():
+        field_name = label_to_field.get(normalise_header(column))
+        if field_name is None:
+            raise RecordsUnusable(
+                _("The mapping sends %(key)s to %(column)s, which is not a column of a %(kind)s bordereau.")
+                % {"key": key, "column": column, "kind": kind}
+            )
+        column_map[field_name] = humanised(key)
+    columns, duplicates = match_columns([humanised(key) for key in keys], kind, column_map)
+    if duplicates:
+        name, first, second = duplicates[0]
+        raise RecordsUnusable(
+            _("Two record keys both read as %(field)s (%(first)s and %(second)s): map one of them in the spec.")
+            % {"field": name, "first": keys[first], "second": keys[second]}
+        )
+    # One column per field found, in the fields' order, headed by the record key that feeds it.
+    found = [spec_field.name for spec_field in FIELDS[kind] if spec_field.name in columns]
+    layout = Layout(
+        format="json",
+        headers=[keys[columns[name]] for name in found],
+        columns={name: position for position, name in enumerate(found)},
+        date_format="%d/%m/%Y",
+        decimal_style="dot",
+    )
+    missing = missing_required(layout, kind)
+    if missing:
+        raise RecordsUnusable(
+            _("The records have no key for: %(fields)s. Map them in the spec's mapping.")
+            % {"fields": ", ".join(spec_field.label for spec_field in missing)}
+        )
+    return layout
+
+
+def cell_text(value):
+    """A JSON value as the text a file would hold: numbers in plain decimal notation (1e-05 would be
+    read as no number at all), booleans and null as words and empty."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is int:
+        return str(value)
+    if kind is float:
+        text = repr(value)
+        return text if "e" not in text else format(Decimal(text), "f")
+    if value is None:
+        return ""
+    if kind is bool:
+        return "true" if value else "false"
+    return str(value)[:1000]  # an object or list where a value belongs: its field's checks reject it
+
+
+def cells_reader(layout):
+    """A function from a record to its cells' texts in the layout's order (the hot loop of a pull:
+    plain dict lookups for plain keys, a walk only for dotted ones)."""
+    keys = [(key, "." not in key) for key in layout.headers]
+
+    def read(record):
+        get = record.get
+        return [cell_text(get(key)) if plain else cell_text(dotted(record, key)) for key, plain in keys]
+
+    return read
+
+
+def periods_reader(period_spec):
+    """A function from a record to (period, problem), remembering each distinct value's answer."""
+    seen = {}
+    if "value" in period_spec:
+        fixed = record_period({}, period_spec)
+        return lambda record: fixed
+    field = period_spec["field"]
+    plain = "." not in field
+
+    def read(record):
+        value = record.get(field) if plain else dotted(record, field)
+        try:
+            return seen[value]
+        except (KeyError, TypeError):
+            answer = record_period(record, period_spec)
+            if isinstance(value, str) and len(seen) < 10_000:
+                seen[value] = answer
+            return answer
+
+    return read
+
+
+def record_period(record, period_spec):
+    """The first day of the month the record reports on, or a message saying why there is none."""
+    if "value" in period_spec:
+        text = period_spec["value"]
+    else:
+        text = dotted(record, period_spec["field"]) if isinstance(record, dict) else None
+        if text in (None, ""):
+            return None, _("The record has no %(field)s.") % {"field": period_spec["field"]}
+    try:
+        return period_from_text(text), None
+    except ValidationError:
+        return None, _("%(value)s is not a month (e.g. 2026-10).") % {"value": str(text)[:40]}
+
+
+def cursor_order(value):
+    """How cursor values compare: as instants when they are timestamps, as numbers when they are
+    numbers, else as text."""
+    text = str(value)
+    moment = parse_datetime(text) if isinstance(value, str) else None
+    if moment is not None:
+        return (0, moment.timestamp(), text)
+    try:
+        return (1, Decimal(text), text)
+    except InvalidOperation:
+        return (2, 0, text)
+
+
+def cursor_max(current, candidate):
+    if candidate in (None, ""):
+        return current
+    if current in (None, ""):
+        return str(candidate)
+    return str(candidate) if cursor_order(candidate) > cursor_order(current) else current

@@ -1,0 +1,416 @@
+"""The rows of each catalogue report: reads over the domains' `*_visible_to(user)` selectors, so the
+scope of a report is the scope of the lists its user already sees. Each returns ReportData: the rows
+(tuples in the definition's column order, read in chunks) and, when known up front, how many.
+
+Money is summed in the database per currency; pro-rata earnings use the policies' own rules
+(`portal.policies.prorata`), version by version.
+"""
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, Q, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from portal.accounts.models import Role, User
+from portal.accounts.selectors import book_scope_q
+from portal.audit.selectors import audit_events_visible_to
+from portal.claims.models import Claim
+from portal.claims.selectors import claims_visible_to
+from portal.core.money import ZERO
+from portal.ingestion.fields import Kind
+from portal.ingestion.models import ImportJob
+from portal.ingestion.selectors import bordereau_totals_visible_to, import_jobs_visible_to
+from portal.payments.models import ClaimPayout, Instalment, Payment
+from portal.payments.selectors import instalments_visible_to, payments_visible_to, payouts_visible_to
+from portal.policies.models import PolicyVersion
+from portal.policies.prorata import earned_premium as prorata_earned
+from portal.policies.selectors import policies_visible_to
+
+CHUNK = 5000
+MONEY_FIELD = DecimalField(max_digits=24, decimal_places=2)
+KIND_LABELS = dict(Kind.CHOICES)
+
+
+@dataclass
+class ReportData:
+    rows: object
+    total: int | None = None
+
+
+def book_owners_in_scope(user):
+    """The users whose books are inside `user`'s scope: everyone's, a supervisor's agents (and their
+    own), an agent's own. book_scope_q names an agent by instance, which the `pk` field itself refuses."""
+    if user.is_authenticated and user.role == Role.AGENT:
+        return User.objects.filter(pk=user.pk, is_active=True)
+    return User.objects.filter(book_scope_q(user, agent_field="pk"))
+
+
+def agent_in_scope(user, agent_id):
+    """Whether `agent_id` owns a book inside `user`'s scope."""
+    return book_owners_in_scope(user).filter(pk=agent_id).exists()
+
+
+def _start_of(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _agent_filter(params, field):
+    return Q(**{field: params["agent"]}) if params.get("agent") else Q()
+
+
+def _listed(rows):
+    rows = list(rows)
+    return ReportData(rows=rows, total=len(rows))
+
+
+def premium_production(user, params):
+    versions = (
+        PolicyVersion.objects.filter(
+            policy__in=policies_visible_to(user).values("pk"),
+            created_at__gte=_start_of(params["from"]),
+            created_at__lt=_start_of(params["to"] + timedelta(days=1)),
+        )
+        .filter(_agent_filter(params, "policy__customer__agent"))
+        .annotate(month=TruncMonth("created_at"))
+        .values("month", "policy__product__name", "policy__customer__agent__full_name", "currency")
+        .annotate(**{kind.lower(): Count("pk", filter=Q(kind=kind)) for kind in PolicyVersion.Kind.values})
+        .annotate(written=Coalesce(Sum("premium_change"), ZERO, output_field=MONEY_FIELD))
+        .order_by("month", "policy__product__name", "policy__customer__agent__full_name", "currency")
+    )
+    return _listed(
+        (
+            timezone.localtime(row["month"]).date() if isinstance(row["month"], datetime) else row["month"],
+            row["policy__product__name"],
+            row["policy__customer__agent__full_name"],
+            row["currency"],
+            row["new_business"],
+            row["renewal"],
+            row["endorsement"],
+            row["cancellation"],
+            row["reinstatement"],
+            row["written"],
+        )
+        for row in versions
+    )
+
+
+@dataclass(frozen=True)
+class _Version:
+    """The fields of a policy version the pro-rata rules read, without building a model per row."""
+
+    number: int
+    kind: str
+    effective_date: object
+    start_date: object
+    end_date: object
+    premium: Decimal
+    premium_change: Decimal
+
+    @property
+    def ends_cover(self):
+        return self.kind == PolicyVersion.Kind.CANCELLATION
+
+
+VERSION_FIELDS = ("number", "kind", "effective_date", "start_date", "end_date", "premium", "premium_change")
+
+
+def _versions_by_policy(user, params, *, recorded_before):
+    """(policy fields, [versions recorded before `recorded_before`]) per policy in scope, policy by policy."""
+    rows = (
+        PolicyVersion.objects.filter(
+            policy__in=policies_visible_to(user).values("pk"), created_at__lt=_start_of(recorded_before)
+        )
+        .filter(_agent_filter(params, "policy__customer__agent"))
+        .order_by("policy_id", "number")
+        .values_list(
+            "policy_id",
+            "policy__number",
+            "policy__product__name",
+            "policy__customer__agent__full_name",
+            "currency",
+            *VERSION_FIELDS,
+        )
+        .iterator(chunk_size=CHUNK)
+    )
+    for _policy_id, group in itertools.groupby(rows, key=lambda row: row[0]):
+        group = list(group)
+        yield group[0][1:5], [_Version(*row[5:]) for row in group]
+
+
+def policy_earnings(versions, *, until):
+    """(written, earned, unearned) of one policy's versions for cover up to (not including) `until`.
+
+    Written is what the versions charged net of returns; earned is the pro-rata share of the cover
+    given so far, never more than written (a return can leave less written than the days earned
+    before it); unearned is the rest, so earned + unearned = written always."""
+    written = sum((version.premium_change for version in versions), ZERO)
+    earned = max(ZERO, min(prorata_earned(versions, until=until), written))
+    return written, earned, written - earned
+
+
+def earned_premium(user, params):
+    """Written, earned (pro rata by day through the date) and unearned premium per policy at a date."""
+    day_after = params["as_of"] + timedelta(days=1)
+
+    def rows():
+        for (number, product, agent, currency), versions in _versions_by_policy(
+            user, params, recorded_before=day_after
+        ):
+            yield number, product, agent, currency, *policy_earnings(versions, until=day_after)
+
+    count = policies_visible_to(user).filter(_agent_filter(params, "customer__agent")).count()
+    return ReportData(rows=rows(), total=count)
+
+
+def collections(user, params):
+    received = (
+        payments_visible_to(user)
+        .filter(
+            direction=Payment.Direction.IN,
+            status=Payment.Status.CONFIRMED,
+            received_on__gte=params["from"],
+            received_on__lte=params["to"],
+        )
+        .filter(_agent_filter(params, "account__customer__agent"))
+        .order_by()
+        .values("received_on", "method", "currency")
+        .annotate(payments=Count("pk"), collected=Sum("amount"))
+        .order_by("received_on", "method", "currency")
+    )
+    methods = dict(Payment.Method.choices)
+    return _listed(
+        (
+            row["received_on"],
+            str(methods.get(row["method"], row["method"])),
+            row["currency"],
+            row["payments"],
+            row["collected"],
+        )
+        for row in received
+    )
+
+
+def receivables_ageing(user, params):
+    """Open instalments' outstanding amounts per customer, agent and currency, by days overdue on the date."""
+    as_of = params["as_of"]
+    outstanding = F("amount") - F("amount_paid")
+    buckets = {
+        "current": Q(due_date__gte=as_of),
+        "days_1_30": Q(due_date__lt=as_of, due_date__gte=as_of - timedelta(days=30)),
+        "days_31_60": Q(due_date__lt=as_of - timedelta(days=30), due_date__gte=as_of - timedelta(days=60)),
+        "days_61_90": Q(due_date__lt=as_of - timedelta(days=60), due_date__gte=as_of - timedelta(days=90)),
+        "days_90_plus": Q(due_date__lt=as_of - timedelta(days=90)),
+    }
+    open_instalments = (
+        instalments_visible_to(user)
+        .filter(status=Instalment.Status.OPEN, amount__gt=F("amount_paid"))
+        .filter(_agent_filter(params, "account__customer__agent"))
+        .order_by()
+        .values("account__customer__full_name", "account__customer__agent__full_name", "currency")
+        .annotate(
+            **{
+                name: Coalesce(Sum(outstanding, filter=condition), ZERO, output_field=MONEY_FIELD)
+                for name, condition in buckets.items()
+            },
+            open_balance=Sum(outstanding, output_field=MONEY_FIELD),
+        )
+        .order_by("account__customer__agent__full_name", "account__customer__full_name", "currency")
+    )
+    return _listed(
+        (
+            row["account__customer__full_name"],
+            row["account__customer__agent__full_name"],
+            row["currency"],
+            *(row[name] for name in buckets),
+            row["open_balance"],
+        )
+        for row in open_instalments.iterator(chunk_size=CHUNK)
+    )
+
+
+OPEN_CLAIM = (Claim.Status.PENDING, Claim.Status.UNDER_REVIEW)
+INCURRED_CLAIM = (Claim.Status.APPROVED, Claim.Status.PAID, Claim.Status.CLOSED)
+
+
+def claims(user, params):
+    today = timezone.localdate()
+    in_range = (
+        claims_visible_to(user)
+        .filter(created_at__gte=_start_of(params["from"]), created_at__lt=_start_of(params["to"] + timedelta(days=1)))
+        .filter(_agent_filter(params, "customer__agent"))
+    )
+    group = ("month", "policy__product__name", "currency")
+    figures = (
+        in_range.annotate(month=TruncMonth("created_at"))
+        .order_by()
+        .values(*group)
+        .annotate(
+            filed=Count("pk"),
+            open=Count("pk", filter=Q(status__in=OPEN_CLAIM)),
+            approved=Count("pk", filter=Q(status__in=INCURRED_CLAIM, approved_amount__isnull=False)),
+            rejected=Count("pk", filter=Q(status=Claim.Status.REJECTED)),
+            incurred=Coalesce(
+                Sum("approved_amount", filter=Q(status__in=INCURRED_CLAIM)), ZERO, output_field=MONEY_FIELD
+            ),
+        )
+        .order_by(*group)
+    )
+    open_ages = defaultdict(list)
+    for month, product, currency, filed_at in (
+        in_range.filter(status__in=OPEN_CLAIM)
+        .annotate(month=TruncMonth("created_at"))
+        .values_list(*group, "created_at")
+        .iterator(chunk_size=CHUNK)
+    ):
+        open_ages[(month, product, currency)].append((today - timezone.localtime(filed_at).date()).days)
+    paid = {
+        (row["month"], row["policy__product__name"], row["currency"]): row["paid"]
+        for row in ClaimPayout.objects.filter(status=ClaimPayout.Status.CONFIRMED, claim__in=in_range.values("pk"))
+        .annotate(month=TruncMonth("claim__created_at"), policy__product__name=F("claim__policy__product__name"))
+        .order_by()
+        .values("month", "policy__product__name", "currency")
+        .annotate(paid=Sum("amount"))
+    }
+
+    def rows():
+        for row in figures:
+            key = (row["month"], row["policy__product__name"], row["currency"])
+            ages = open_ages.get(key)
+            paid_amount = paid.get(key, ZERO)
+            yield (
+                timezone.localtime(row["month"]).date(),
+                row["policy__product__name"],
+                row["currency"],
+                row["filed"],
+                row["open"],
+                row["approved"],
+                row["rejected"],
+                round(sum(ages) / len(ages)) if ages else None,
+                row["incurred"],
+                paid_amount,
+                row["incurred"] - paid_amount,
+            )
+
+    return _listed(rows())
+
+
+def loss_ratio(user, params):
+    """Earned premium in [from, to] (earned through `to` less earned before `from`, per version) against
+    claims approved for losses in that period, per product and currency."""
+    start, end = params["from"], params["to"] + timedelta(days=1)
+    earned = defaultdict(lambda: ZERO)
+    for (_number, product, _agent, currency), versions in _versions_by_policy(user, params, recorded_before=end):
+        earned[(product, currency)] += (
+            policy_earnings(versions, until=end)[1] - policy_earnings(versions, until=start)[1]
+        )
+    incurred = {
+        (row["policy__product__name"], row["currency"]): row["incurred"]
+        for row in claims_visible_to(user)
+        .filter(status__in=INCURRED_CLAIM, approved_amount__isnull=False, loss_date__gte=start, loss_date__lt=end)
+        .filter(_agent_filter(params, "customer__agent"))
+        .order_by()
+        .values("policy__product__name", "currency")
+        .annotate(incurred=Sum("approved_amount"))
+    }
+    rows = []
+    for key in sorted(set(earned) | set(incurred)):
+        premium, losses = earned.get(key, ZERO), incurred.get(key, ZERO)
+        ratio = (losses / premium).quantize(Decimal("0.0001")) if premium > 0 else None
+        rows.append((*key, premium, losses, ratio))
+    return ReportData(rows=rows, total=len(rows))
+
+
+def payouts(user, params):
+    statuses = dict(ClaimPayout.Status.choices)
+    chosen = (
+        payouts_visible_to(user)
+        .filter(prepared_at__gte=_start_of(params["from"]), prepared_at__lt=_start_of(params["to"] + timedelta(days=1)))
+        .order_by("prepared_at", "pk")
+    )
+
+    def rows():
+        for payout in chosen.iterator(chunk_size=CHUNK):
+            paid = payout.payment.amount if payout.payment_id else None
+            difference = (payout.amount - paid) if paid is not None else None
+            yield (
+                payout.number,
+                payout.claim.number,
+                str(statuses[payout.status]),
+                payout.currency,
+                payout.amount,
+                payout.prepared_by.full_name,
+                payout.prepared_at,
+                payout.confirmed_by.full_name if payout.confirmed_by_id else "",
+                payout.confirmed_at,
+                paid,
+                difference,
+            )
+
+    return ReportData(rows=rows(), total=chosen.count())
+
+
+def _month_before(period):
+    return (period - timedelta(days=1)).replace(day=1)
+
+
+def bordereaux(user, params):
+    """Each bordereau's stored totals (kept by its imports) per group and currency, with the rows its
+    imports rejected and the same group's figure in the cedant's previous period."""
+    start, end = params["from"].replace(day=1), params["to"]
+    kinds = {Kind.RISK: ("gross_premium", "class_of_business"), Kind.CLAIMS: ("total_incurred", "claim_status")}
+    rows = []
+    for kind, (amount_field, group_field) in kinds.items():
+        lines = bordereau_totals_visible_to(user, kind).select_related("source")
+        figures = {
+            (line.source.name, line.period, getattr(line, group_field), line.currency): line
+            for line in lines.filter(period__gte=_month_before(start), period__lte=end)
+        }
+        rejected = {
+            (row["source__name"], row["period"]): row["rejected"]
+            for row in import_jobs_visible_to(user)
+            .filter(kind=kind, status=ImportJob.Status.SUCCEEDED, period__gte=start, period__lte=end)
+            .order_by()
+            .values("source__name", "period")
+            .annotate(rejected=Sum("rows_rejected"))
+        }
+        for (source, period, group, currency), line in sorted(figures.items()):
+            if period < start:
+                continue
+            amount = getattr(line, amount_field)
+            before = figures.get((source, _month_before(period), group, currency))
+            previous = getattr(before, amount_field) if before else ZERO
+            rows.append(
+                (
+                    source,
+                    period,
+                    str(KIND_LABELS[kind]),
+                    group,
+                    currency,
+                    line.rows,
+                    rejected.get((source, period), 0),
+                    amount,
+                    previous,
+                    amount - previous,
+                )
+            )
+    return ReportData(rows=rows, total=len(rows))
+
+
+def audit_extract(user, params):
+    events = audit_events_visible_to(user).filter(
+        occurred_at__gte=_start_of(params["from"]), occurred_at__lt=_start_of(params["to"] + timedelta(days=1))
+    )
+    if params.get("actor"):
+        events = events.filter(actor_label__iexact=params["actor"])
+    if params.get("action"):
+        events = events.filter(action=params["action"])
+    events = events.order_by("occurred_at", "id")
+    rows = events.values_list(
+        "occurred_at", "actor_label", "action", "target_type", "target_id", "target_label", "correlation_id"
+    ).iterator(chunk_size=CHUNK)
+    return ReportData(rows=rows, total=events.count())

@@ -1,0 +1,126 @@
+"""The dashboards read precomputed figures: after a refresh they equal the live counts for every
+role's scope, say how fresh they are, cost the same few queries whatever the book's size, and a
+write that moves them queues a refresh (debounced)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.accounts.models import Role
+from portal.claims.selectors import claim_card_figures
+from portal.claims.services import claim_approve, claim_start_review
+from portal.policies.selectors import policy_figures
+from portal.policies.services import policy_suspend
+from portal.reports import receivers
+from portal.reports.dashboards import book_card, claims_card, precomputed_book
+from portal.reports.figures import EVERYONE, dashboard_figures_refresh
+from portal.reports.models import DashboardFigure
+
+from .factories import CustomerFactory, TeamFactory, UserFactory, file_claim, grant_approval_limit, issue_policy
+
+pytestmark = pytest.mark.django_db
+MONTH = timezone.localdate().replace(day=1).isoformat()
+
+
+@pytest.fixture
+def books(agent, supervisor):
+    own = CustomerFactory(agent=agent)
+    issue_policy(customer=own)
+    policy_suspend(policy=issue_policy(customer=own), actor=agent, reason="Unpaid premium")
+    claim = file_claim(policy=issue_policy(customer=CustomerFactory(agent=agent)), actor=agent)
+    grant_approval_limit(supervisor, "50000000")
+    claim_approve(
+        claim=claim_start_review(claim=claim, actor=supervisor),
+        actor=UserFactory(role=Role.ADMIN),
+        amount=Decimal("1234.50"),
+        note="ok",
+    )
+    file_claim(actor=agent, agent=agent)
+    other = UserFactory(role=Role.AGENT, team=TeamFactory())
+    issue_policy(customer=CustomerFactory(agent=other))
+    file_claim(actor=other, agent=other)
+
+
+def without_freshness(figures):
+    return {key: value for key, value in figures.items() if key != "computed_at"}
+
+
+@pytest.mark.parametrize("who", ["agent", "supervisor", "finance_user", "admin_user", "auditor"])
+def test_the_precomputed_figures_equal_the_live_counts_for_every_scope(request, books, who):
+    user = request.getfixturevalue(who)
+    dashboard_figures_refresh()
+    precomputed = precomputed_book(user)
+    assert without_freshness(book_card(user, precomputed)) == policy_figures(user)
+    live_claims = claim_card_figures(user)
+    assert without_freshness(claims_card(user, precomputed, month=MONTH)) == live_claims
+
+
+def test_before_the_first_refresh_the_live_counts_answer(agent, books):
+    assert precomputed_book(agent) is None
+    assert book_card(agent, None) == policy_figures(agent)
+
+
+def test_an_agent_with_an_empty_book_sees_zeros_once_figures_exist(books):
+    dashboard_figures_refresh()
+    newcomer = UserFactory(role=Role.AGENT)
+    figures = book_card(newcomer, precomputed_book(newcomer))
+    assert figures["total"] == 0 and figures["computed_at"] is not None
+
+
+def test_a_book_that_emptied_loses_its_figures_at_the_next_refresh(agent, books):
+    dashboard_figures_refresh()
+    DashboardFigure.objects.create(
+        scope="agent:999999", key="book", value={}, computed_at=timezone.now() - timedelta(hours=1)
+    )
+    dashboard_figures_refresh()
+    assert not DashboardFigure.objects.filter(scope="agent:999999").exists()
+
+
+def test_last_months_approvals_are_not_shown_as_this_months(admin_user, books):
+    dashboard_figures_refresh()
+    DashboardFigure.objects.filter(scope=EVERYONE).update(
+        value={**DashboardFigure.objects.get(scope=EVERYONE).value, "month": "2000-01-01"}
+    )
+    assert claims_card(admin_user, precomputed_book(admin_user), month=MONTH)["approved_this_month"] == []
+
+
+def test_the_dashboard_says_how_fresh_its_figures_are_in_a_constant_number_of_queries(
+    client, admin_user, books, django_assert_max_num_queries
+):
+    dashboard_figures_refresh()
+    client.force_login(admin_user)
+    client.get(reverse("dashboard:dashboard"))
+    with django_assert_max_num_queries(40) as captured:
+        body = client.get(reverse("dashboard:dashboard")).content.decode()
+    assert 'data-testid="book-freshness"' in body and 'data-testid="claims-freshness"' in body
+    assert not any("policies_policy" in query["sql"] and "COUNT" in query["sql"] for query in captured.captured_queries)
+
+
+def test_a_write_that_moves_the_figures_queues_one_refresh_and_it_counts_the_write(
+    agent, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 60
+    cache.clear()
+    queued = []
+    monkeypatch.setattr(receivers, "enqueue_on_commit", queued.append)
+    issue_policy(actor=agent, agent=agent)
+    issue_policy(actor=agent, agent=agent)
+    assert queued == [receivers.REFRESH_TASK]
+    monkeypatch.undo()
+    settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 60
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        CustomerFactory(agent=agent)
+    assert book_card(agent, precomputed_book(agent))["total"] == 2
+
+
+def test_no_refresh_is_queued_when_after_write_refreshes_are_off(agent, settings, monkeypatch):
+    settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 0
+    queued = []
+    monkeypatch.setattr(receivers, "enqueue_on_commit", queued.append)
+    issue_policy(actor=agent, agent=agent)
+    assert queued == []
