@@ -13,6 +13,7 @@ urlpatterns: list = [
     path("staff/", include("api.staff.urls")),
     path("", include("api.profile.urls")),
     path("", include("api.policies.urls")),
+    path("", include("api.loans.urls")),
     # Our OAuth2 authorization server's token endpoint (client credentials), for cedants' systems.
     path("oauth/token/", TokenView.as_view(), name="oauth_token"),
     path("bordereaux/", bordereaux.bordereau_upload, name="bordereau_upload"),

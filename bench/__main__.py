@@ -9,6 +9,7 @@ BENCHMARKS = {
     "claims": "bench.claims",
     "ingestion": "bench.ingestion",
     "ingestion_api": "bench.ingestion_api",
+    "loans": "bench.loans",
     "outbox": "bench.outbox",
     "policies": "bench.policies",
     "policy_document": "bench.policy_document",

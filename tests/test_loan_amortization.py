@@ -26,6 +26,12 @@ def test_the_textbook_example_of_a_thousand_at_twelve_percent_over_a_year_pays_8
     assert instalment_amount(Decimal("1000"), Decimal("12"), 12) == Decimal("88.85")
 
 
+def test_an_instalment_exactly_on_half_a_cent_rounds_up():
+    # 500 at 24.18 % for one month is 500 x 1.02015 = 510.075 exactly: half-up gives 510.08.
+    assert instalment_amount(Decimal("500.00"), Decimal("24.18"), 1) == Decimal("510.08")
+    assert schedule(Decimal("500.00"), Decimal("24.18"), 1)[0].interest == Decimal("10.08")
+
+
 def test_an_interest_free_loan_repays_equal_parts_and_the_last_takes_the_odd_cents():
     rows = schedule(Decimal("100.00"), Decimal("0"), 3)
     assert [row.principal for row in rows] == [Decimal("33.33"), Decimal("33.33"), Decimal("33.34")]
@@ -53,7 +59,10 @@ def test_each_months_interest_is_the_declining_balance_times_the_monthly_rate_ha
 ):
     balance = principal
     for row in schedule(principal, rate, months):
-        expected = (balance * rate / 1200).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        exact = Fraction(balance) * Fraction(rate) / 1200
+        expected = (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
         assert row.interest == expected
         balance -= row.principal
         assert row.balance_after == balance

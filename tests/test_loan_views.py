@@ -4,15 +4,18 @@ shown), the loan page with its terms, timeline, schedule and the moves offered, 
 
 import csv
 import io
+from io import BytesIO
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from pypdf import PdfReader
 
 from portal.accounts.models import Role
 from portal.loans import services
 from portal.loans.models import Loan, TaskKind
+from portal.loans.repayments import loan_repayment_record
 
 from .factories import CustomerFactory, UserFactory, apply_loan, issue_policy, make_loan_product
 from .helpers import approved, fresh, pdf
@@ -158,3 +161,59 @@ def test_the_customers_page_lists_their_loans(client):
     assert loan.number in body and other.number not in body
     page = client.get(reverse("customers:customer_detail", args=[loan.customer.pk])).content.decode()
     assert reverse("loans:customer_loans", args=[loan.customer.pk]) in page
+
+
+def test_the_dashboard_card_shows_the_pipeline_by_task_and_the_portfolio_per_currency(client, settings):
+    waiting = apply_loan()
+    services.loan_task_start(loan=waiting, actor=waiting.customer.agent)
+    loan = approved(apply_loan(), settings)
+    maker = UserFactory(role=Role.FINANCE)
+    services.loan_act(loan=loan, action="disbursement_prepare", actor=maker, payee_account="Banco 1")
+    services.loan_act(loan=loan, action="disbursement_confirm", actor=UserFactory(role=Role.FINANCE))
+    response = signed_in(client, UserFactory(role=Role.ADMIN)).get(reverse("dashboard:dashboard"))
+    figures = response.context["loans"]
+    assert {step["kind"]: step["count"] for step in figures["pipeline"]} == {
+        "KYC": 1,
+        "CREDIT_CHECK": 0,
+        "APPROVAL": 0,
+        "DISBURSEMENT": 0,
+    }
+    assert [(row["currency"], row["outstanding"], row["in_arrears"]) for row in figures["portfolio"]] == [
+        ("COP", loan.principal, 0)
+    ]
+    assert 'data-testid="loans-card"' in response.content.decode()
+
+
+def test_a_repayment_is_recorded_from_the_loan_page_and_bad_input_is_422(client, settings):
+    loan = approved(apply_loan(), settings)
+    maker = UserFactory(role=Role.FINANCE)
+    services.loan_act(loan=loan, action="disbursement_prepare", actor=maker, payee_account="Banco 1")
+    services.loan_act(loan=loan, action="disbursement_confirm", actor=UserFactory(role=Role.FINANCE))
+    signed_in(client, loan.customer.agent)
+    url = reverse("loans:loan_repay", args=[loan.pk])
+    response = client.post(url, {"amount": "x", "method": "CASH", "reference": "R-1"}, headers=HTMX)
+    assert response.status_code == 422 and 'data-testid="repay-error"' in response.content.decode()
+    response = client.post(url, {"amount": "100000", "method": "CASH", "reference": "R-1"}, headers=HTMX)
+    assert response.status_code == 200 and 'data-testid="repayment"' in response.content.decode()
+    auditor = signed_in(client, UserFactory(role=Role.INTERVENTORIA))
+    body = auditor.get(reverse("loans:loan_detail", args=[loan.pk])).content.decode()
+    assert 'data-testid="repay-submit"' not in body
+
+
+def pdf_text(response):
+    return "".join(page.extract_text() for page in PdfReader(BytesIO(response.content)).pages)
+
+
+def test_the_schedule_and_the_statement_are_pdfs_with_the_loans_figures(client, settings):
+    loan = approved(apply_loan(), settings)
+    maker = UserFactory(role=Role.FINANCE)
+    services.loan_act(loan=loan, action="disbursement_prepare", actor=maker, payee_account="Banco 1")
+    services.loan_act(loan=loan, action="disbursement_confirm", actor=UserFactory(role=Role.FINANCE))
+    loan_repayment_record(loan=loan, amount="100000", method="CASH", reference="R-77", actor=maker)
+    signed_in(client, loan.customer.agent)
+    schedule = client.get(reverse("loans:loan_pdf", args=[loan.pk, "schedule"]))
+    assert schedule["Content-Type"] == "application/pdf"
+    assert loan.number in pdf_text(schedule) and "458" in pdf_text(schedule)
+    statement = client.get(reverse("loans:loan_pdf", args=[loan.pk, "statement"]))
+    assert "R-77" in pdf_text(statement)
+    assert client.get(reverse("loans:loan_pdf", args=[loan.pk, "other"])).status_code == 404

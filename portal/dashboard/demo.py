@@ -9,6 +9,7 @@ from portal.audit.services import audit_record
 from portal.claims.demo import seed_demo_claims, seed_scale_claims
 from portal.ingestion.demo import seed_demo_bordereaux
 from portal.integrations.demo import seed_demo_outbox
+from portal.loans.demo import seed_demo_loans
 from portal.payments.demo import pay_out_claim, seed_demo_payments
 from portal.policies.demo import seed_demo_policies, seed_scale_policies
 from portal.reports.demo import seed_demo_reports
@@ -22,6 +23,8 @@ def seed_demo():
     logins += seed_demo_claims(pay_out=pay_out_claim)
     # After the claims: it prepares the payout of an approved one.
     seed_demo_payments()
+    # After the claims' second finance user exists: a loan's transfer is confirmed by a second one.
+    seed_demo_loans()
     # Last: the policies' messages for the insurer's core, waiting while sync is off.
     seed_demo_outbox()
     # The finance pack's schedule (the dashboards' figures follow within minutes: a periodic task).

@@ -11,6 +11,7 @@ from portal.accounts.selectors import agents_supervised_by, teams_led_by
 from portal.audit.models import AuditEvent
 from portal.audit.selectors import audit_activity_by_day, audit_counts_since, audit_top_actions_since
 from portal.ingestion.selectors import import_figures, import_jobs_visible_to
+from portal.loans.selectors import loan_card_figures
 from portal.payments.selectors import collections_figures
 from portal.reports.dashboards import book_card, claims_card, precomputed_book
 
@@ -134,6 +135,8 @@ def dashboard_for(user):
         context["book"] = book_card(user, precomputed)
     if wants_claims:
         context["claims"] = claims_card(user, precomputed, month=timezone.localdate().replace(day=1).isoformat())
+    if user.has_perm("loans.view_loan"):
+        context["loans"] = loan_card_figures(user)
     if user.has_perm("ingestion.view_importjob"):
         context["imports"] = import_figures(user)
         context["recent_imports"] = import_jobs_visible_to(user)[:5]

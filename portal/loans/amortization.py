@@ -10,6 +10,7 @@ the principal column always sums exactly to the amount lent.
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
 
 from portal.core.dates import add_months
 from portal.core.money import CENT, ZERO
@@ -31,23 +32,26 @@ class ScheduledInstalment:
 
 
 def monthly_rate(annual_rate_pct):
-    return Decimal(annual_rate_pct) / 100 / MONTHS_A_YEAR
+    """The monthly rate as an exact fraction: a twelfth of the annual nominal rate (24.17 % has no finite
+    decimal twelfth, so a Decimal would round it before the money is rounded)."""
+    return Fraction(Decimal(annual_rate_pct)) / 100 / MONTHS_A_YEAR
 
 
-def _cents(amount):
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+def _cents(exact):
+    """An exact amount (a Fraction) rounded half-up to the cent, once."""
+    with localcontext() as context:
+        context.prec = 60
+        return (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def instalment_amount(principal, annual_rate_pct, tenure_months):
     """The constant monthly instalment, P·r / (1 - (1 + r)^-n), rounded half-up to the cent."""
-    principal, rate = Decimal(principal), monthly_rate(annual_rate_pct)
+    principal, rate = Fraction(Decimal(principal)), monthly_rate(annual_rate_pct)
     if tenure_months < 1:
         raise ValueError("a loan runs at least one month")
-    with localcontext() as context:
-        context.prec = 40
-        if rate == 0:
-            return _cents(principal / tenure_months)
-        return _cents(principal * rate / (1 - (1 + rate) ** -tenure_months))
+    if rate == 0:
+        return _cents(principal / tenure_months)
+    return _cents(principal * rate / (1 - (1 + rate) ** -tenure_months))
 
 
 def schedule(principal, annual_rate_pct, tenure_months, *, first_due=None):
@@ -56,7 +60,7 @@ def schedule(principal, annual_rate_pct, tenure_months, *, first_due=None):
     payment = instalment_amount(principal, annual_rate_pct, tenure_months)
     balance, rows = principal, []
     for sequence in range(1, tenure_months + 1):
-        interest = _cents(balance * rate)
+        interest = _cents(Fraction(balance) * rate)
         repaid = balance if sequence == tenure_months else min(payment - interest, balance)
         balance -= repaid
         rows.append(

@@ -1,26 +1,36 @@
-"""Loan documents (identity and income, for the KYC check): checked by their content exactly as claim
-documents are, and kept in the private storage beside them, under random names."""
+"""Loan documents (identity and income, for the KYC check): checked by their content and stored like
+claim documents (the same private-file kind: the configured storage, scanned before it is kept), under
+random names outside every public URL."""
 
-import secrets
-from pathlib import Path
+from django.utils.translation import gettext_noop
 
-from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from portal.claims.documents import ALLOWED_TYPES
+from portal.core.private_files import PrivateFileKind
 
-from portal.claims.documents import ALLOWED_TYPES, checked_upload
+LOAN_DOCUMENT = PrivateFileKind(
+    folder="loan-documents",
+    allowed_types=ALLOWED_TYPES,
+    max_bytes_setting="AMPARO_CLAIM_DOCUMENT_MAX_BYTES",
+    too_large=gettext_noop("The file %(name)s is %(size)s; the most a document may be is %(max)s."),
+    program=gettext_noop("%(name)s is a program; only photos and PDF documents can be attached."),
+    wrong_kind=gettext_noop("%(name)s is not a photo (JPEG, PNG, WebP, HEIC) or a PDF document."),
+)
 
-__all__ = ["checked_upload", "store_upload", "stored_path"]
 
-
-def document_storage():
-    return FileSystemStorage(location=settings.AMPARO_PRIVATE_ROOT / "loan-documents")
+def checked_upload(upload):
+    return LOAN_DOCUMENT.checked(upload)
 
 
 def store_upload(upload, mime):
-    stored_name = f"{secrets.token_hex(16)}{sorted(ALLOWED_TYPES[mime])[0]}"
-    saved = document_storage().save(f"{stored_name[:2]}/{stored_name}", upload)
-    return Path(saved).name
+    return LOAN_DOCUMENT.store(upload, mime)
 
 
-def stored_path(stored_name):
-    return Path(document_storage().path(f"{stored_name[:2]}/{stored_name}"))
+def stored_delete(stored_name):
+    LOAN_DOCUMENT.delete(stored_name)
+
+
+def stored_response(document):
+    """The download of a document whose permission the caller has checked (a signed redirect on S3)."""
+    return LOAN_DOCUMENT.response(
+        document.stored_name, filename=document.original_name, content_type=document.content_type
+    )

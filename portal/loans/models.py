@@ -421,3 +421,83 @@ class LoanDocument(models.Model):
 
     def __str__(self):
         return self.original_name
+
+
+class LoanRepayment(models.Model):
+    """Money received on a loan (one payment of the payments ledger) and how much of it was left over
+    as credit after every instalment it could pay."""
+
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="repayments")
+    payment = models.OneToOneField(
+        "payments.Payment", verbose_name=_("payment"), on_delete=models.PROTECT, related_name="loan_repayment"
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    credited = models.DecimalField(_("left as credit"), default=0, **MONEY)
+    received_on = models.DateField(_("received on"))
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["loan", "received_on", "id"]
+        verbose_name = _("loan repayment")
+        verbose_name_plural = _("loan repayments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0, credited__gte=0, credited__lte=F("amount")), name="loan_repayment_amounts"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.loan_id}: {self.amount}"
+
+
+class LoanAllocation(models.Model):
+    """How much of a repayment went to one instalment's fee, interest and principal."""
+
+    repayment = models.ForeignKey(
+        LoanRepayment, verbose_name=_("repayment"), on_delete=models.PROTECT, related_name="allocations"
+    )
+    instalment = models.ForeignKey(
+        LoanInstalment, verbose_name=_("instalment"), on_delete=models.PROTECT, related_name="allocations"
+    )
+    fee = models.DecimalField(_("fee"), default=0, **MONEY)
+    interest = models.DecimalField(_("interest"), default=0, **MONEY)
+    principal = models.DecimalField(_("principal"), default=0, **MONEY)
+
+    class Meta:
+        ordering = ["repayment", "id"]
+        verbose_name = _("loan allocation")
+        verbose_name_plural = _("loan allocations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fee__gte=0, interest__gte=0, principal__gte=0), name="loan_allocation_positive"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.repayment_id} → {self.instalment_id}"
+
+
+class LoanReminder(models.Model):
+    """An arrears reminder emailed to the customer: one per instalment and stage, so none goes twice."""
+
+    class Stage(models.IntegerChoices):
+        DAYS_1 = 1, _("1 day late")
+        DAYS_30 = 30, _("30 days late")
+        DAYS_60 = 60, _("60 days late")
+        DAYS_90 = 90, _("90 days late")
+
+    instalment = models.ForeignKey(
+        LoanInstalment, verbose_name=_("instalment"), on_delete=models.CASCADE, related_name="reminders"
+    )
+    stage = models.PositiveSmallIntegerField(_("stage"), choices=Stage.choices)
+    email = models.EmailField(_("sent to"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["instalment", "stage"]
+        verbose_name = _("loan reminder")
+        verbose_name_plural = _("loan reminders")
+        constraints = [models.UniqueConstraint(fields=["instalment", "stage"], name="loan_reminder_once_per_stage")]
+
+    def __str__(self):
+        return f"{self.instalment} · {self.get_stage_display()}"

@@ -7,7 +7,17 @@ from portal.accounts.models import Role
 from portal.accounts.selectors import book_scope_q
 from portal.core.money import ZERO
 
-from .models import AccountState, ArrearsBucket, Loan, LoanDocument, LoanInstalment, LoanTask, TaskKind
+from .models import (
+    AccountState,
+    ArrearsBucket,
+    Loan,
+    LoanDocument,
+    LoanInstalment,
+    LoanProduct,
+    LoanRepayment,
+    LoanTask,
+    TaskKind,
+)
 from .workflow import TASK_ORDER
 
 CUSTOMER_AGENT = "customer__agent"
@@ -94,3 +104,39 @@ def loan_portfolio(user):
         .order_by("currency")
     )
     return list(rows)
+
+
+PIPELINE_COLOURS = {
+    TaskKind.KYC: "#0dcaf0",
+    TaskKind.CREDIT_CHECK: "#ffc107",
+    TaskKind.APPROVAL: "#fd7e14",
+    TaskKind.DISBURSEMENT: "#198754",
+}
+
+
+def loan_card_figures(user):
+    """The dashboard's loans card: the pipeline by task (with its chart) and the portfolio per currency."""
+    pipeline = loan_pipeline(user)
+    return {
+        "pipeline": pipeline,
+        "in_progress": sum(step["count"] for step in pipeline),
+        "portfolio": loan_portfolio(user),
+        "chart": {
+            "labels": [str(step["label"]) for step in pipeline],
+            "values": [step["count"] for step in pipeline],
+            "colors": [PIPELINE_COLOURS[step["kind"]] for step in pipeline],
+        },
+    }
+
+
+def loan_products_offered():
+    return LoanProduct.objects.filter(is_active=True).order_by("name")
+
+
+def loans_of_app_customer(user):
+    """The app customer's own loans, newest first, with what their list shows."""
+    return loans_visible_to(user).select_related("product", "current_task").order_by("-applied_at", "-id")
+
+
+def loan_repayments(loan):
+    return LoanRepayment.objects.filter(loan=loan).select_related("payment").order_by("received_on", "id")

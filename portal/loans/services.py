@@ -490,7 +490,7 @@ def loan_document_add(*, loan, upload, actor):
             metadata={"document": document.pk, "name": document.original_name, "sha256": sha256, "size": size},
         )
     except Exception:
-        documents.stored_path(stored_name).unlink(missing_ok=True)
+        documents.stored_delete(stored_name)
         raise
     return document
 

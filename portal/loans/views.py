@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,20 +17,22 @@ from django_htmx.http import reswap, retarget
 
 from portal.accounts.models import Role
 from portal.core.exceptions import Conflict
-from portal.core.exports import csv_download, xlsx_download, xlsx_refusal
+from portal.core.exports import csv_download, pdf_download, xlsx_download, xlsx_refusal
 from portal.core.forms import add_service_errors
 from portal.core.listing import BoundedLazyPaginator, bounded_count, render_filtered_table
+from portal.core.money import format_money
 from portal.core.permissions import permission_required
 from portal.core.uploads import body_limit
 from portal.customers.selectors import customers_visible_to
 
-from . import documents, services, workflow
+from . import documents, repayments, services, statements, workflow
 from .filters import OPEN, LoanFilter
 from .forms import LoanApplyForm, LoanDocumentForm
 from .models import Loan, TaskKind
 from .selectors import (
     loan_documents,
     loan_outstanding,
+    loan_repayments,
     loan_schedule,
     loan_timeline,
     loans_for_page,
@@ -174,6 +176,9 @@ def _loan_context(request, loan, *, errors=None, upload_form=None):
         "schedule": loan_schedule(loan),
         "outstanding": loan_outstanding(loan) if loan.account_state else None,
         "may_upload": user.has_perm("loans.add_loandocument") and loan.is_open and user.role in workflow.STAFF_WORKING,
+        "may_repay": repayments.repayment_refusal(loan, user) is None,
+        "repayments": loan_repayments(loan),
+        "repay_methods": repayments.REPAY_METHODS,
         "upload_form": upload_form or LoanDocumentForm(auto_id="upload_%s"),
     }
 
@@ -236,6 +241,36 @@ def loan_action(request, pk, action):
     return _answer(request, loan)
 
 
+@require_POST
+@permission_required("loans.view_loan", VIEW_REASON)
+def loan_repay(request, pk):
+    """Record money received on a running loan (the service checks the role and the loan's state)."""
+    loan = get_object_or_404(loans_for_page(request.user), pk=pk)
+    try:
+        repayment = repayments.loan_repayment_record(
+            loan=loan,
+            amount=request.POST.get("amount", ""),
+            method=request.POST.get("method", ""),
+            reference=request.POST.get("reference", ""),
+            actor=request.user,
+        )
+    except Conflict as error:
+        messages.error(request, " ".join(error.messages))
+        return _answer(request, loan, status=409)
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+        return _answer(request, loan, status=403)
+    except ValidationError as error:
+        if not request.htmx:
+            messages.error(request, " ".join(error.messages))
+        return _answer(request, loan, status=422, errors={"repay": error.messages})
+    messages.success(
+        request,
+        _("Repayment of %(amount)s recorded.") % {"amount": format_money(repayment.amount, loan.currency)},
+    )
+    return _answer(request, loan)
+
+
 @body_limit("AMPARO_UPLOAD_BODY_MAX_BYTES")
 @require_POST
 @permission_required("loans.add_loandocument", CHANGE_REASON)
@@ -267,18 +302,20 @@ def document_upload(request, pk):
     return reswap(retarget(response, "#loan-panel"), "outerHTML")
 
 
+@permission_required("loans.view_loan", VIEW_REASON)
+def loan_document_pdf(request, pk, kind):
+    """The loan's repayment schedule or statement as the customer receives it (PDF)."""
+    if kind not in (statements.SCHEDULE, statements.STATEMENT):
+        raise Http404
+    loan = get_object_or_404(loans_for_page(request.user), pk=pk)
+    return pdf_download(statements.loan_pdf(loan=loan, kind=kind), statements.loan_pdf_filename(loan, kind))
+
+
 @permission_required("loans.view_loandocument", VIEW_REASON)
 def document_download(request, pk, doc_pk):
     loan = get_object_or_404(loans_for_page(request.user), pk=pk)
     document = get_object_or_404(loan_documents(loan), pk=doc_pk)
-    path = documents.stored_path(document.stored_name)
-    if not path.is_file():
-        raise Http404
-    response = FileResponse(
-        path.open("rb"), as_attachment=True, filename=document.original_name, content_type=document.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return documents.stored_response(document)
 
 
 @permission_required("loans.view_loan", VIEW_REASON)

@@ -1,7 +1,7 @@
 """Every write to premium schedules, the ledger, payments, receipts and claim payouts, one module per
 operation: keyword-only functions, one transaction each, audited inside it. Callers import from here."""
 
-from .disbursements import loan_disbursement_record
+from .disbursements import loan_disbursement_record, loan_repayment_receive
 from .instalments import instalments_cancel_after_lapse, schedule_for_version
 from .ledger import account_for
 from .payments import (
@@ -21,6 +21,7 @@ __all__ = [
     "instalment_reminders_send",
     "instalments_cancel_after_lapse",
     "loan_disbursement_record",
+    "loan_repayment_receive",
     "overdue_reminder_stage",
     "payment_core_reference_record",
     "payment_receive",

@@ -44,6 +44,8 @@ def unallocated_payments(account):
     """Confirmed payments on `account` with money not yet applied to an instalment, oldest first."""
     return (
         Payment.objects.filter(account=account, direction=Payment.Direction.IN, status=Payment.Status.CONFIRMED)
+        # A loan repayment pays the loan's instalments (portal.loans), never premiums.
+        .exclude(source_type="loans.loan")
         .annotate(allocated=Coalesce(Sum("allocations__amount"), ZERO))
         .filter(amount__gt=F("allocated"))
         .order_by("received_on", "id")

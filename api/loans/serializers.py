@@ -1,0 +1,110 @@
+"""What the app reads of loans and may send to quote or apply for one. No mass assignment: status,
+tasks, rate, fees and dates are the service's, never the request's."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from portal.loans.models import Loan, LoanInstalment, LoanProduct, LoanTask
+from portal.loans.workflow import CUSTOMER_STEP
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+class LoanProductBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoanProduct
+        fields = ["id", "code", "name", "currency"]
+        read_only_fields = fields
+
+
+class QuoteRequestSerializer(serializers.Serializer):
+    product = serializers.IntegerField(help_text=_("The loan product's id."))
+    amount = serializers.DecimalField(**MONEY)
+    tenure_months = serializers.IntegerField(min_value=1, max_value=360)
+
+
+class ApplyRequestSerializer(QuoteRequestSerializer):
+    policy = serializers.IntegerField(required=False, allow_null=True, help_text=_("Your policy the loan is against."))
+
+
+class ScheduleRowSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField()
+    due_date = serializers.DateField(allow_null=True)
+    principal = serializers.DecimalField(**MONEY)
+    interest = serializers.DecimalField(**MONEY)
+    amount = serializers.DecimalField(**MONEY)
+    balance_after = serializers.DecimalField(**MONEY)
+
+
+class QuoteSerializer(serializers.Serializer):
+    product = LoanProductBriefSerializer()
+    currency = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY)
+    tenure_months = serializers.IntegerField()
+    annual_rate_pct = serializers.DecimalField(max_digits=7, decimal_places=4)
+    fee = serializers.DecimalField(**MONEY)
+    instalment = serializers.DecimalField(**MONEY)
+    total_interest = serializers.DecimalField(**MONEY)
+    schedule = ScheduleRowSerializer(many=True)
+
+
+class LoanSerializer(serializers.ModelSerializer):
+    product = LoanProductBriefSerializer(read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    current_step = serializers.SerializerMethodField(help_text=_("Where the application is, in your words."))
+
+    class Meta:
+        model = Loan
+        fields = [
+            "id",
+            "number",
+            "product",
+            "policy",
+            "currency",
+            "principal",
+            "tenure_months",
+            "annual_rate_pct",
+            "fee_amount",
+            "instalment_amount",
+            "status",
+            "status_label",
+            "current_step",
+            "account_state",
+            "applied_at",
+            "disbursed_on",
+        ]
+        read_only_fields = fields
+
+    def get_current_step(self, loan) -> str:
+        task = loan.current_task
+        return str(CUSTOMER_STEP[task.kind]) if task else ""
+
+
+class InstalmentSerializer(serializers.ModelSerializer):
+    amount = serializers.DecimalField(read_only=True, **MONEY)
+
+    class Meta:
+        model = LoanInstalment
+        fields = ["sequence", "due_date", "principal", "interest", "fee", "amount", "balance_after", "status"]
+        read_only_fields = fields
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoanTask
+        fields = ["id", "kind", "outcome", "started_at", "completed_at", "note", "score"]
+        read_only_fields = fields
+
+
+class CompleteRequestSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=[LoanTask.Outcome.PASSED, LoanTask.Outcome.REFUSED])
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    payee_account = serializers.CharField(required=False, allow_blank=True, max_length=120, default="")
+
+
+class StaffLoanSerializer(LoanSerializer):
+    current_task = TaskSerializer(read_only=True)
+
+    class Meta(LoanSerializer.Meta):
+        fields = [*LoanSerializer.Meta.fields, "current_task"]
+        read_only_fields = fields

@@ -1,0 +1,158 @@
+"""/api/v1/loans/ for the customer signed in to the app: quote, apply, follow and withdraw their own
+loans. Thin views over the loans selectors (scoped to the caller) and services (the portal's rules)."""
+
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.response import Response
+
+from portal.loans import amortization, services
+from portal.loans.selectors import loan_products_offered, loan_schedule, loans_of_app_customer
+from portal.policies.selectors import policies_visible_to
+
+from ..exceptions import ErrorSerializer
+from ..idempotency import IDEMPOTENCY_ERRORS, IDEMPOTENCY_PARAMETER, idempotent
+from ..pagination import paginated_response
+from ..permissions import IsCustomer, caller_customer
+from . import serializers as s
+
+TAG = ["loans"]
+ERRORS = {
+    401: OpenApiResponse(ErrorSerializer, description=_("No valid access token.")),
+    403: OpenApiResponse(ErrorSerializer, description=_("Not a customer signed in to the app.")),
+}
+NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description=_("Not found, or not yours."))}
+BAD_INPUT = {400: OpenApiResponse(ErrorSerializer, description=_("Invalid input: the messages say which field."))}
+CONFLICT = {409: OpenApiResponse(ErrorSerializer, description=_("The loan has moved on: nothing was changed."))}
+
+
+def refused_with_reason(call, **kwargs):
+    """Run a service, answering its PermissionDenied as 403 with the service's own reason."""
+    try:
+        return call(**kwargs)
+    except PermissionDenied as refused:
+        raise exceptions.PermissionDenied(str(refused) or None) from refused
+
+
+def _product(pk):
+    product = loan_products_offered().filter(pk=pk).first()
+    if product is None:
+        raise exceptions.ValidationError({"product": [_("Choose a loan product that is offered.")]})
+    return product
+
+
+@extend_schema(
+    tags=TAG,
+    request=s.QuoteRequestSerializer,
+    responses={200: s.QuoteSerializer, **BAD_INPUT, **ERRORS},
+    summary="The instalment and schedule of a loan",
+    description="What a loan of this amount and tenure would cost: nothing is applied for.",
+)
+@api_view(["POST"])
+@permission_classes([IsCustomer])
+def loan_quote(request):
+    serializer = s.QuoteRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    product = _product(data["product"])
+    terms = services.loan_terms(product=product, amount=data["amount"], tenure_months=data["tenure_months"])
+    rows = amortization.schedule(terms["amount"], terms["annual_rate_pct"], terms["tenure_months"])
+    quote = {
+        "product": product,
+        "currency": product.currency,
+        "amount": terms["amount"],
+        "tenure_months": terms["tenure_months"],
+        "annual_rate_pct": terms["annual_rate_pct"],
+        "fee": terms["fee"],
+        "instalment": terms["instalment"],
+        "total_interest": amortization.total_interest(rows),
+        "schedule": rows,
+    }
+    return Response(s.QuoteSerializer(quote).data)
+
+
+@extend_schema(tags=TAG, methods=["GET"], responses={200: s.LoanSerializer(many=True), **ERRORS}, summary="Your loans")
+@extend_schema(
+    tags=TAG,
+    methods=["POST"],
+    parameters=[IDEMPOTENCY_PARAMETER],
+    request=s.ApplyRequestSerializer,
+    responses={201: s.LoanSerializer, **BAD_INPUT, **ERRORS, **IDEMPOTENCY_ERRORS},
+    summary="Apply for a loan",
+    description="Applies with the product's terms of today, frozen for this loan.",
+)
+@api_view(["GET", "POST"])
+@permission_classes([IsCustomer])
+@idempotent
+def loans(request):
+    customer = caller_customer(request)
+    if request.method == "GET":
+        return paginated_response(request, loans_of_app_customer(request.user), s.LoanSerializer)
+    serializer = s.ApplyRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    policy = None
+    if data.get("policy") is not None:
+        policy = policies_visible_to(request.user).filter(pk=data["policy"]).first()
+        if policy is None:
+            raise exceptions.ValidationError({"policy": [_("Choose one of your policies.")]})
+    loan = refused_with_reason(
+        services.loan_apply,
+        product=_product(data["product"]),
+        customer=customer,
+        policy=policy,
+        actor=request.user,
+        amount=data["amount"],
+        tenure_months=data["tenure_months"],
+    )
+    response = Response(s.LoanSerializer(_own_loan(request, loan.pk)).data, status=status.HTTP_201_CREATED)
+    response["Location"] = request.build_absolute_uri(reverse("api:loan_detail", args=[loan.pk]))
+    return response
+
+
+def _own_loan(request, pk):
+    loan = loans_of_app_customer(request.user).filter(pk=pk).first()
+    if loan is None:
+        raise exceptions.NotFound(_("You have no loan with this id."))
+    return loan
+
+
+@extend_schema(tags=TAG, responses={200: s.LoanSerializer, **NOT_FOUND, **ERRORS}, summary="One of your loans")
+@api_view(["GET"])
+@permission_classes([IsCustomer])
+def loan_detail(request, pk):
+    return Response(s.LoanSerializer(_own_loan(request, pk)).data)
+
+
+@extend_schema(
+    tags=TAG,
+    responses={200: s.ScheduleRowSerializer(many=True), **NOT_FOUND, **ERRORS},
+    summary="Your loan's repayment schedule",
+    description="The instalments of a disbursed loan; before that, the schedule it will have (no due dates yet).",
+)
+@api_view(["GET"])
+@permission_classes([IsCustomer])
+def loan_schedule_view(request, pk):
+    loan = _own_loan(request, pk)
+    if loan.disbursed_on:
+        return Response(s.InstalmentSerializer(loan_schedule(loan), many=True).data)
+    rows = amortization.schedule(loan.principal, loan.annual_rate_pct, loan.tenure_months)
+    return Response(s.ScheduleRowSerializer(rows, many=True).data)
+
+
+@extend_schema(
+    tags=TAG,
+    request=None,
+    responses={200: s.LoanSerializer, **NOT_FOUND, **CONFLICT, **ERRORS},
+    summary="Withdraw your application",
+    description="Possible until the money is on its way to you.",
+)
+@api_view(["POST"])
+@permission_classes([IsCustomer])
+def loan_withdraw(request, pk):
+    loan = _own_loan(request, pk)
+    refused_with_reason(services.loan_withdraw, loan=loan, actor=request.user)
+    return Response(s.LoanSerializer(_own_loan(request, pk)).data)
