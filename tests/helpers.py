@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.urls import reverse
 from openpyxl import load_workbook
 
 from portal.accounts.models import Role
@@ -132,6 +133,20 @@ def nequi_payment_started(customer, actor, amount="45000", *, phone=APPROVING_NE
         method_details={"phone_number": phone},
         actor=actor,
     )
+
+
+# --- claim documents --------------------------------------------------------------------------------------------
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200 + b"\xff\xd9"
+
+
+def document_upload(name, content, content_type="application/octet-stream"):
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def post_claim_files(client, claim, *files, htmx=False):
+    url = reverse("claims:document_upload", args=[claim.pk])
+    return client.post(url, {"files": list(files)}, headers=HTMX if htmx else {})
 
 
 # --- loans --------------------------------------------------------------------------------------------------------

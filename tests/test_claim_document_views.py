@@ -2,7 +2,6 @@
 first notice of loss, checked by content; downloads only through the permission-checked view."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,23 +11,15 @@ from portal.claims.documents import stored_path
 from portal.claims.models import Claim, ClaimDocument, RejectionReason
 
 from .factories import CustomerFactory, ProductFactory, TeamFactory, UserFactory, file_claim, issue_policy
-from .helpers import HTMX, signed_in
+from .helpers import JPEG, signed_in
+from .helpers import document_upload as upload
+from .helpers import post_claim_files as post_files
 
 pytestmark = pytest.mark.usefixtures("private_root")
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200 + b"\xff\xd9"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 200
-
-
-def upload(name, content, content_type="application/octet-stream"):
-    return SimpleUploadedFile(name, content, content_type=content_type)
-
-
-def post_files(client, claim, *files, htmx=False):
-    url = reverse("claims:document_upload", args=[claim.pk])
-    return client.post(url, {"files": list(files)}, headers=HTMX if htmx else {})
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ from portal.core.readiness import storage_problem
 from portal.core.storage import private_storage, storage_url_options
 
 from .factories import CustomerFactory, ProductFactory, UserFactory, file_claim, issue_policy
+from .helpers import JPEG
+from .helpers import document_upload as upload
 from .s3_server import ACCESS_KEY, SECRET_KEY, LocalS3
-from .test_claim_document_views import JPEG, upload
 
 BUCKET = "amparo-private-test"
 

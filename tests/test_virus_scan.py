@@ -17,7 +17,9 @@ from portal.ingestion.models import ImportJob, Source
 
 from .clamd_server import EICAR, SIGNATURE_NAME, LocalClamd, clamd_available
 from .factories import CustomerFactory, ProductFactory, file_claim, issue_policy
-from .test_claim_document_views import JPEG, PDF, post_files, upload
+from .helpers import JPEG, PDF
+from .helpers import document_upload as upload
+from .helpers import post_claim_files as post_files
 
 pytestmark = pytest.mark.skipif(not clamd_available(), reason="Debian's clamav-daemon is not installed")
 

@@ -22,6 +22,10 @@ CLAIM_DOCUMENT = PrivateFileKind(
 )
 
 
+def document_storage():
+    return CLAIM_DOCUMENT.storage()
+
+
 def checked_upload(upload):
     """The (content type, sha256, size) of an acceptable upload, or a ValidationError saying what is wrong."""
     return CLAIM_DOCUMENT.checked(upload)
