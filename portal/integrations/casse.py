@@ -10,17 +10,16 @@ an answer is lost. This client never retries by itself: the relay decides when t
 the shared circuit breaker whether to call at all.
 """
 
-import email.utils
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 import requests
 from django.conf import settings
 
+from portal.core.retry_after import retry_after_seconds
 from portal.outbox.models import EventType
 
 from .exchanges import exchange_finish, exchange_start
@@ -66,23 +65,6 @@ class Answer:
         return self.outcome == Outcome.OK
 
 
-def _retry_after(value):
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _json(response):
     try:
         return response.json()
@@ -110,7 +92,7 @@ def read_answer(response, *, write=True):
             Outcome.RETRY,
             status,
             body=body,
-            retry_after=_retry_after(response.headers.get("Retry-After")),
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             error="the core asks us to slow down (429)",
             destination_failing=True,
         )

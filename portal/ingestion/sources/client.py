@@ -5,13 +5,11 @@ retries (tenacity) of what is safe to retry: these are GETs, so 429, 5xx, timeou
 and unreadable pages are tried again with exponential backoff and jitter, never sooner than a
 `Retry-After` asks. Exchanges are logged with addresses and headers through an allowlist."""
 
-import email.utils
 import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -20,6 +18,8 @@ from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.utils.translation import gettext as _
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from portal.core.retry_after import retry_after_seconds
 
 from .breaker import CircuitBreakerError, source_breaker
 from .budget import budget_wait
@@ -64,23 +64,6 @@ class Page:
     content: bytes
     body: object
     response: object
-
-
-def retry_after_seconds(value):
-    """Seconds from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def redact_url(url, kept):
