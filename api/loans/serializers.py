@@ -17,17 +17,17 @@ class LoanProductBriefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class QuoteRequestSerializer(serializers.Serializer):
+class LoanQuoteRequestSerializer(serializers.Serializer):
     product = serializers.IntegerField(help_text=_("The loan product's id."))
     amount = serializers.DecimalField(**MONEY)
     tenure_months = serializers.IntegerField(min_value=1, max_value=360)
 
 
-class ApplyRequestSerializer(QuoteRequestSerializer):
+class LoanApplyRequestSerializer(LoanQuoteRequestSerializer):
     policy = serializers.IntegerField(required=False, allow_null=True, help_text=_("Your policy the loan is against."))
 
 
-class ScheduleRowSerializer(serializers.Serializer):
+class LoanScheduleRowSerializer(serializers.Serializer):
     sequence = serializers.IntegerField()
     due_date = serializers.DateField(allow_null=True)
     principal = serializers.DecimalField(**MONEY)
@@ -36,7 +36,7 @@ class ScheduleRowSerializer(serializers.Serializer):
     balance_after = serializers.DecimalField(**MONEY)
 
 
-class QuoteSerializer(serializers.Serializer):
+class LoanQuoteSerializer(serializers.Serializer):
     product = LoanProductBriefSerializer()
     currency = serializers.CharField()
     amount = serializers.DecimalField(**MONEY)
@@ -45,7 +45,7 @@ class QuoteSerializer(serializers.Serializer):
     fee = serializers.DecimalField(**MONEY)
     instalment = serializers.DecimalField(**MONEY)
     total_interest = serializers.DecimalField(**MONEY)
-    schedule = ScheduleRowSerializer(many=True)
+    schedule = LoanScheduleRowSerializer(many=True)
 
 
 class LoanSerializer(serializers.ModelSerializer):
@@ -80,7 +80,7 @@ class LoanSerializer(serializers.ModelSerializer):
         return str(CUSTOMER_STEP[task.kind]) if task else ""
 
 
-class InstalmentSerializer(serializers.ModelSerializer):
+class LoanInstalmentSerializer(serializers.ModelSerializer):
     amount = serializers.DecimalField(read_only=True, **MONEY)
 
     class Meta:
@@ -89,21 +89,21 @@ class InstalmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class LoanTaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = LoanTask
         fields = ["id", "kind", "outcome", "started_at", "completed_at", "note", "score"]
         read_only_fields = fields
 
 
-class CompleteRequestSerializer(serializers.Serializer):
+class LoanTaskCompleteRequestSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=[LoanTask.Outcome.PASSED, LoanTask.Outcome.REFUSED])
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     payee_account = serializers.CharField(required=False, allow_blank=True, max_length=120, default="")
 
 
 class StaffLoanSerializer(LoanSerializer):
-    current_task = TaskSerializer(read_only=True)
+    current_task = LoanTaskSerializer(read_only=True)
 
     class Meta(LoanSerializer.Meta):
         fields = [*LoanSerializer.Meta.fields, "current_task"]

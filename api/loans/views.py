@@ -15,7 +15,7 @@ from portal.policies.selectors import policies_visible_to
 
 from ..exceptions import ErrorSerializer
 from ..idempotency import IDEMPOTENCY_ERRORS, IDEMPOTENCY_PARAMETER, idempotent
-from ..pagination import paginated_response
+from ..pagination import PAGE_ERRORS, PAGE_PARAMETERS, page_of, paginated_response
 from ..permissions import IsCustomer, caller_customer
 from . import serializers as s
 
@@ -46,15 +46,15 @@ def _product(pk):
 
 @extend_schema(
     tags=TAG,
-    request=s.QuoteRequestSerializer,
-    responses={200: s.QuoteSerializer, **BAD_INPUT, **ERRORS},
+    request=s.LoanQuoteRequestSerializer,
+    responses={200: s.LoanQuoteSerializer, **BAD_INPUT, **ERRORS},
     summary="The instalment and schedule of a loan",
     description="What a loan of this amount and tenure would cost: nothing is applied for.",
 )
 @api_view(["POST"])
 @permission_classes([IsCustomer])
 def loan_quote(request):
-    serializer = s.QuoteRequestSerializer(data=request.data)
+    serializer = s.LoanQuoteRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     product = _product(data["product"])
@@ -71,15 +71,22 @@ def loan_quote(request):
         "total_interest": amortization.total_interest(rows),
         "schedule": rows,
     }
-    return Response(s.QuoteSerializer(quote).data)
+    return Response(s.LoanQuoteSerializer(quote).data)
 
 
-@extend_schema(tags=TAG, methods=["GET"], responses={200: s.LoanSerializer(many=True), **ERRORS}, summary="Your loans")
+@extend_schema(
+    tags=TAG,
+    methods=["GET"],
+    operation_id="loans_list",
+    parameters=PAGE_PARAMETERS,
+    responses={200: page_of(s.LoanSerializer), **PAGE_ERRORS, **ERRORS},
+    summary="Your loans",
+)
 @extend_schema(
     tags=TAG,
     methods=["POST"],
     parameters=[IDEMPOTENCY_PARAMETER],
-    request=s.ApplyRequestSerializer,
+    request=s.LoanApplyRequestSerializer,
     responses={201: s.LoanSerializer, **BAD_INPUT, **ERRORS, **IDEMPOTENCY_ERRORS},
     summary="Apply for a loan",
     description="Applies with the product's terms of today, frozen for this loan.",
@@ -91,7 +98,7 @@ def loans(request):
     customer = caller_customer(request)
     if request.method == "GET":
         return paginated_response(request, loans_of_app_customer(request.user), s.LoanSerializer)
-    serializer = s.ApplyRequestSerializer(data=request.data)
+    serializer = s.LoanApplyRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     policy = None
@@ -129,7 +136,7 @@ def loan_detail(request, pk):
 
 @extend_schema(
     tags=TAG,
-    responses={200: s.ScheduleRowSerializer(many=True), **NOT_FOUND, **ERRORS},
+    responses={200: s.LoanScheduleRowSerializer(many=True), **NOT_FOUND, **ERRORS},
     summary="Your loan's repayment schedule",
     description="The instalments of a disbursed loan; before that, the schedule it will have (no due dates yet).",
 )
@@ -138,9 +145,9 @@ def loan_detail(request, pk):
 def loan_schedule_view(request, pk):
     loan = _own_loan(request, pk)
     if loan.disbursed_on:
-        return Response(s.InstalmentSerializer(loan_schedule(loan), many=True).data)
+        return Response(s.LoanInstalmentSerializer(loan_schedule(loan), many=True).data)
     rows = amortization.schedule(loan.principal, loan.annual_rate_pct, loan.tenure_months)
-    return Response(s.ScheduleRowSerializer(rows, many=True).data)
+    return Response(s.LoanScheduleRowSerializer(rows, many=True).data)
 
 
 @extend_schema(

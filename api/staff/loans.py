@@ -55,7 +55,7 @@ def loan_task_start(request, pk):
 
 @extend_schema(
     tags=TAG,
-    request=s.CompleteRequestSerializer,
+    request=s.LoanTaskCompleteRequestSerializer,
     responses={200: s.StaffLoanSerializer, **ERRORS},
     summary="Complete the loan's current task with its outcome",
     description=(
@@ -70,7 +70,7 @@ def loan_task_complete(request, pk, task_id):
     task = LoanTask.objects.filter(loan=loan, pk=task_id).first()
     if task is None:
         raise exceptions.NotFound(_("This loan has no task with this id."))
-    serializer = s.CompleteRequestSerializer(data=request.data)
+    serializer = s.LoanTaskCompleteRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     refused_with_reason(
         services.loan_task_complete, loan=loan, task=task, actor=request.user, **serializer.validated_data

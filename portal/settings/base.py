@@ -482,6 +482,10 @@ SPECTACULAR_SETTINGS = {
         "BulkJobStatusEnum": "portal.claims.models.BulkTransitionJob.Status",
         "GatewayMethodEnum": "portal.gateways.models.PaymentMethod",
         "CurrencyEnum": "portal.core.money.CURRENCIES",
+        "LoanStatusEnum": "portal.loans.models.LoanStatus",
+        "LoanInstalmentStatusEnum": "portal.loans.models.LoanInstalmentStatus",
+        "ImportJobStatusEnum": "portal.ingestion.models.ImportJob.Status",
+        "ReportRunStatusEnum": "portal.reports.models.ReportRun.Status",
     },
 }
 # How long an API Idempotency-Key is remembered, and after how long a request that holds one without

@@ -24,12 +24,33 @@ from portal.accounts.models import Role
 from portal.gateways.models import GatewayTransaction
 from portal.payments.services import payment_record
 
-from ..factories import CustomerFactory, ProductFactory, UserFactory, file_claim, issue_policy, make_quote
+from ..factories import (
+    CustomerFactory,
+    ProductFactory,
+    UserFactory,
+    apply_loan,
+    file_claim,
+    issue_policy,
+    make_quote,
+)
 
 PARAMETER = re.compile(r"\{([^}]+)\}")
 STAFF_PREFIX = "/api/v1/staff/"
+# The cedants' systems sign in with OAuth2 client credentials, not as customers; their own suite
+# (test_api_bordereaux.py) checks another client's jobs are 404, a bad token 401 and a missing scope 403.
+CEDANT_PREFIX = "/api/v1/bordereaux/"
 # What the database is made of, for "nothing changed": every table of these apps.
-WATCHED_APPS = ("accounts", "audit", "customers", "policies", "claims", "payments", "gateways", "notifications")
+WATCHED_APPS = (
+    "accounts",
+    "audit",
+    "customers",
+    "policies",
+    "claims",
+    "loans",
+    "payments",
+    "gateways",
+    "notifications",
+)
 
 
 def _schema():
@@ -54,7 +75,7 @@ def _with_placeholders(path, operation):
     return PARAMETER.sub(value, path)
 
 
-OPERATIONS = list(_operations())
+OPERATIONS = [operation for operation in _operations() if not operation[1].startswith(CEDANT_PREFIX)]
 OBJECT_OPERATIONS = [
     (method, path) for method, path, _ in OPERATIONS if PARAMETER.search(path) and not path.startswith(STAFF_PREFIX)
 ]
@@ -83,6 +104,10 @@ OWNED_BY_EACH_CUSTOMER = [
     ),
     lambda customer, product: GatewayTransaction.objects.create(
         reference=f"AMP-BOLA{customer.pk}", customer=customer, amount_in_cents=100000, currency="COP", method="NEQUI"
+    ),
+    # A loan on a policy of theirs, applied for by their agent.
+    lambda customer, product: apply_loan(
+        policy=issue_policy(customer=customer, product=product, sum_insured="100000000")
     ),
 ]
 
@@ -152,6 +177,7 @@ def test_the_suite_covers_the_customers_object_endpoints():
     assert ("post", "/api/v1/quotes/{id}/accept/") in OBJECT_OPERATIONS
     assert ("post", "/api/v1/claims/{id}/documents/") in OBJECT_OPERATIONS
     assert ("get", "/api/v1/payments/attempts/{id}/") in OBJECT_OPERATIONS
+    assert ("post", "/api/v1/loans/{id}/withdraw/") in OBJECT_OPERATIONS
 
 
 @pytest.mark.parametrize(("method", "path"), STAFF_OPERATIONS, ids=[f"{m.upper()} {p}" for m, p in STAFF_OPERATIONS])
