@@ -45,7 +45,7 @@ def test_bad_parameters_are_400_with_the_parameter_named_and_nothing_is_recorded
         {"format": "csv", "parameters": {"from": "yesterday"}},
         token=token_pair_for(finance_user)["access"],
     )
-    assert response.status_code == 400 and "from" in response.json()
+    assert response.status_code == 400 and "from" in response.json()["errors"]
     assert not ReportRun.objects.exists()
 
 
