@@ -36,7 +36,7 @@ def test_filing_and_each_move_email_the_customer_in_their_words(policy, agent, d
 
     assert [message.to for message in mail.outbox] == [["asegurada@correo.test"]] * 3
     bodies = [message.body for message in mail.outbox]
-    assert "Recibimos su reclamación." in bodies[0] or "We received your claim." in bodies[0]
+    assert "Recibimos el aviso de su siniestro." in bodies[0] or "We received your claim." in bodies[0]
     assert claim.number in mail.outbox[2].subject and claim.number in bodies[2]
     assert all("Perito Interno" not in body and "Nota interna" not in body for body in bodies)
     assert "Peritaje reservado" not in bodies[2]

@@ -142,7 +142,7 @@ BAD = {
     70_000: (
         risk_line(70_000, certificate="CERT-0000000"),
         "UMR + Certificate Ref + Transaction Type",
-        "B0750RE26 / CERT-0000000 / New",
+        "B0750RE26 / CERT-0000000 / Original Premium",
         "Same key as row 3",
     ),
     249_000: (
