@@ -2,6 +2,7 @@
 made for them): an infected claim document or bordereau is refused with a clear message before anything
 is stored; a clamd that cannot answer refuses too; without CLAMD_ADDRESS scanning is off."""
 
+import os
 import socket
 import threading
 
@@ -21,7 +22,10 @@ from .helpers import JPEG, PDF
 from .helpers import document_upload as upload
 from .helpers import post_claim_files as post_files
 
-pytestmark = pytest.mark.skipif(not clamd_available(), reason="Debian's clamav-daemon is not installed")
+# CI (.ci/run installs clamav-daemon) runs these always: there a missing clamd fails them instead.
+pytestmark = pytest.mark.skipif(
+    not clamd_available() and not os.environ.get("CI"), reason="Debian's clamav-daemon is not installed"
+)
 
 
 @pytest.fixture

@@ -132,10 +132,9 @@ def test_old_keys_are_purged_and_recent_ones_kept(user, settings):
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_requests_racing_with_one_key_do_the_work_once_and_the_second_is_409(user):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL")
     answers = {}
 
     def first():
