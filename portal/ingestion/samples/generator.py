@@ -29,6 +29,22 @@ from pathlib import Path
 
 from ..detect import _synonym_index, normalise_header
 from ..fields import CLAIM_STATUSES, FIELDS, NATURAL_KEYS, TRANSACTION_TYPES, Kind
+from .vocabulary import (
+    BROKERS,
+    CAUSES,
+    CLASSES,
+    COMPANY_NAMES,
+    COMPANY_SUFFIXES,
+    COMPANY_WORDS,
+    DEPARTMENTS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    MARKET_WEIGHTS,
+    MARKETS,
+    NOTES,
+    TAX_RATES_BP,
+    TO_USD,
+)
 
 FORMATS = ("csv", "xlsx")
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")
@@ -38,121 +54,6 @@ DECIMAL_STYLES = ("dot", "comma")
 HEADER_STYLES = ("as-is", "upper", "lower", "title", "snake")
 TOTALS_LABELS = ("TOTAL", "Total", "Totales", "Grand Total", "Total general:")
 
-# Countries with the currencies their risks are written in, and a rough exchange rate to USD
-# so that amounts look right (COP in the hundreds of millions, USD in the tens of thousands).
-MARKETS = (
-    ("CO", "COL", ("COP", "COP", "COP", "USD")),
-    ("MX", "MEX", ("MXN", "MXN", "USD")),
-    ("PE", "PER", ("PEN", "USD")),
-    ("CL", "CHL", ("CLP", "USD")),
-    ("EC", "ECU", ("USD",)),
-    ("PA", "PAN", ("USD",)),
-    ("US", "USA", ("USD",)),
-    ("ES", "ESP", ("EUR",)),
-    ("GB", "GBR", ("GBP", "USD")),
-    ("AR", "ARG", ("USD",)),
-)
-MARKET_WEIGHTS = (40, 15, 8, 6, 5, 5, 8, 5, 5, 3)
-TO_USD = {"COP": 4000, "MXN": 18, "PEN": 4, "CLP": 900, "USD": 1, "EUR": 1, "GBP": 1}
-TAX_RATES_BP = (0, 0, 0, 250, 500, 1000)  # basis points of gross premium
-
-CLASSES = (
-    "Property",
-    "Property - Todo Riesgo",
-    "Property, Industrial",
-    "Marine Cargo",
-    "Engineering (CAR/EAR)",
-    "Casualty - RC General",
-    "Terrorism",
-    "Cyber",
-    "Energy Onshore",
-    "Agricultura",
-    "Fianzas / Surety",
-    "Contingency",
-)
-CAUSES = (
-    "Incendio",
-    "Inundación",
-    "Terremoto",
-    "Robo",
-    "Daño por agua",
-    "Colisión",
-    "Responsabilidad civil",
-    "Avería de maquinaria",
-    "Huracán",
-    "Fire",
-    "Flood",
-    "Theft",
-    'Cortocircuito, "según perito"',
-)
-COMPANY_WORDS = (
-    "Inversiones",
-    "Constructora",
-    "Comercializadora",
-    "Distribuidora",
-    "Agropecuaria",
-    "Transportes",
-    "Hoteles",
-    "Clínica",
-    "Fundación",
-    "Industrias",
-    "Compañía",
-    "Textiles",
-)
-COMPANY_NAMES = (
-    "Andina",
-    "del Pacífico",
-    "Peñalosa",
-    "San Martín",
-    "La Montaña",
-    "Río Magdalena",
-    "Los Álamos",
-    "El Caribe",
-    "Núñez",
-    "Cañaveral",
-    "Santa Bárbara",
-    "Médica del Valle",
-    "Ibáñez",
-    "Güemes",
-)
-COMPANY_SUFFIXES = ("S.A.S.", "S.A.", "Ltda.", "S.A. de C.V.", "S.R.L.", "& Cía. S. en C.", "S.A.C.")
-FIRST_NAMES = (
-    "José",
-    "María",
-    "Andrés",
-    "Sofía",
-    "Julián",
-    "Inés",
-    "Iván",
-    "Mónica",
-    "Raúl",
-    "Lucía",
-    "Hernán",
-    "Begoña",
-    "Ángela",
-    "Martín",
-    "Nicolás",
-)
-LAST_NAMES = (
-    "Muñoz",
-    "Pérez",
-    "Gómez",
-    "Rodríguez",
-    "Peña",
-    "Ibáñez",
-    "Castaño",
-    "Londoño",
-    "Nariño",
-    "Sánchez",
-    "Díaz",
-    "Ortiz",
-    "Zúñiga",
-    "Ramírez",
-    "Beltrán",
-)
-BROKERS = ("Correcta Seguros Ltda.", "Marsh S.A.", "Aon Colombia", "Delima Marsh", "Willis Towers Watson", "")
-DEPARTMENTS = ("Bogotá D.C.", "Antioquia", "Atlántico", "Nariño", "Valle del Cauca", "Bolívar", "Córdoba", "Boyacá")
-NOTES = ("", "", "", "", "Renovación sin cambios", "Ver anexo; cláusula 4", 'Cliente "preferente"', "N/A")
 
 # Extra columns senders add that we do not read. Each is kept only if its name is no synonym.
 EXTRA_COLUMNS = {
