@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from portal.core.models import AppendOnlyModel
+from portal.core.models import AppendOnlyModel, PrivateDocument
 from portal.policies.models import CURRENCIES
 
 
@@ -225,27 +225,15 @@ class ClaimTransition(AppendOnlyModel):
         return f"{self.claim_id}: {self.from_status or '∅'} → {self.to_status}"
 
 
-class ClaimDocument(models.Model):
+class ClaimDocument(PrivateDocument):
     """A photo or PDF attached to a claim, stored under a random name outside every public URL."""
 
     claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="documents")
-    original_name = models.CharField(_("file name"), max_length=255)
-    stored_name = models.CharField(_("stored as"), max_length=80, unique=True)
-    content_type = models.CharField(_("type"), max_length=80)
-    size = models.PositiveBigIntegerField(_("size (bytes)"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
-    )
-    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:
         ordering = ["claim", "uploaded_at", "id"]
         verbose_name = _("claim document")
         verbose_name_plural = _("claim documents")
-
-    def __str__(self):
-        return self.original_name
 
 
 class BulkTransitionJob(models.Model):

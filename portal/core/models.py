@@ -33,6 +33,28 @@ class AppendOnlyModel(models.Model):
         raise TypeError(self.refusal)
 
 
+class PrivateDocument(models.Model):
+    """A file kept private (portal/core/private_files.py): what its sender called it, the random name it
+    is stored under, its type by content, size and checksum, who uploaded it and when. The concrete
+    model adds what the document belongs to."""
+
+    original_name = models.CharField(_("file name"), max_length=255)
+    stored_name = models.CharField(_("stored as"), max_length=80, unique=True)
+    content_type = models.CharField(_("type"), max_length=80)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.original_name
+
+
 class NumberSequence(models.Model):
     """Gap-free counters for human document numbers (policies, quotes, claims...), one per key and year."""
 

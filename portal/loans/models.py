@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from portal.core.models import PrivateDocument
 from portal.core.money import CURRENCIES
 
 CURRENCY_CODES = [code for code, _label in CURRENCIES]
@@ -399,28 +400,16 @@ class LoanInstalment(models.Model):
         return self.amount - self.paid
 
 
-class LoanDocument(models.Model):
+class LoanDocument(PrivateDocument):
     """An identity or income document for the KYC check, stored like claim documents: checked by its
     content, under a random name outside every public URL."""
 
     loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="documents")
-    original_name = models.CharField(_("file name"), max_length=255)
-    stored_name = models.CharField(_("stored as"), max_length=80, unique=True)
-    content_type = models.CharField(_("type"), max_length=80)
-    size = models.PositiveBigIntegerField(_("size (bytes)"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
-    )
-    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:
         ordering = ["loan", "uploaded_at", "id"]
         verbose_name = _("loan document")
         verbose_name_plural = _("loan documents")
-
-    def __str__(self):
-        return self.original_name
 
 
 class LoanRepayment(models.Model):
