@@ -132,7 +132,7 @@ def test_a_statement_of_an_empty_period_has_equal_opening_and_closing(account):
 
     statement = account_statement(account, date(2026, 6, 1), date(2026, 6, 30))
 
-    assert statement.lines == []
+    assert list(statement.lines) == []
     assert statement.opening == statement.closing == Decimal("42.00")
 
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Window
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -216,7 +216,7 @@ class Statement:
     start: date
     end: date
     opening: Decimal
-    lines: list
+    lines: "StatementLines"
     closing: Decimal
     debits: Decimal
     credits: Decimal
@@ -226,39 +226,64 @@ class Statement:
         return self.account.currency
 
 
+class StatementLines:
+    """The period's entries with the balance after each, read a slice at a time: the API's pages and the
+    portal's table read only the rows they show, the running balance coming from a window sum in SQL."""
+
+    def __init__(self, entries, *, opening, count):
+        self._entries = entries
+        self._opening = opening
+        self._count = count
+
+    def count(self):
+        return self._count
+
+    def __len__(self):
+        return self._count
+
+    def __iter__(self):
+        return iter(self[0 : self._count])
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        return [self._line(entry) for entry in self._entries[index]]
+
+    def _line(self, entry):
+        return StatementLine(
+            entry=entry,
+            description=describe_entry(entry),
+            debit=entry.amount if entry.amount > 0 else None,
+            credit=-entry.amount if entry.amount < 0 else None,
+            balance=self._opening + entry.running,
+        )
+
+
 def account_statement(account, start, end):
     """The account between `start` and `end` (both included): the balance before `start`, every entry
     in date order with the balance after it, and the balance at the end."""
     opening = _entries_total(account.entries.filter(posted_on__lt=start))
-    running, debits, credits = opening, ZERO, ZERO
-    lines = []
-    entries = entries_with_links(account.entries.filter(posted_on__gte=start, posted_on__lte=end)).order_by(
-        "posted_on", "id"
+    period = account.entries.filter(posted_on__gte=start, posted_on__lte=end)
+    totals = period.aggregate(
+        debits=Coalesce(Sum("amount", filter=Q(amount__gt=0)), ZERO),
+        credits=Coalesce(Sum("amount", filter=Q(amount__lt=0)), ZERO),
+        count=Count("pk"),
     )
-    for entry in entries:
-        running += entry.amount
-        if entry.amount > 0:
-            debits += entry.amount
-        else:
-            credits -= entry.amount
-        lines.append(
-            StatementLine(
-                entry=entry,
-                description=describe_entry(entry),
-                debit=entry.amount if entry.amount > 0 else None,
-                credit=-entry.amount if entry.amount < 0 else None,
-                balance=running,
-            )
-        )
+    ordering = ("posted_on", "id")
+    entries = (
+        entries_with_links(period)
+        .annotate(running=Window(Sum("amount"), order_by=[F(name).asc() for name in ordering]))
+        .order_by(*ordering)
+    )
     return Statement(
         account=account,
         start=start,
         end=end,
         opening=opening,
-        lines=lines,
-        closing=running,
-        debits=debits,
-        credits=credits,
+        lines=StatementLines(entries, opening=opening, count=totals["count"]),
+        closing=opening + totals["debits"] + totals["credits"],
+        debits=totals["debits"],
+        credits=-totals["credits"],
     )
 
 

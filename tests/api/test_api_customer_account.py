@@ -82,6 +82,20 @@ def test_the_statement_pages_and_reads_a_constant_number_of_queries(as_customer,
     assert len(first["results"]) == 4 and first["next"]
     assert len(second["results"]) == 3 and second["next"] is None
     assert second["results"][-1]["balance"] == second["closing"]
+    assert float(second["results"][0]["balance"]) == float(first["results"][-1]["balance"]) - 1000
+
+
+def test_a_statement_page_reads_only_its_own_entries(as_customer, policyholder):
+    caller = as_customer(policyholder.user)
+    for n in range(8):
+        pay(policyholder, "1000", f"TRF-{n}")
+
+    with CaptureQueriesContext(connection) as captured:
+        body = caller.get(STATEMENT, {"page_size": 3, "page": 2}).json()
+
+    entry_reads = [q["sql"] for q in captured if "OVER" in q["sql"]]
+    assert len(entry_reads) == 1 and "LIMIT 3" in entry_reads[0] and "OFFSET 3" in entry_reads[0]
+    assert body["count"] == 9 and len(body["results"]) == 3
 
 
 def test_the_statement_period_is_checked(as_customer, policyholder):
