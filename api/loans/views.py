@@ -9,10 +9,14 @@ from rest_framework import exceptions, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from portal.gateways.selectors import gateway_attempts_paid_for
+from portal.gateways.services import GatewayUnavailable, online_payment_start
 from portal.loans import amortization, services
-from portal.loans.selectors import loan_products_offered, loan_schedule, loans_of_app_customer
+from portal.loans.selectors import loan_amount_due, loan_products_offered, loan_schedule, loans_of_app_customer
 from portal.policies.selectors import policies_visible_to
 
+from ..customer_payments.serializers import AttemptSerializer
+from ..customer_payments.views import WompiUnavailable
 from ..exceptions import ErrorSerializer
 from ..idempotency import IDEMPOTENCY_ERRORS, IDEMPOTENCY_PARAMETER, idempotent
 from ..pagination import PAGE_ERRORS, PAGE_PARAMETERS, page_of, paginated_response
@@ -163,3 +167,67 @@ def loan_withdraw(request, pk):
     loan = _own_loan(request, pk)
     refused_with_reason(services.loan_withdraw, loan=loan, actor=request.user)
     return Response(s.LoanSerializer(_own_loan(request, pk)).data)
+
+
+@extend_schema(
+    tags=TAG,
+    methods=["GET"],
+    operation_id="loans_payments_list",
+    parameters=PAGE_PARAMETERS,
+    responses={200: page_of(AttemptSerializer), **NOT_FOUND, **PAGE_ERRORS, **ERRORS},
+    summary="Your online payments on a loan",
+    description="The Wompi payments started for this loan, newest first, each with the status Wompi last gave.",
+)
+@extend_schema(
+    tags=TAG,
+    methods=["POST"],
+    operation_id="loans_payments_create",
+    request=s.LoanPaymentStartSerializer,
+    parameters=[IDEMPOTENCY_PARAMETER],
+    responses={
+        201: OpenApiResponse(AttemptSerializer, description=_("Sent to Wompi: PENDING until Wompi says.")),
+        **BAD_INPUT,
+        **NOT_FOUND,
+        **CONFLICT,
+        **ERRORS,
+        **IDEMPOTENCY_ERRORS,
+        503: OpenApiResponse(ErrorSerializer, description=_("Wompi cannot be reached: nothing was charged.")),
+    },
+    summary="Pay your loan online with Wompi (card, Nequi or PSE)",
+    description=(
+        "Pays what is due now (the late instalments, or the next one) unless an amount is given, at most what "
+        "is left to pay, in the loan's currency. The method fields are those of POST payments/. Once Wompi "
+        "approves, the money pays the loan's instalments oldest first; follow the attempt at "
+        "GET payments/attempts/{id}/."
+    ),
+)
+@api_view(["GET", "POST"])
+@permission_classes([IsCustomer])
+def loan_payments(request, pk):
+    loan = _own_loan(request, pk)
+    if request.method == "GET":
+        return paginated_response(request, gateway_attempts_paid_for(request.user, loan), AttemptSerializer)
+    return _loan_payment_start(request, loan)
+
+
+@idempotent
+def _loan_payment_start(request, loan):
+    serializer = s.LoanPaymentStartSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    amount = data.get("amount") or loan_amount_due(loan)
+    try:
+        attempt = online_payment_start(
+            customer=caller_customer(request),
+            amount=amount,
+            currency=loan.currency,
+            method=data["method"],
+            method_details=serializer.method_details(),
+            actor=request.user,
+            redirect_url=request.build_absolute_uri(reverse("gateways:payment_return")),
+            paid_for=loan,
+        )
+    except GatewayUnavailable as error:
+        raise WompiUnavailable(" ".join(error.messages)) from error
+    location = reverse("api:customer_payment_attempt", args=[attempt.pk])
+    return Response(AttemptSerializer(attempt).data, status=status.HTTP_201_CREATED, headers={"Location": location})

@@ -5,6 +5,7 @@ from django.db.models.functions import Coalesce
 
 from portal.accounts.models import Role
 from portal.accounts.selectors import book_scope_q
+from portal.core.dates import business_date
 from portal.core.money import ZERO
 
 from .models import (
@@ -72,6 +73,17 @@ def loan_outstanding(loan):
         )
     )
     return totals["owed"]
+
+
+def loan_amount_due(loan, today=None):
+    """What the app offers to pay now on a running loan: every instalment due by `today` still unpaid,
+    or, when none is late, the next one; zero when nothing is open."""
+    today = business_date(today)
+    open_rows = list(LoanInstalment.objects.filter(loan=loan, status=LoanInstalment.Status.OPEN).order_by("sequence"))
+    due = sum((row.outstanding for row in open_rows if row.due_date <= today), ZERO)
+    if due == 0 and open_rows:
+        due = open_rows[0].outstanding
+    return due
 
 
 def loan_pipeline(user):
