@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from portal.loans.models import Loan, LoanInstalment, LoanProduct, LoanTask
+from portal.loans.models import Loan, LoanDocument, LoanInstalment, LoanProduct, LoanTask
 from portal.loans.workflow import CUSTOMER_STEP
 
 from ..customer import StrictDecimalField
@@ -127,3 +127,17 @@ class LoanPaymentStartSerializer(PaymentStartSerializer):
         help_text=_("How much to pay; by default what is due now (the late instalments, or the next one)."),
     )
     currency = None
+
+
+class LoanDocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoanDocument
+        fields = ["id", "original_name", "content_type", "size", "uploaded_at"]
+        read_only_fields = fields
+
+
+class LoanDocumentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text=_("An identity or income document, a photo (JPEG, PNG, WebP, HEIC) or a PDF, as multipart data."),
+    )

@@ -202,6 +202,15 @@ def register_online_repayments():
     )
 
 
+def write_off_refusal(loan, actor):
+    """Why `actor` may not write off `loan` now, or None (the loan page asks the same before offering it)."""
+    if actor.role != Role.ADMIN:
+        return PermissionDenied(_("Only administrators write off loans."))
+    if loan.account_state != AccountState.ACTIVE:
+        return Conflict(_("Loan %(number)s is not running; there is nothing to write off.") % {"number": loan.number})
+    return None
+
+
 @transaction.atomic
 def loan_write_off(*, loan, actor, note):
     """An administrator writes off what is left of a running loan that will not be repaid (Fineract's
@@ -212,8 +221,9 @@ def loan_write_off(*, loan, actor, note):
     if not note:
         raise ValidationError({"note": _("Add a note saying why.")})
     loan = Loan.objects.select_for_update(of=("self",)).get(pk=loan.pk)
-    if loan.account_state != AccountState.ACTIVE:
-        raise Conflict(_("Loan %(number)s is not running; there is nothing to write off.") % {"number": loan.number})
+    refused = write_off_refusal(loan, actor)
+    if refused is not None:
+        raise refused
     Loan.objects.filter(pk=loan.pk).update(account_state=AccountState.WRITTEN_OFF, closed_at=timezone.now())
     audit_record(actor=actor, action="loan.written_off", target=loan, metadata={"note": note})
     loan.refresh_from_db()

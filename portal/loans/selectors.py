@@ -32,6 +32,16 @@ def loans_visible_to(user):
     return Loan.objects.filter(book_scope_q(user, agent_field=CUSTOMER_AGENT))
 
 
+def awaiting_override_q():
+    """Loans whose credit check the bureau answered below the product's minimum, not yet overridden or
+    confirmed by a supervisor: a passing score finishes the check at once and an override or a confirmed
+    refusal completes it, so a current credit check holding a low score is exactly one of these."""
+    return Q(
+        current_task__kind=TaskKind.CREDIT_CHECK,
+        current_task__score__lt=F("product__min_credit_score"),
+    )
+
+
 def loans_for_queue(user):
     """The queue's rows: every column reads the loan row or a to-one join made here."""
     return loans_visible_to(user).select_related("product", "customer", "customer__agent", "current_task")

@@ -113,7 +113,9 @@ def test_the_signed_approval_repays_the_oldest_instalment_through_the_ledger(
     assert AuditEvent.objects.filter(action="loan.repaid", target_id=str(loan.pk), actor_label="gateway").exists()
 
 
-def test_paying_everything_online_closes_the_loan(customer_client, client, wompi, loan, django_capture_on_commit_callbacks):
+def test_paying_everything_online_closes_the_loan(
+    customer_client, client, wompi, loan, django_capture_on_commit_callbacks
+):
     owed = sum(row.outstanding for row in instalments(loan))
     attempt = started(customer_client, loan, amount=str(owed))
     wompi.settle(attempt.wompi_id)
