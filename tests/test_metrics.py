@@ -221,11 +221,9 @@ def test_business_gauges_show_claims_by_status_and_the_oldest_waiting_webhook(db
 
 
 def test_report_runs_are_counted_by_status_one_series_each(db, scraper, finance_user):
+    year = {"from": "2026-01-01", "to": "2026-12-31"}
     runs = [
-        report_run_request(
-            report_name="collections", fmt="csv", parameters={"from": "2026-01-01", "to": "2026-12-31"}, actor=finance_user
-        )
-        for _ in range(4)
+        report_run_request(report_name="collections", fmt="csv", parameters=year, actor=finance_user) for _ in range(4)
     ]
     ReportRun.objects.filter(pk=runs[0].pk).update(status=ReportRun.Status.RUNNING)
     ReportRun.objects.filter(pk__in=[runs[1].pk, runs[2].pk]).update(status=ReportRun.Status.FAILED)
