@@ -1,19 +1,30 @@
-"""The soak: two gunicorn web servers and two huey consumers on Redis against one PostgreSQL, under a
-Wompi webhook storm with health, readiness and metrics reads beside it, then the same again while one
-web worker and one consumer are killed with SIGKILL mid-run (gunicorn starts a new worker; the soak, as a
-process manager would, a new consumer).
+"""The soak: two gunicorn web servers and two huey consumers on Redis against one PostgreSQL, under
+everything the platform does at once, then the same again while one web worker and one consumer are
+killed with SIGKILL mid-run (gunicorn starts a new worker; the soak, as a process manager would, a new
+consumer).
 
-    python -m bench soak [--events N] [--threads N] [--redis-db N]
+    python -m bench soak [--seconds N] [--customers N] [--claims N] [--events N] [--import-rows N]
 
-Each phase posts signed Wompi APPROVED events for pending payments to both web servers from client
-threads (a client whose server does not answer tries the other, as a balancer would; Wompi resends
-until it gets a 200), waits for the consumers to apply them, and runs the periodic sweep once if work
-was lost with a killed consumer (huey on Redis pops a task before running it). Then it checks the
-invariants: every event stored once and applied once (one payment per approved transaction), every
-payment's ledger entry equal to it, no task left queued, no 5xx. One JSON line; `invariant_violations` must be 0.
-
-Not yet in it (issue #20 asks for them too): bordereau imports, bulk claim transitions, API reads and
-writes by customers and report runs side by side with the storm.
+Each phase runs for `--seconds` (default 60) side by side:
+- customers on the mobile API (minted JWTs), one thread each of `--api-threads`: their policies, claims,
+  payments and account, and claims filed with an Idempotency-Key, one in two sent twice;
+- two supervisors on the portal's bulk bar putting `--claims` pending claims under review, every chunk
+  clicked by both (small chunks run in the request, large ones in a worker);
+- an administrator uploading risk bordereaux of `--import-rows` rows through the portal, imported by
+  the workers (at most two waiting at a time);
+- finance requesting the collections report through the staff API, waiting for each file and
+  checking its checksum;
+- a Wompi storm of signed APPROVED events (up to `--events`; Wompi resends until it gets a 200);
+- health, readiness and metrics reads.
+A client whose server does not answer tries the other, as a balancer would. After the deadline the
+soak waits for the workers to finish what was queued; in the SIGKILL phase what the killed consumer
+had popped from Redis is lost from the queue, and the soak finishes it as the product's recovery paths
+do (`recovered` counts them). Then the invariants: every webhook event stored and applied once (one
+payment and one ledger entry of its amount each), every account's balance as the API answers it equal
+to the sum of its entries, one claim per Idempotency-Key and the retry answered the same, each claim
+put under review once (transitions = bulk results done = claims asked), every import succeeded with
+its rows stored, every report run succeeded, the queue empty, no 5xx. One JSON line;
+`invariant_violations` must be 0.
 """
 
 import argparse
@@ -25,28 +36,28 @@ import sys
 import tempfile
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import psutil
 import redis
 import requests
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db import connection
+from django.utils import timezone
 from huey import RedisHuey
 
 from portal.accounts.demo import seed_demo_users
-from portal.gateways.apply import webhook_events_process_pending
-from portal.gateways.models import WebhookEvent
-from portal.payments.models import LedgerEntry, Payment
 from portal.policies.demo import seed_demo_policies
 from tests.wompi_server import FakeWompi
 
+from . import soak_checks as checks
+from . import soak_load as load
 from .common import emit, ensure_database
 from .webhooks import _book, _pending_payments
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = secrets.token_hex(16)
-READS = (("/healthz", {}), ("/readyz", {}), ("/metrics", {"Authorization": f"Bearer {TOKEN}"}))
 
 
 def say(message):
@@ -124,141 +135,118 @@ class Processes:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def _storm(processes, deliveries, threads, *, kill_after=None):
-    """Post every delivery to the web servers from `threads` threads; reads of /healthz, /readyz and
-    /metrics go beside them. Returns (seconds, statuses, killed pids)."""
+class Book:
+    """What the clients act on, built once before the phases."""
+
+    def __init__(self, args):
+        self.customers = _book(args.customers)
+        self.app = checks.app_tokens(self.customers)
+        self.finance = checks.staff_token("finance@amparo.demo")
+        self.source_id = checks.import_source().pk
+
+
+def _clients(phase, processes, book, args, queue_deliveries, stats, run):
     bases = [base for base, _process in processes.web]
-    work = list(enumerate(deliveries))
-    lock = threading.Lock()
-    statuses, killed = [], []
-    posted = [0]
-
-    def post(index, body, headers):
-        for attempt in range(40):
-            base = bases[(index + attempt) % len(bases)]
-            try:
-                response = requests.post(f"{base}/api/v1/webhooks/wompi/", data=body, headers=headers, timeout=30)
-            except requests.RequestException:
-                time.sleep(0.05)
-                continue
-            with lock:
-                statuses.append(response.status_code)
-            if response.status_code == 200:
-                return
-            time.sleep(0.05)
-
-    def run():
-        session_reads = 0
-        while True:
-            with lock:
-                if not work:
-                    return
-                index, (body, headers) = work.pop()
-                posted[0] += 1
-                due_kill = kill_after is not None and posted[0] == kill_after and not killed
-                if due_kill:
-                    killed.extend([processes.kill_one_web_worker(), processes.kill_one_consumer()])
-            post(index, body, {**headers, "Content-Type": "application/json"})
-            session_reads += 1
-            if session_reads % 10 == 0:
-                base = bases[index % len(bases)]
-                for path, headers_read in (
-                    ("/healthz", {}),
-                    ("/readyz", {}),
-                    ("/metrics", {"Authorization": f"Bearer {TOKEN}"}),
-                ):
-                    try:
-                        response = requests.get(f"{base}{path}", headers=headers_read, timeout=30)
-                    except requests.RequestException:
-                        continue
-                    with lock:
-                        statuses.append(response.status_code)
-
-    started = time.perf_counter()
-    runners = [threading.Thread(target=run) for _ in range(threads)]
-    for runner in runners:
-        runner.start()
-    for runner in runners:
-        runner.join()
-    return time.perf_counter() - started, statuses, killed
+    today = timezone.localdate().isoformat()
+    claim_ids = checks.claims_to_review(book.customers, args.claims, run)
+    chunks = checks.bulk_chunks(claim_ids)
+    supervisors = [load.Http(bases, stats, "portal", offset=n).sign_in("supervisor@amparo.demo") for n in range(2)]
+    admin = load.Http(bases, stats, "portal").sign_in("admin@amparo.demo")
+    phase.deadline = time.monotonic() + args.seconds  # the deadline counts from when the clients start
+    threads = [
+        threading.Thread(target=load.bulk_transitions, args=(phase, supervisors[0], chunks)),
+        threading.Thread(target=load.bulk_transitions, args=(phase, supervisors[1], chunks[::-1])),
+        threading.Thread(target=load.bordereau_imports, args=(phase, admin, book.source_id, run, args.import_rows)),
+        threading.Thread(
+            target=load.report_runs,
+            args=(phase, load.Http(bases, stats, "staff_api", headers=_bearer(book.finance)), timezone.now().year),
+        ),
+        threading.Thread(target=load.reads, args=(phase, load.Http(bases, stats, "probes"), TOKEN)),
+    ]
+    for number in range(args.api_threads):
+        token, policy_id = book.app[number % len(book.app)]
+        http = load.Http(bases, stats, "customer_api", offset=number, headers=_bearer(token))
+        threads.append(threading.Thread(target=load.customer_api, args=(phase, http, policy_id, today, number)))
+    for number in range(args.webhook_threads):
+        http = load.Http(bases, stats, "webhooks", offset=number)
+        threads.append(threading.Thread(target=load.webhook_storm, args=(phase, http, queue_deliveries)))
+    return threads
 
 
-def _drain(references, queue, timeout):
-    """Wait until every event of the phase is applied and the queue is empty; True when it happened."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        waiting = WebhookEvent.objects.filter(reference__in=references, status=WebhookEvent.Status.RECEIVED).count()
-        if waiting == 0 and queue.pending_count() == 0:
-            return True
-        time.sleep(0.5)
-    return False
+def _bearer(token):
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
 
-def _violations(attempts):
-    references = [attempt.reference for attempt in attempts]
-    problems = []
-    events = WebhookEvent.objects.filter(reference__in=references)
-    if events.count() != len(attempts):
-        problems.append(f"{events.count()} events stored for {len(attempts)} deliveries")
-    not_applied = events.exclude(status=WebhookEvent.Status.PROCESSED).count()
-    if not_applied:
-        problems.append(f"{not_applied} events not applied")
-    payments = Payment.objects.filter(reference__in=references)
-    twice = payments.values("reference").annotate(n=Count("pk")).filter(n__gt=1).count()
-    if payments.count() != len(attempts) or twice:
-        problems.append(f"{payments.count()} payments for {len(attempts)} approved transactions ({twice} twice)")
-    for payment in payments:
-        entries = LedgerEntry.objects.filter(payment=payment)
-        total = entries.aggregate(total=Sum("amount"))["total"]
-        if entries.count() != 1 or total is None or abs(total) != payment.amount:
-            problems.append(
-                f"payment {payment.reference}: ledger {entries.count()} entries, {total} for {payment.amount}"
-            )
-    return problems
+def _balances(processes, book, stats):
+    """Each customer's balance as the API answers it (one account each, in pesos)."""
+    bases = [base for base, _process in processes.web]
+    answers = {}
+    for (token, _policy), customer in zip(book.app, book.customers, strict=True):
+        body = load.Http(bases, stats, "customer_api", headers=_bearer(token)).send("GET", "/api/v1/account/").json()
+        answers[customer.user_id] = sum(Decimal(balance["balance"]) for balance in body["balances"])
+    return answers
 
 
-def _phase(name, processes, customers, wompi, args, queue, *, kill):
+def _phase(name, processes, book, wompi, args, queue, *, kill):
     run = secrets.token_hex(3)
-    attempts = _pending_payments(customers, args.events, run, wompi)
-    deliveries = [wompi.event(attempt.wompi_id, timestamp=int(time.time())) for attempt in attempts]
-    say(f"{name}: {len(deliveries)} events, {args.threads} client threads")
-    seconds, statuses, killed = _storm(
-        processes, deliveries, args.threads, kill_after=len(deliveries) // 2 if kill else None
-    )
-    references = [attempt.reference for attempt in attempts]
-    drained = _drain(references, queue, timeout=300)
-    swept = 0
-    if not drained:
-        # What a killed consumer had popped is lost from Redis; the periodic sweep applies it.
-        swept = webhook_events_process_pending()
-        drained = _drain(references, queue, timeout=60)
-    apply_seconds = time.perf_counter()
-    problems = _violations(attempts)
-    if not drained:
-        problems.append("the queue did not drain")
-    server_errors = sum(1 for status in statuses if status >= 500)
+    attempts = _pending_payments(book.customers, args.events, run, wompi)
+    deliveries = [
+        (index, wompi.event(attempt.wompi_id, timestamp=int(time.time()))) for index, attempt in enumerate(attempts)
+    ]
+    deliveries.reverse()  # the clients pop from the end: the first ones go first
+    stats = load.Stats()
+    phase = load.Phase(deadline=time.monotonic() + args.seconds)
+    threads = _clients(phase, processes, book, args, deliveries, stats, run)
+    say(f"{name}: {len(threads)} clients for {args.seconds}s")
+    killed = []
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    if kill:
+        time.sleep(args.seconds / 2)
+        killed = [processes.kill_one_web_worker(), processes.kill_one_consumer()]
+        say(f"{name}: killed web worker {killed[0]} and consumer {killed[1]}")
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    posted = sorted(set(range(len(attempts))) - {index for index, _delivery in deliveries})
+    references = [attempts[index].reference for index in posted]
+    say(f"{name}: clients done in {seconds:.0f}s; waiting for the workers")
+    drained = checks.drain(phase, references, queue, timeout=60 if kill else 180)
+    recovered = {} if drained else checks.recover(phase, references)
+    problems = checks.phase_problems(phase, attempts, posted)
+    problems += checks.ledger_problems(book.customers, _balances(processes, book, stats))
+    if queue.pending_count():
+        problems.append(f"{queue.pending_count()} tasks still queued")
+    server_errors = stats.server_errors()
     if server_errors:
-        problems.append(f"{server_errors} responses were 5xx")
+        problems.append(f"5xx responses: {server_errors}")
+    figures = checks.phase_figures(phase, seconds)
     return {
         "phase": name,
-        "events": len(deliveries),
-        "seconds": round(seconds, 2),
-        "requests_per_s": round(len(statuses) / seconds, 1),
-        "events_per_s": round(len(deliveries) / seconds, 1),
-        "errors_5xx": server_errors,
+        "seconds": round(seconds, 1),
+        "requests": stats.count(),
+        "requests_per_s": round(stats.count() / seconds, 1),
+        "events": len(posted),
+        "events_per_s": round(len(posted) / seconds, 1),
+        **figures,
+        "errors_5xx": sum(server_errors.values()),
         "killed_pids": killed,
-        "swept": swept,
+        "recovered": recovered,
         "violations": problems[:20],
         "invariant_violations": len(problems),
-        "_checked_at": apply_seconds,
     }
 
 
 def main(argv):
     parser = argparse.ArgumentParser(prog="python -m bench soak")
-    parser.add_argument("--events", type=int, default=400, help="webhook events per phase")
-    parser.add_argument("--threads", type=int, default=6, help="client threads")
-    parser.add_argument("--customers", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=60, help="how long the clients run in each phase")
+    parser.add_argument("--events", type=int, default=600, help="webhook events ready per phase (at most)")
+    parser.add_argument("--customers", type=int, default=40, help="customers of the book (the API's users)")
+    parser.add_argument("--api-threads", type=int, default=8, help="customers on the API at once")
+    parser.add_argument("--webhook-threads", type=int, default=3)
+    parser.add_argument("--claims", type=int, default=300, help="pending claims for the bulk moves per phase")
+    parser.add_argument("--import-rows", type=int, default=2000, help="rows per bordereau file")
     parser.add_argument("--redis-db", type=int, default=14, help="Redis database for the soak's queue and cache")
     args = parser.parse_args(argv)
 
@@ -273,7 +261,7 @@ def main(argv):
     say("building the book")
     seed_demo_users()
     seed_demo_policies()
-    customers = _book(args.customers)
+    book = Book(args)
 
     metrics_dir = Path(tempfile.mkdtemp(prefix="amparo-soak-metrics-"))
     database = settings.DATABASES["default"]
@@ -292,22 +280,27 @@ def main(argv):
     processes = Processes(env)
     say("starting 2 web servers (gunicorn, 2 workers each) and 2 huey consumers on Redis")
     processes.start()
+    started = time.perf_counter()
     try:
-        steady = _phase("steady", processes, customers, wompi, args, queue, kill=False)
-        killed = _phase("sigkill", processes, customers, wompi, args, queue, kill=True)
+        steady = _phase("steady", processes, book, wompi, args, queue, kill=False)
+        killed = _phase("sigkill", processes, book, wompi, args, queue, kill=True)
     finally:
         processes.stop()
         wompi.stop()
+        connection.close()
     phases = [steady, killed]
-    for phase in phases:
-        phase.pop("_checked_at")
     emit(
         {
             "benchmark": "soak",
             "web_servers": 2,
             "consumers": 2,
+            "seconds_per_phase": args.seconds,
+            "total_seconds": round(time.perf_counter() - started, 1),
             "requests_per_s": steady["requests_per_s"],
             "events_per_s": steady["events_per_s"],
+            "rows_per_s": steady["rows_per_s"],
+            "reports_done": sum(phase["reports_done"] for phase in phases),
+            "claim_transitions": sum(phase["claim_transitions"] for phase in phases),
             "errors": sum(phase["errors_5xx"] for phase in phases),
             "phases": phases,
             "invariant_violations": sum(phase["invariant_violations"] for phase in phases),

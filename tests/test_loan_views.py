@@ -18,7 +18,7 @@ from portal.loans.models import Loan, TaskKind
 from portal.loans.repayments import loan_repayment_record
 
 from .factories import CustomerFactory, UserFactory, apply_loan, issue_policy, make_loan_product
-from .helpers import approved, fresh, pdf
+from .helpers import approved, checked, fresh, kyc_done, pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -35,11 +35,54 @@ def act(client, loan, action, *, htmx=True, **data):
     return client.post(reverse("loans:loan_action", args=[loan.pk, action]), data, headers=HTMX if htmx else {})
 
 
-def test_the_queue_opens_on_the_tasks_waiting_for_the_users_role(client):
-    response = signed_in(client, UserFactory(role=Role.FINANCE)).get(reverse("loans:loan_list"))
-    assert response.status_code == 302 and "task=DISBURSEMENT" in response.url
-    response = signed_in(client, UserFactory(role=Role.AGENT)).get(reverse("loans:loan_list"))
-    assert "task=KYC" in response.url
+@pytest.mark.parametrize(
+    ("role", "task"),
+    [
+        (Role.AGENT, "KYC"),
+        (Role.SUPERVISOR, "AWAITING_OVERRIDE"),
+        (Role.ADMIN, "APPROVAL"),
+        (Role.FINANCE, "DISBURSEMENT"),
+        (Role.INTERVENTORIA, None),
+    ],
+)
+def test_each_role_opens_the_queue_on_what_waits_for_it(client, role, task):
+    response = signed_in(client, UserFactory(role=role)).get(reverse("loans:loan_list"))
+    assert response.status_code == 302
+    if task:
+        assert f"task={task}" in response.url and "status=OPEN" in response.url
+    else:
+        assert "task=" not in response.url
+
+
+def test_the_supervisors_queue_holds_the_refused_credit_checks_not_yet_overridden(client, agent, supervisor, settings):
+    def loan_of_the_team():
+        return apply_loan(policy=issue_policy(customer=CustomerFactory(agent=agent)))
+
+    at_kyc = loan_of_the_team()
+    waiting_for_bureau = loan_of_the_team()
+    kyc_done(waiting_for_bureau, agent)
+    refused = loan_of_the_team()
+    kyc_done(refused, agent)
+    checked(refused, settings, score=510)
+    overridden = loan_of_the_team()
+    kyc_done(overridden, agent)
+    checked(overridden, settings, score=520)
+    services.loan_act(loan=overridden, action="credit_override", actor=supervisor, note="Ingresos verificados")
+    passed = loan_of_the_team()
+    kyc_done(passed, agent)
+    checked(passed, settings, score=720)
+    signed_in(client, supervisor)
+
+    default = client.get(reverse("loans:loan_list"), follow=True)
+
+    body = default.content.decode()
+    assert refused.number in body
+    for other in (at_kyc, waiting_for_bureau, overridden, passed):
+        assert other.number not in body
+    assert (
+        'data-testid="action-credit_override"'
+        in client.get(reverse("loans:loan_detail", args=[refused.pk])).content.decode()
+    )
 
 
 def test_an_agent_sees_the_loans_of_their_own_book_only(client):

@@ -23,6 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from portal.core.metrics import multiprocess_directory_prepare
 from portal.gateways.models import WebhookEvent
+from portal.reports.models import ReportRun
+from portal.reports.services import report_run_request
 
 from .factories import file_claim
 
@@ -218,6 +220,21 @@ def test_business_gauges_show_claims_by_status_and_the_oldest_waiting_webhook(db
     assert value(text, "amparo_backup_last_success_timestamp_seconds") == 0
 
 
+def test_report_runs_are_counted_by_status_one_series_each(db, scraper, finance_user):
+    year = {"from": "2026-01-01", "to": "2026-12-31"}
+    runs = [
+        report_run_request(report_name="collections", fmt="csv", parameters=year, actor=finance_user) for _ in range(4)
+    ]
+    ReportRun.objects.filter(pk=runs[0].pk).update(status=ReportRun.Status.RUNNING)
+    ReportRun.objects.filter(pk__in=[runs[1].pk, runs[2].pk]).update(status=ReportRun.Status.FAILED)
+    text = scraper()
+    assert value(text, "amparo_report_runs", status="queued") == 1
+    assert value(text, "amparo_report_runs", status="running") == 1
+    assert value(text, "amparo_report_runs", status="failed") == 2
+    assert value(text, "amparo_report_runs", status="succeeded") == 0
+    assert len(samples(text, "amparo_report_runs")) == len(ReportRun.Status)
+
+
 def test_with_nothing_waiting_the_oldest_webhook_age_is_zero(db, scraper):
     assert value(scraper(), "amparo_webhook_event_oldest_waiting_seconds") == 0
 
@@ -393,5 +410,6 @@ def test_the_alert_rules_cover_what_an_operator_must_hear_about():
     assert "amparo_webhook_event_oldest_waiting_seconds > 300" in text
     assert 'amparo_outbox_messages{state="dead"}' in text
     assert 'amparo_import_jobs{status="failed"}' in text
+    assert 'amparo_report_runs{status="failed"}' in text
     assert 'status=~"5.."' in text
     assert "amparo_backup_last_success_timestamp_seconds" in text

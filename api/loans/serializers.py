@@ -1,11 +1,16 @@
 """What the app reads of loans and may send to quote or apply for one. No mass assignment: status,
 tasks, rate, fees and dates are the service's, never the request's."""
 
+from decimal import Decimal
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from portal.loans.models import Loan, LoanInstalment, LoanProduct, LoanTask
+from portal.loans.models import Loan, LoanDocument, LoanInstalment, LoanProduct, LoanTask
 from portal.loans.workflow import CUSTOMER_STEP
+
+from ..customer import StrictDecimalField
+from ..customer_payments.serializers import PaymentStartSerializer
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -108,3 +113,31 @@ class StaffLoanSerializer(LoanSerializer):
     class Meta(LoanSerializer.Meta):
         fields = [*LoanSerializer.Meta.fields, "current_task"]
         read_only_fields = fields
+
+
+class LoanPaymentStartSerializer(PaymentStartSerializer):
+    """An online payment on one of your loans: in the loan's currency, for what is due now unless you
+    say how much (at most what is left to pay)."""
+
+    amount = StrictDecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text=_("How much to pay; by default what is due now (the late instalments, or the next one)."),
+    )
+    currency = None
+
+
+class LoanDocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoanDocument
+        fields = ["id", "original_name", "content_type", "size", "uploaded_at"]
+        read_only_fields = fields
+
+
+class LoanDocumentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text=_("An identity or income document, a photo (JPEG, PNG, WebP, HEIC) or a PDF, as multipart data."),
+    )

@@ -1,19 +1,33 @@
 """/api/v1/loans/ for the customer signed in to the app: quote, apply, follow and withdraw their own
 loans. Thin views over the loans selectors (scoped to the caller) and services (the portal's rules)."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from portal.core.exceptions import Conflict as ServiceConflict
+from portal.core.private_files import TOO_LARGE
+from portal.core.uploads import body_limit
+from portal.gateways.selectors import gateway_attempts_paid_for
+from portal.gateways.services import GatewayUnavailable, online_payment_start
 from portal.loans import amortization, services
-from portal.loans.selectors import loan_products_offered, loan_schedule, loans_of_app_customer
+from portal.loans.selectors import (
+    loan_amount_due,
+    loan_documents,
+    loan_products_offered,
+    loan_schedule,
+    loans_of_app_customer,
+)
 from portal.policies.selectors import policies_visible_to
 
-from ..exceptions import ErrorSerializer
+from ..customer_payments.serializers import AttemptSerializer
+from ..customer_payments.views import WompiUnavailable
+from ..exceptions import Conflict, ErrorSerializer, PayloadTooLarge, Unprocessable
 from ..idempotency import IDEMPOTENCY_ERRORS, IDEMPOTENCY_PARAMETER, idempotent
 from ..pagination import PAGE_ERRORS, PAGE_PARAMETERS, page_of, paginated_response
 from ..permissions import IsCustomer, caller_customer
@@ -163,3 +177,129 @@ def loan_withdraw(request, pk):
     loan = _own_loan(request, pk)
     refused_with_reason(services.loan_withdraw, loan=loan, actor=request.user)
     return Response(s.LoanSerializer(_own_loan(request, pk)).data)
+
+
+@extend_schema(
+    tags=TAG,
+    methods=["GET"],
+    operation_id="loans_payments_list",
+    parameters=PAGE_PARAMETERS,
+    responses={200: page_of(AttemptSerializer), **NOT_FOUND, **PAGE_ERRORS, **ERRORS},
+    summary="Your online payments on a loan",
+    description="The Wompi payments started for this loan, newest first, each with the status Wompi last gave.",
+)
+@extend_schema(
+    tags=TAG,
+    methods=["POST"],
+    operation_id="loans_payments_create",
+    request=s.LoanPaymentStartSerializer,
+    parameters=[IDEMPOTENCY_PARAMETER],
+    responses={
+        201: OpenApiResponse(AttemptSerializer, description=_("Sent to Wompi: PENDING until Wompi says.")),
+        **BAD_INPUT,
+        **NOT_FOUND,
+        **CONFLICT,
+        **ERRORS,
+        **IDEMPOTENCY_ERRORS,
+        503: OpenApiResponse(ErrorSerializer, description=_("Wompi cannot be reached: nothing was charged.")),
+    },
+    summary="Pay your loan online with Wompi (card, Nequi or PSE)",
+    description=(
+        "Pays what is due now (the late instalments, or the next one) unless an amount is given, at most what "
+        "is left to pay, in the loan's currency. The method fields are those of POST payments/. Once Wompi "
+        "approves, the money pays the loan's instalments oldest first; follow the attempt at "
+        "GET payments/attempts/{id}/."
+    ),
+)
+@api_view(["GET", "POST"])
+@permission_classes([IsCustomer])
+def loan_payments(request, pk):
+    loan = _own_loan(request, pk)
+    if request.method == "GET":
+        return paginated_response(request, gateway_attempts_paid_for(request.user, loan), AttemptSerializer)
+    return _loan_payment_start(request, loan)
+
+
+@idempotent
+def _loan_payment_start(request, loan):
+    serializer = s.LoanPaymentStartSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    amount = data.get("amount") or loan_amount_due(loan)
+    try:
+        attempt = online_payment_start(
+            customer=caller_customer(request),
+            amount=amount,
+            currency=loan.currency,
+            method=data["method"],
+            method_details=serializer.method_details(),
+            actor=request.user,
+            redirect_url=request.build_absolute_uri(reverse("gateways:payment_return")),
+            paid_for=loan,
+        )
+    except GatewayUnavailable as error:
+        raise WompiUnavailable(" ".join(error.messages)) from error
+    location = reverse("api:customer_payment_attempt", args=[attempt.pk])
+    return Response(AttemptSerializer(attempt).data, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+@extend_schema(
+    tags=TAG,
+    methods=["GET"],
+    operation_id="loans_documents_list",
+    parameters=PAGE_PARAMETERS,
+    responses={200: page_of(s.LoanDocumentSerializer), **NOT_FOUND, **PAGE_ERRORS, **ERRORS},
+    summary="The documents of your loan application",
+    description="The identity and income documents attached to the loan, oldest first.",
+)
+@extend_schema(
+    tags=TAG,
+    methods=["POST"],
+    operation_id="loans_documents_create",
+    request={"multipart/form-data": s.LoanDocumentUploadSerializer},
+    parameters=[IDEMPOTENCY_PARAMETER],
+    responses={
+        201: s.LoanDocumentSerializer,
+        **BAD_INPUT,
+        **NOT_FOUND,
+        409: OpenApiResponse(ErrorSerializer, description=_("The loan is past its application: no more documents.")),
+        413: OpenApiResponse(ErrorSerializer, description=_("The file or the upload is larger than allowed.")),
+        415: OpenApiResponse(ErrorSerializer, description=_("Not multipart form data.")),
+        422: OpenApiResponse(
+            ErrorSerializer, description=_("The file was refused: not a photo or PDF, a program, or a virus.")
+        ),
+        **ERRORS,
+        **IDEMPOTENCY_ERRORS,
+    },
+    summary="Attach an identity or income document to your loan application",
+    description=(
+        "Possible until the money is disbursed. The file is checked by its content (photos and PDFs only, "
+        "no programs), scanned for viruses and kept privately."
+    ),
+)
+@body_limit("AMPARO_UPLOAD_BODY_MAX_BYTES")
+@api_view(["GET", "POST"])
+@parser_classes([MultiPartParser])
+@permission_classes([IsCustomer])
+def loan_documents_view(request, pk):
+    loan = _own_loan(request, pk)
+    if request.method == "GET":
+        return paginated_response(request, loan_documents(loan), s.LoanDocumentSerializer)
+    return _loan_document_add(request, loan)
+
+
+@idempotent
+def _loan_document_add(request, loan):
+    serializer = s.LoanDocumentUploadSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        document = refused_with_reason(
+            services.loan_document_add, loan=loan, upload=serializer.validated_data["file"], actor=request.user
+        )
+    except ServiceConflict as error:
+        raise Conflict(" ".join(error.messages)) from error
+    except ValidationError as error:
+        too_large = any(item.code == TOO_LARGE for item in getattr(error, "error_list", []))
+        refusal = PayloadTooLarge if too_large else Unprocessable
+        raise refusal(" ".join(error.messages)) from error
+    return Response(s.LoanDocumentSerializer(document).data, status=status.HTTP_201_CREATED)

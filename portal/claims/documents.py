@@ -31,11 +31,6 @@ def checked_upload(upload):
     return CLAIM_DOCUMENT.checked(upload)
 
 
-def store_upload(upload, mime):
-    """Save the upload under a random name; the name is all that links it to its claim."""
-    return CLAIM_DOCUMENT.store(upload, mime)
-
-
 def stored_path(stored_name):
     return CLAIM_DOCUMENT.path(stored_name)
 

@@ -1,6 +1,5 @@
 import logging
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -432,28 +431,23 @@ def claim_document_add(*, claim, upload, actor):
     refused = workflow.document_refusal(claim, actor)
     if refused:
         _raise(refused)
-    mime, sha256, size = documents.checked_upload(upload)
-    stored_name = documents.store_upload(upload, mime)
-    try:
-        document = ClaimDocument.objects.create(
-            claim=claim,
-            original_name=Path(upload.name or "").name[-255:],
-            stored_name=stored_name,
-            content_type=mime,
-            size=size,
-            sha256=sha256,
-            uploaded_by=actor,
-        )
+
+    def create(**stored):
+        document = ClaimDocument.objects.create(claim=claim, uploaded_by=actor, **stored)
         audit_record(
             actor=actor,
             action="claim.document_added",
             target=claim,
-            metadata={"document": document.pk, "name": document.original_name, "sha256": sha256, "size": size},
+            metadata={
+                "document": document.pk,
+                "name": document.original_name,
+                "sha256": stored["sha256"],
+                "size": stored["size"],
+            },
         )
-    except Exception:
-        documents.stored_delete(stored_name)
-        raise
-    return document
+        return document
+
+    return documents.CLAIM_DOCUMENT.keep(upload, create)
 
 
 def claim_documents_add(*, claim, uploads, actor):

@@ -39,6 +39,8 @@ EXECUTABLE_SUFFIXES = {
     ".apk",
 }
 HEAD_BYTES = 8192
+# The code of the refusal of a file larger than its kind allows (an API answers it 413, not 422).
+TOO_LARGE = "too_large"
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ class PrivateFileKind:
         if upload.size > max_bytes:
             raise ValidationError(
                 _(self.too_large)
-                % {"name": name, "size": filesizeformat(upload.size), "max": filesizeformat(max_bytes)}
+                % {"name": name, "size": filesizeformat(upload.size), "max": filesizeformat(max_bytes)},
+                code=TOO_LARGE,
             )
         upload.seek(0)
         head = upload.read(HEAD_BYTES)
@@ -106,6 +109,25 @@ class PrivateFileKind:
         saved = self.storage().save(self.key(stored_name), upload)
         # The storage renames a file rather than overwrite one; keep the name it actually used.
         return Path(saved).name
+
+    def keep(self, upload, create):
+        """Check `upload` and store it, then `create(original_name=, stored_name=, content_type=, size=,
+        sha256=)` its record (the caller's row and audit event, in the caller's transaction); when
+        `create` fails the stored file is deleted again, so nothing refused is left behind. What
+        `create` returns."""
+        mime, sha256, size = self.checked(upload)
+        stored_name = self.store(upload, mime)
+        try:
+            return create(
+                original_name=Path(upload.name or "").name[-255:],
+                stored_name=stored_name,
+                content_type=mime,
+                size=size,
+                sha256=sha256,
+            )
+        except Exception:
+            self.delete(stored_name)
+            raise
 
     def key(self, stored_name):
         return f"{stored_name[:2]}/{stored_name}"

@@ -61,6 +61,10 @@ class GatewayTransaction(models.Model):
         blank=True,
         related_name="gateway_transaction",
     )
+    # What the money is for when it is not the customer's premium account: a registered target
+    # (portal.core.payment_targets), by model label and id, that receives it on approval.
+    paid_for_type = models.CharField(_("paid for"), max_length=100, blank=True)
+    paid_for_id = models.CharField(_("paid for (id)"), max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("started by"),
@@ -83,6 +87,11 @@ class GatewayTransaction(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="gateway_tx_status_created_idx"),
             models.Index(fields=["customer", "-created_at"], name="gateway_tx_customer_idx"),
+            models.Index(
+                fields=["paid_for_type", "paid_for_id"],
+                name="gateway_tx_paid_for_idx",
+                condition=~Q(paid_for_type=""),
+            ),
         ]
 
     def __str__(self):

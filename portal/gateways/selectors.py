@@ -26,6 +26,11 @@ def gateway_attempts_for_app(user):
     return gateway_transactions_visible_to(user).select_related(None).order_by("-created_at", "-id")
 
 
+def gateway_attempts_paid_for(user, record):
+    """The online payments `user` sees that were started for `record` (e.g. a loan), newest first."""
+    return gateway_attempts_for_app(user).filter(paid_for_type=record._meta.label_lower, paid_for_id=str(record.pk))
+
+
 def webhook_events_visible_to(user):
     """Gateway events are the company's own records: finance, Interventoría and administrators see them all."""
     if not user.is_authenticated or not user.is_active or user.role not in SEES_EVERY_BOOK:

@@ -17,18 +17,6 @@ LOAN_DOCUMENT = PrivateFileKind(
 )
 
 
-def checked_upload(upload):
-    return LOAN_DOCUMENT.checked(upload)
-
-
-def store_upload(upload, mime):
-    return LOAN_DOCUMENT.store(upload, mime)
-
-
-def stored_delete(stored_name):
-    LOAN_DOCUMENT.delete(stored_name)
-
-
 def stored_response(document):
     """The download of a document whose permission the caller has checked (a signed redirect on S3)."""
     return LOAN_DOCUMENT.response(

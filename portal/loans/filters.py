@@ -12,8 +12,15 @@ from portal.customers.selectors import normalized_id_number
 from portal.policies.filters import agents_in_book
 
 from .models import Loan, LoanProduct, TaskKind
+from .selectors import awaiting_override_q
 
 OPEN = "OPEN"
+# Not a task of its own: a credit check the bureau refused, waiting for a supervisor to override or confirm it.
+AWAITING_OVERRIDE = "AWAITING_OVERRIDE"
+TASK_CHOICES = [
+    *TaskKind.choices,
+    (AWAITING_OVERRIDE, pgettext_lazy("loan queue filter", "Credit check refused: waiting for an override")),
+]
 STATUS_CHOICES = [(OPEN, pgettext_lazy("loan status filter", "All open")), *Loan.Status.choices]
 AGE_BOUNDS = {"0-7": (0, 7), "8-30": (8, 30), "31-90": (31, 90), "91+": (91, None)}
 AGE_CHOICES = [
@@ -33,7 +40,7 @@ class LoanFilter(django_filters.FilterSet):
     # A customer's page links here by key: an ID number in a URL ends up in access logs.
     customer_pk = django_filters.NumberFilter(label=_("Customer"), field_name="customer_id", widget=forms.HiddenInput)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=STATUS_CHOICES, method="filter_status")
-    task = django_filters.ChoiceFilter(label=_("Waiting on"), choices=TaskKind.choices, field_name="current_task__kind")
+    task = django_filters.ChoiceFilter(label=_("Waiting on"), choices=TASK_CHOICES, method="filter_task")
     age = django_filters.ChoiceFilter(label=_("Age"), choices=AGE_CHOICES, method="filter_age")
     amount = django_filters.RangeFilter(
         label=_("Amount between"),
@@ -66,6 +73,11 @@ class LoanFilter(django_filters.FilterSet):
         if value == OPEN:
             return queryset.filter(status__in=Loan.OPEN)
         return queryset.filter(status=value)
+
+    def filter_task(self, queryset, name, value):
+        if value == AWAITING_OVERRIDE:
+            return queryset.filter(awaiting_override_q())
+        return queryset.filter(current_task__kind=value)
 
     def filter_age(self, queryset, name, value):
         low, high = AGE_BOUNDS[value]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from portal.accounts.models import Role
 from portal.audit.services import audit_record
+from portal.core import payment_targets
 from portal.core.dates import business_date
 from portal.core.exceptions import Conflict
 from portal.core.money import format_money, round_money
@@ -25,6 +26,7 @@ from portal.payments.models import Payment
 from portal.payments.services import loan_repayment_receive
 
 from .models import AccountState, ArrearsBucket, Loan, LoanAllocation, LoanInstalment, LoanReminder, LoanRepayment
+from .selectors import loan_outstanding
 
 REPAYING_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.FINANCE, Role.ADMIN})
 REPAY_METHODS = [(method, Payment.Method(method).label) for method in Payment.MANUAL_METHODS]
@@ -90,7 +92,6 @@ def loan_repayment_record(*, loan, amount, method, reference, actor, as_of=None)
     if actor.role not in REPAYING_ROLES:
         raise PermissionDenied(_("Your role may not record loan repayments."))
     amount = _amount(amount)
-    today = business_date(as_of)
     loan = Loan.objects.select_for_update(of=("self",)).select_related("customer").get(pk=loan.pk)
     refused = repayment_refusal(loan, actor)
     if refused is not None:
@@ -105,10 +106,17 @@ def loan_repayment_record(*, loan, amount, method, reference, actor, as_of=None)
         source=loan,
         as_of=as_of,
     )
+    return _repay(loan, payment, amount, business_date(as_of), actor=actor)
+
+
+def _repay(loan, payment, amount, today, *, actor):
+    """Allocate a payment recorded on a locked loan: its instalments oldest first, the rest as credit,
+    the loan closed when nothing is left open (a loan no longer running keeps it all as credit)."""
     repayment = LoanRepayment.objects.create(loan=loan, payment=payment, amount=amount, received_on=today)
-    left = _allocate(repayment, amount, today)
+    running = loan.account_state == AccountState.ACTIVE
+    left = _allocate(repayment, amount, today) if running else amount
     changes = {"credit_balance": F("credit_balance") + left} if left else {}
-    if not LoanInstalment.objects.filter(loan=loan, status=LoanInstalment.Status.OPEN).exists():
+    if running and not LoanInstalment.objects.filter(loan=loan, status=LoanInstalment.Status.OPEN).exists():
         changes.update(
             account_state=AccountState.CLOSED, closed_at=timezone.now(), arrears_bucket=ArrearsBucket.CURRENT
         )
@@ -117,20 +125,90 @@ def loan_repayment_record(*, loan, amount, method, reference, actor, as_of=None)
         repayment.credited = left
     if changes:
         Loan.objects.filter(pk=loan.pk).update(**changes)
-    _age(loan, today)
+    if running:
+        _age(loan, today)
     audit_record(
         actor=actor,
+        actor_label=None if actor is not None else "gateway",
         action="loan.repaid",
         target=loan,
         metadata={
             "amount": str(amount),
             "credited": str(left),
             "payment": payment.pk,
+            "method": payment.method,
             "closed": "account_state" in changes,
         },
     )
     loan.refresh_from_db()
     return repayment
+
+
+def online_repayment_check(*, target_id, customer, amount, currency):
+    """Whether `customer` may start an online payment of `amount` on loan `target_id` (the gateways ask
+    before calling Wompi): the loan is theirs and running, in that currency, and the amount is no more
+    than what is still owed (an online overpayment is a mistake to refuse, not credit to keep)."""
+    loan = Loan.objects.filter(pk=target_id, customer=customer).first()
+    if loan is None:
+        raise ValidationError(_("This loan is not the customer's."))
+    if loan.account_state != AccountState.ACTIVE:
+        raise Conflict(_("Loan %(number)s is not running; there is nothing to repay.") % {"number": loan.number})
+    if currency != loan.currency:
+        raise ValidationError(
+            {"currency": _("Loan %(number)s is in %(currency)s.") % {"number": loan.number, "currency": loan.currency}}
+        )
+    owed = loan_outstanding(loan)
+    if amount > owed:
+        raise ValidationError(
+            {
+                "amount": _("Loan %(number)s has %(owed)s left to pay; pay at most that.")
+                % {"number": loan.number, "owed": format_money(owed, loan.currency)}
+            }
+        )
+
+
+@transaction.atomic
+def loan_online_repayment_receive(*, target_id, customer, amount, currency, method, reference, source, received_on):
+    """A payment Wompi approved for a loan (`source` the locked gateway transaction, which moves to
+    APPROVED once, so this runs once per transaction): recorded through the payments ledger under the
+    transaction's reference and allocated like any repayment. Money for a loan that stopped running
+    since the payment was started is kept as the customer's credit on it, never lost."""
+    loan = Loan.objects.select_for_update(of=("self",)).select_related("customer").get(pk=target_id)
+    if loan.customer_id != customer.pk or currency != loan.currency:
+        raise ValidationError(
+            _("Transaction %(reference)s is not payable to loan %(number)s.")
+            % {"reference": reference, "number": loan.number}
+        )
+    payment = loan_repayment_receive(
+        customer=loan.customer,
+        currency=loan.currency,
+        amount=amount,
+        method=method,
+        reference=reference,
+        actor=None,
+        source=loan,
+        as_of=received_on,
+    )
+    _repay(loan, payment, amount, business_date(received_on), actor=None)
+    return payment
+
+
+def register_online_repayments():
+    """Tell the gateways (through core, which both may import) that loans take online payments."""
+    payment_targets.register(
+        payment_targets.PaymentTarget(
+            label=Loan._meta.label_lower, check=online_repayment_check, receive=loan_online_repayment_receive
+        )
+    )
+
+
+def write_off_refusal(loan, actor):
+    """Why `actor` may not write off `loan` now, or None (the loan page asks the same before offering it)."""
+    if actor.role != Role.ADMIN:
+        return PermissionDenied(_("Only administrators write off loans."))
+    if loan.account_state != AccountState.ACTIVE:
+        return Conflict(_("Loan %(number)s is not running; there is nothing to write off.") % {"number": loan.number})
+    return None
 
 
 @transaction.atomic
@@ -143,8 +221,9 @@ def loan_write_off(*, loan, actor, note):
     if not note:
         raise ValidationError({"note": _("Add a note saying why.")})
     loan = Loan.objects.select_for_update(of=("self",)).get(pk=loan.pk)
-    if loan.account_state != AccountState.ACTIVE:
-        raise Conflict(_("Loan %(number)s is not running; there is nothing to write off.") % {"number": loan.number})
+    refused = write_off_refusal(loan, actor)
+    if refused is not None:
+        raise refused
     Loan.objects.filter(pk=loan.pk).update(account_state=AccountState.WRITTEN_OFF, closed_at=timezone.now())
     audit_record(actor=actor, action="loan.written_off", target=loan, metadata={"note": note})
     loan.refresh_from_db()

@@ -5,6 +5,7 @@ from django.db.models.functions import Coalesce
 
 from portal.accounts.models import Role
 from portal.accounts.selectors import book_scope_q
+from portal.core.dates import business_date
 from portal.core.money import ZERO
 
 from .models import (
@@ -29,6 +30,16 @@ def loans_visible_to(user):
     if user.is_authenticated and user.role == Role.CLIENT:
         return Loan.objects.filter(customer__user=user)
     return Loan.objects.filter(book_scope_q(user, agent_field=CUSTOMER_AGENT))
+
+
+def awaiting_override_q():
+    """Loans whose credit check the bureau answered below the product's minimum, not yet overridden or
+    confirmed by a supervisor: a passing score finishes the check at once and an override or a confirmed
+    refusal completes it, so a current credit check holding a low score is exactly one of these."""
+    return Q(
+        current_task__kind=TaskKind.CREDIT_CHECK,
+        current_task__score__lt=F("product__min_credit_score"),
+    )
 
 
 def loans_for_queue(user):
@@ -72,6 +83,17 @@ def loan_outstanding(loan):
         )
     )
     return totals["owed"]
+
+
+def loan_amount_due(loan, today=None):
+    """What the app offers to pay now on a running loan: every instalment due by `today` still unpaid,
+    or, when none is late, the next one; zero when nothing is open."""
+    today = business_date(today)
+    open_rows = list(LoanInstalment.objects.filter(loan=loan, status=LoanInstalment.Status.OPEN).order_by("sequence"))
+    due = sum((row.outstanding for row in open_rows if row.due_date <= today), ZERO)
+    if due == 0 and open_rows:
+        due = open_rows[0].outstanding
+    return due
 
 
 def loan_pipeline(user):

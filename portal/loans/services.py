@@ -8,7 +8,6 @@ in the same transaction. The database refuses a second open task and a stale poi
 
 import logging
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -463,36 +462,46 @@ def _credit_check_record(*, task_pk, report):
 # --- documents ------------------------------------------------------------------------------------
 
 
+def document_refusal(loan, actor):
+    """Why `actor` may not add a document to `loan` now, or None: staff who work loans, or the customer
+    whose loan it is (from the app), while the loan is still open, before its money is disbursed. The
+    loan page and the app ask the same before they offer the upload."""
+    if actor.role == Role.CLIENT:
+        if loan.customer.user_id != actor.pk:
+            return PermissionDenied(_("This loan is not yours."))
+    elif actor.role not in workflow.STAFF_WORKING:
+        return PermissionDenied(_("Your role may not add documents to loans."))
+    if not loan.is_open:
+        return Conflict(_("Loan %(number)s is closed to new documents.") % {"number": loan.number})
+    return None
+
+
 @transaction.atomic
 def loan_document_add(*, loan, upload, actor):
     """Attach an identity or income document to an open loan; checked by its content before it is kept."""
-    if actor.role not in workflow.STAFF_WORKING:
+    if actor.role not in workflow.STAFF_WORKING and actor.role != Role.CLIENT:
         raise PermissionDenied(_("Your role may not add documents to loans."))
     loan = _locked(loan)
-    if not loan.is_open:
-        raise Conflict(_("Loan %(number)s is closed to new documents.") % {"number": loan.number})
-    mime, sha256, size = documents.checked_upload(upload)
-    stored_name = documents.store_upload(upload, mime)
-    try:
-        document = LoanDocument.objects.create(
-            loan=loan,
-            original_name=Path(upload.name or "").name[-255:],
-            stored_name=stored_name,
-            content_type=mime,
-            size=size,
-            sha256=sha256,
-            uploaded_by=actor,
-        )
+    refused = document_refusal(loan, actor)
+    if refused is not None:
+        raise refused
+
+    def create(**stored):
+        document = LoanDocument.objects.create(loan=loan, uploaded_by=actor, **stored)
         audit_record(
             actor=actor,
             action="loan.document_added",
             target=loan,
-            metadata={"document": document.pk, "name": document.original_name, "sha256": sha256, "size": size},
+            metadata={
+                "document": document.pk,
+                "name": document.original_name,
+                "sha256": stored["sha256"],
+                "size": stored["size"],
+            },
         )
-    except Exception:
-        documents.stored_delete(stored_name)
-        raise
-    return document
+        return document
+
+    return documents.LOAN_DOCUMENT.keep(upload, create)
 
 
 def loan_actions_available(loan, user):

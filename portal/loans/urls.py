@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/", views.loan_detail, name="loan_detail"),
     path("<int:pk>/actions/<slug:action>/", views.loan_action, name="loan_action"),
     path("<int:pk>/repayments/", views.loan_repay, name="loan_repay"),
+    path("<int:pk>/write-off/", views.loan_write_off, name="loan_write_off"),
     path("<int:pk>/pdf/<slug:kind>/", views.loan_document_pdf, name="loan_pdf"),
     path("<int:pk>/documents/", views.document_upload, name="document_upload"),
     path("<int:pk>/documents/<int:doc_pk>/", views.document_download, name="document_download"),

@@ -26,7 +26,7 @@ from portal.core.uploads import body_limit
 from portal.customers.selectors import customers_visible_to
 
 from . import documents, repayments, services, statements, workflow
-from .filters import OPEN, LoanFilter
+from .filters import AWAITING_OVERRIDE, OPEN, LoanFilter
 from .forms import LoanApplyForm, LoanDocumentForm
 from .models import Loan, TaskKind
 from .selectors import (
@@ -48,7 +48,7 @@ CHANGE_REASON = gettext_lazy("Your role sees loans read-only.")
 # What each role sees first: the tasks waiting for it.
 ROLE_DEFAULTS = {
     Role.AGENT: {"status": OPEN, "task": TaskKind.KYC, "sort": "applied_at"},
-    Role.SUPERVISOR: {"status": OPEN, "task": TaskKind.CREDIT_CHECK, "sort": "applied_at"},
+    Role.SUPERVISOR: {"status": OPEN, "task": AWAITING_OVERRIDE, "sort": "applied_at"},
     Role.ADMIN: {"status": OPEN, "task": TaskKind.APPROVAL, "sort": "applied_at"},
     Role.FINANCE: {"status": OPEN, "task": TaskKind.DISBURSEMENT, "sort": "applied_at"},
     Role.INTERVENTORIA: {"sort": "-applied_at"},
@@ -175,8 +175,9 @@ def _loan_context(request, loan, *, errors=None, upload_form=None):
         "documents": loan_documents(loan),
         "schedule": loan_schedule(loan),
         "outstanding": loan_outstanding(loan) if loan.account_state else None,
-        "may_upload": user.has_perm("loans.add_loandocument") and loan.is_open and user.role in workflow.STAFF_WORKING,
+        "may_upload": user.has_perm("loans.add_loandocument") and services.document_refusal(loan, user) is None,
         "may_repay": repayments.repayment_refusal(loan, user) is None,
+        "may_write_off": repayments.write_off_refusal(loan, user) is None,
         "repayments": loan_repayments(loan),
         "repay_methods": repayments.REPAY_METHODS,
         "upload_form": upload_form or LoanDocumentForm(auto_id="upload_%s"),
@@ -268,6 +269,27 @@ def loan_repay(request, pk):
         request,
         _("Repayment of %(amount)s recorded.") % {"amount": format_money(repayment.amount, loan.currency)},
     )
+    return _answer(request, loan)
+
+
+@require_POST
+@permission_required("loans.view_loan", VIEW_REASON)
+def loan_write_off(request, pk):
+    """Write off a running loan with the note saying why (the service checks the role and the state)."""
+    loan = get_object_or_404(loans_for_page(request.user), pk=pk)
+    try:
+        repayments.loan_write_off(loan=loan, actor=request.user, note=request.POST.get("note", ""))
+    except Conflict as error:
+        messages.error(request, " ".join(error.messages))
+        return _answer(request, loan, status=409)
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+        return _answer(request, loan, status=403)
+    except ValidationError as error:
+        if not request.htmx:
+            messages.error(request, " ".join(error.messages))
+        return _answer(request, loan, status=422, errors={"write_off": error.messages})
+    messages.success(request, _("Loan %(number)s written off.") % {"number": loan.number})
     return _answer(request, loan)
 
 

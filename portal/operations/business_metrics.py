@@ -11,6 +11,7 @@ from portal.gateways.models import WebhookEvent
 from portal.ingestion.models import ImportJob
 from portal.integrations.models import ReconciliationRun
 from portal.outbox.models import MessageState, OutboxMessage
+from portal.reports.models import ReportRun
 
 from .models import BackupRun
 
@@ -41,6 +42,12 @@ class BusinessCollector(Collector):
             "Bulk claim jobs by status.",
             "status",
             _counts_by(BulkTransitionJob.objects.all(), "status", BulkTransitionJob.Status),
+        )
+        yield _by_status(
+            "amparo_report_runs",
+            "Report runs by status (queued and running wait for a worker; failed ones are kept until they expire).",
+            "status",
+            _counts_by(ReportRun.objects.all(), "status", ReportRun.Status),
         )
         yield GaugeMetricFamily(
             "amparo_reconciliation_runs_running",

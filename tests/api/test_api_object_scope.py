@@ -178,6 +178,9 @@ def test_the_suite_covers_the_customers_object_endpoints():
     assert ("post", "/api/v1/claims/{id}/documents/") in OBJECT_OPERATIONS
     assert ("get", "/api/v1/payments/attempts/{id}/") in OBJECT_OPERATIONS
     assert ("post", "/api/v1/loans/{id}/withdraw/") in OBJECT_OPERATIONS
+    assert ("post", "/api/v1/loans/{id}/payments/") in OBJECT_OPERATIONS
+    assert ("get", "/api/v1/loans/{id}/documents/") in OBJECT_OPERATIONS
+    assert ("post", "/api/v1/loans/{id}/documents/") in OBJECT_OPERATIONS
 
 
 @pytest.mark.parametrize(("method", "path"), STAFF_OPERATIONS, ids=[f"{m.upper()} {p}" for m, p in STAFF_OPERATIONS])

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
+from portal.core import payment_targets
 from portal.customers.models import Customer
 
 from ..models import GatewayTransaction, PaymentMethod, WebhookEvent
@@ -123,7 +124,7 @@ def payment_method_for_wompi(method, method_details):
 
 
 @transaction.atomic
-def _attempt_record(*, customer, cents, currency, method, stored_details, actor):
+def _attempt_record(*, customer, cents, currency, method, stored_details, actor, paid_for):
     attempt = GatewayTransaction.objects.create(
         reference=_new_reference(),
         customer=customer,
@@ -132,13 +133,13 @@ def _attempt_record(*, customer, cents, currency, method, stored_details, actor)
         method=method,
         method_details=stored_details,
         created_by=actor,
+        paid_for_type=paid_for._meta.label_lower if paid_for is not None else "",
+        paid_for_id=str(paid_for.pk) if paid_for is not None else "",
     )
-    audit_record(
-        actor=actor,
-        action="gateway.payment_started",
-        target=attempt,
-        metadata={"customer": customer.pk, "amount": str(attempt.amount), "currency": currency, "method": method},
-    )
+    metadata = {"customer": customer.pk, "amount": str(attempt.amount), "currency": currency, "method": method}
+    if paid_for is not None:
+        metadata["paid_for"] = f"{attempt.paid_for_type}:{attempt.paid_for_id}"
+    audit_record(actor=actor, action="gateway.payment_started", target=attempt, metadata=metadata)
     return attempt
 
 
@@ -166,8 +167,12 @@ def _attempt_noted(attempt, message):
     return attempt
 
 
-def online_payment_start(*, customer, amount, currency, method, method_details, actor, redirect_url=""):
+def online_payment_start(*, customer, amount, currency, method, method_details, actor, redirect_url="", paid_for=None):
     """Ask Wompi to collect `amount` from `customer` by card, Nequi or PSE; the GatewayTransaction.
+
+    The money goes to the customer's premium account, or, with `paid_for` (a record whose model is a
+    registered payment target, e.g. a loan), to that record, which checks the payment here first
+    (ValidationError, or Conflict when the record cannot take it now) and receives it on approval.
 
     The attempt is saved (and committed) before Wompi is called, so an event that arrives before
     Wompi's answer finds it. Call it outside a transaction: it waits on the network.
@@ -181,6 +186,10 @@ def online_payment_start(*, customer, amount, currency, method, method_details, 
     if currency not in GATEWAY_CURRENCIES:
         raise ValidationError({"currency": _("Wompi collects in Colombian pesos (COP) only.")})
     payment_method, stored_details = payment_method_for_wompi(method, method_details)
+    if paid_for is not None:
+        payment_targets.target_for(paid_for._meta.label_lower).check(
+            target_id=paid_for.pk, customer=customer, amount=Decimal(cents) / 100, currency=currency
+        )
     if not customer.email_primary:
         raise ValidationError(
             {
@@ -197,7 +206,13 @@ def online_payment_start(*, customer, amount, currency, method, method_details, 
         ) from None
 
     attempt = _attempt_record(
-        customer=customer, cents=cents, currency=currency, method=method, stored_details=stored_details, actor=actor
+        customer=customer,
+        cents=cents,
+        currency=currency,
+        method=method,
+        stored_details=stored_details,
+        actor=actor,
+        paid_for=paid_for,
     )
     try:
         created = client.create_transaction(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
+from portal.core import payment_targets
 from portal.core.money import format_money
 from portal.payments.services import payment_receive
 
@@ -41,18 +42,33 @@ def received_on(moment):
 
 def record_payment(attempt, *, on):
     """The ledger side of an approval: (payment, None), or (None, why) when the payments service refuses
-    it. payment_receive runs in a savepoint of its own, so a refusal leaves nothing of it behind."""
+    it. The payment goes to the customer's premium account (payment_receive), or to the registered
+    target the attempt was started for (a loan); either runs in a savepoint of its own, so a refusal
+    leaves nothing of it behind."""
     try:
-        payment = payment_receive(
-            customer=attempt.customer,
-            amount=attempt.amount,
-            currency=attempt.currency,
-            method=attempt.method,
-            reference=attempt.reference,
-            actor=None,
-            received_on=on,
-            source=attempt,
-        )
+        if attempt.paid_for_type:
+            with transaction.atomic():
+                payment = payment_targets.target_for(attempt.paid_for_type).receive(
+                    target_id=attempt.paid_for_id,
+                    customer=attempt.customer,
+                    amount=attempt.amount,
+                    currency=attempt.currency,
+                    method=attempt.method,
+                    reference=attempt.reference,
+                    source=attempt,
+                    received_on=on,
+                )
+        else:
+            payment = payment_receive(
+                customer=attempt.customer,
+                amount=attempt.amount,
+                currency=attempt.currency,
+                method=attempt.method,
+                reference=attempt.reference,
+                actor=None,
+                received_on=on,
+                source=attempt,
+            )
     except ValidationError as refusal:
         message = "; ".join(refusal.messages)
         audit_record(

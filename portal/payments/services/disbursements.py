@@ -53,9 +53,13 @@ def loan_disbursement_record(*, customer, currency, amount, fee, reference, acto
 def loan_repayment_receive(*, customer, currency, amount, method, reference, actor, source, as_of=None):
     """Record money received on a loan: a payment in, and the ledger credit that lowers what the customer
     owes. It never pays premium instalments (`unallocated_payments` leaves loan repayments out); the
-    loans domain allocates it to the loan's own instalments. A reference already recorded is refused."""
-    if method not in Payment.MANUAL_METHODS:
+    loans domain allocates it to the loan's own instalments. A reference already recorded is refused.
+    `actor` is the member of staff recording cash or a transfer, or None for a payment a gateway
+    approved (card, Nequi, PSE), whose reference is the gateway transaction's."""
+    if actor is not None and method not in Payment.MANUAL_METHODS:
         raise ValidationError({"method": _("Record cash or a bank transfer.")})
+    if actor is None and method not in Payment.GATEWAY_METHODS:
+        raise ValidationError({"method": _("Cash and bank transfers are recorded by a member of staff.")})
     reference = (reference or "").strip()
     if not reference:
         raise ValidationError({"reference": _("Enter the receipt or transfer reference.")})
@@ -80,6 +84,7 @@ def loan_repayment_receive(*, customer, currency, amount, method, reference, act
     )
     audit_record(
         actor=actor,
+        actor_label=None if actor is not None else "gateway",
         action="payment.loan_repayment_received",
         target=payment,
         metadata={"loan": str(source), "amount": str(amount), "currency": currency, "method": method},
