@@ -13,6 +13,8 @@ report's rows, column for column. It is compiled by Django's compiler with its p
   turned into CRLF while the blocks stream by, keeping track of whether a block ends inside quotes.
 - The totals per currency come from one grouped query over the same rows (a CSV has no totals lines;
   they are returned, as the Python writer returns them).
+- Progress is reported once, when the COPY has ended: the connection carries nothing else while it
+  copies (the run's progress is an UPDATE on it), and a million rows take seconds.
 """
 
 import csv
@@ -87,7 +89,7 @@ class _LineEnds:
         return b'"'.join(parts)
 
 
-def write_csv_copy(report, query, path, *, totals, progress=None, every=2000):
+def write_csv_copy(report, query, path, *, totals, progress=None):
     """The report's CSV at `path` through COPY; returns the number of rows. `totals` (a writers.Totals)
     is filled from the database."""
     source, params, names = _compiled(report, query)
@@ -99,18 +101,16 @@ def write_csv_copy(report, query, path, *, totals, progress=None, every=2000):
     # Only our column names and Django's compiled SQL are interpolated; every value is a parameter.
     statement = f"COPY (SELECT {', '.join(selected)} FROM {source}) TO STDOUT WITH (FORMAT csv)"  # noqa: S608
     line_ends = _LineEnds()
-    reported = 0
     connection = connections[query.db]
     with open(path, "wb") as out, connection.cursor() as cursor:
         out.write(_header(report))
         with cursor.cursor.copy(statement, [*select_params, *params]) as copy:
             for block in copy:
                 out.write(line_ends.convert(bytes(block)))
-                if progress is not None and line_ends.records - reported >= every:
-                    reported = line_ends.records
-                    progress(reported)
         if totals.indexes:
             _fill_totals(report, cursor, source, params, names, totals)
+    if progress is not None:
+        progress(line_ends.records)
     return line_ends.records
 
 
