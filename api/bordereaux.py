@@ -19,6 +19,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from portal.core.uploads import body_limit
 from portal.ingestion.fields import Kind
 from portal.ingestion.forms import too_large_to_upload
 from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RowError
@@ -147,6 +148,17 @@ ERRORS = {
 }
 
 
+# What the multipart boundaries and the kind and period fields add to the file, at the most.
+UPLOAD_FORM_BYTES = 64 * 1024
+
+
+# Outermost, so that the request-body middleware sees it on the view it resolves: a body declared
+# larger than a bordereau may be is refused with 413 from its Content-Length, before a byte is read.
+@body_limit(
+    "AMPARO_BORDEREAU_MAX_BYTES",
+    allowance=UPLOAD_FORM_BYTES,
+    message=lambda declared: too_large_to_upload(declared, allowance=UPLOAD_FORM_BYTES),
+)
 @extend_schema(
     tags=TAG,
     request={"multipart/form-data": UploadSerializer},

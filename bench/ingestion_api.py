@@ -110,6 +110,9 @@ def serve(port_queue, pages_path):
     empty = json.dumps({"data": []}).encode()
 
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as any cedant's server: HTTP/1.0 would cost a new connection for every page.
+        protocol_version = "HTTP/1.1"
+
         def log_message(self, *args):
             pass
 

@@ -8,7 +8,8 @@ counts (the dashboard before precomputed figures) against the precomputed figure
 The million-row report is the audit extract (one row per audit event, read straight from a query,
 so the figure is the writers' own speed); its events are inserted by one INSERT … SELECT, dated in
 2001 so that no dashboard window counts them. Peak RSS is the largest resident size a sampling
-thread saw during each writer's run, in MB.
+thread saw during each writer's run, in MB. The CSV is written as a report run writes it: on
+PostgreSQL by COPY of the report's own query with each column formatted in SQL (csvcopy.py).
 django-import-export builds its whole dataset in memory, so it exports `--import-export-rows`
 of the same rows (100,000 by default) and its rate is per row like the others.
 """
@@ -95,7 +96,7 @@ def time_writer(report, data, fmt, admin):
     with tempfile.TemporaryDirectory() as folder, PeakRSS() as rss:
         started = time.perf_counter()
         count, _totals = writers.write(
-            report, fmt, data.rows, Path(folder) / f"report.{fmt}", parameters={}, requested_by=admin
+            report, fmt, data.rows, Path(folder) / f"report.{fmt}", parameters={}, requested_by=admin, query=data.query
         )
         seconds = time.perf_counter() - started
     return {"rows": count, "seconds": round(seconds, 2), "rows_per_s": round(count / seconds), "peak_rss_mb": rss.mb}

@@ -479,3 +479,13 @@ def url_of_the_test_database():
     host = settings["HOST"] or "localhost"
     port = f":{settings['PORT']}" if settings.get("PORT") else ""
     return f"postgresql://{user}{password}@{host}{port}/{settings['NAME']}"
+
+
+def disbursed(loan, settings):
+    """The loan approved, its disbursement prepared by one finance user and confirmed by another."""
+    loan = approved(loan, settings)
+    loan_services.loan_act(
+        loan=loan, action="disbursement_prepare", actor=UserFactory(role=Role.FINANCE), payee_account="B"
+    )
+    loan_services.loan_act(loan=loan, action="disbursement_confirm", actor=UserFactory(role=Role.FINANCE))
+    return fresh(loan)

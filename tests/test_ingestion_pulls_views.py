@@ -1,10 +1,13 @@
 """The portal's page of web-service sources and their pulls: who sees it, who starts and cancels a
 pull, and the HTMX partial that keeps a running pull's progress live."""
 
+from datetime import date
+
 import pytest
 from django.urls import reverse
 
 from portal.accounts.models import Role
+from portal.ingestion.models import ImportJob
 from portal.ingestion.sources.models import SyncRun
 from portal.ingestion.sources.services import source_connection_load, sync_run_start
 
@@ -91,3 +94,40 @@ def test_a_second_pull_of_the_same_source_is_refused_with_a_message(client, conn
     answer = signed_in(client, Role.ADMIN).post(reverse("ingestion:pull_start", args=[connection.pk]), follow=True)
     assert "already being pulled" in answer.content.decode()
     assert SyncRun.objects.count() == 1
+
+
+def test_a_failed_web_service_import_offers_no_run_again_and_the_retry_is_refused(client, connection):
+    run = sync_run_start(actor=None, connection=connection, enqueue=False)
+    job = ImportJob.objects.create(
+        source=connection.source,
+        kind="risk",
+        period=date(2026, 10, 1),
+        stored_name=f"api-run{run.pk}-202610",
+        original_name="Seguros Andinos API, run",
+        sha256="a" * 64,
+        status=ImportJob.Status.FAILED,
+        error="The source answered 503.",
+    )
+    run.jobs.add(job)
+    client = signed_in(client, Role.ADMIN)
+
+    page = client.get(reverse("ingestion:job_detail", args=[job.pk])).content.decode()
+    assert 'data-testid="retry-job"' not in page
+    answer = client.post(reverse("ingestion:job_retry", args=[job.pk]), follow=True)
+    assert "pull the source again" in answer.content.decode()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED
+
+
+def test_a_failed_file_import_still_offers_run_again(client, connection):
+    job = ImportJob.objects.create(
+        source=connection.source,
+        kind="risk",
+        period=date(2026, 10, 1),
+        stored_name="file-upload-1",
+        original_name="risks.csv",
+        sha256="b" * 64,
+        status=ImportJob.Status.FAILED,
+    )
+    page = signed_in(client, Role.ADMIN).get(reverse("ingestion:job_detail", args=[job.pk])).content.decode()
+    assert 'data-testid="retry-job"' in page

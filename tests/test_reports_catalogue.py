@@ -249,20 +249,16 @@ def test_a_supervisors_report_covers_their_teams_book_only(world, supervisor, fi
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        (Role.AGENT, {"premium_production", "collections", "receivables_ageing", "claims"}),
-        (Role.SUPERVISOR, {*BOOK_REPORTS}),
-        (Role.FINANCE, {*BOOK_REPORTS, "payouts", "bordereaux"}),
-        (Role.INTERVENTORIA, {*BOOK_REPORTS, "payouts", "bordereaux", "audit_extract"}),
-        (Role.ADMIN, {*BOOK_REPORTS, "payouts", "bordereaux", "audit_extract"}),
+        (Role.AGENT, {"premium_production", "collections", "receivables_ageing", "claims", "loans"}),
+        (Role.SUPERVISOR, {*BOOK_REPORTS, "loans"}),
+        (Role.FINANCE, {*BOOK_REPORTS, "loans", "payouts", "bordereaux"}),
+        (Role.INTERVENTORIA, {*BOOK_REPORTS, "loans", "payouts", "bordereaux", "audit_extract"}),
+        (Role.ADMIN, {*BOOK_REPORTS, "loans", "payouts", "bordereaux", "audit_extract"}),
         (Role.CLIENT, set()),
     ],
 )
 def test_each_role_runs_only_its_reports(role, allowed):
     assert {name for name, report in REPORTS.items() if role in report.roles} == allowed
-
-
-def test_there_is_no_loans_report_until_loans_land():
-    assert "loans" not in REPORTS
 
 
 @pytest.mark.parametrize("name", sorted(REPORTS))

@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from portal.accounts.models import Role
 from portal.claims.selectors import claim_card_figures
-from portal.claims.services import claim_approve, claim_start_review
+from portal.claims.services import bulk_transition_run, bulk_transition_start, claim_approve, claim_start_review
+from portal.core import tasks as core_tasks
 from portal.policies.selectors import policy_figures
 from portal.policies.services import policy_suspend
-from portal.reports import receivers
 from portal.reports.dashboards import book_card, claims_card, precomputed_book
 from portal.reports.figures import EVERYONE, dashboard_figures_refresh
 from portal.reports.models import DashboardFigure
@@ -106,10 +106,10 @@ def test_a_write_that_moves_the_figures_queues_one_refresh_and_it_counts_the_wri
     settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 60
     cache.clear()
     queued = []
-    monkeypatch.setattr(receivers, "enqueue_on_commit", queued.append)
+    monkeypatch.setattr(core_tasks, "enqueue_on_commit", queued.append)
     issue_policy(actor=agent, agent=agent)
     issue_policy(actor=agent, agent=agent)
-    assert queued == [receivers.REFRESH_TASK]
+    assert queued == [core_tasks.DASHBOARD_REFRESH_TASK]
     monkeypatch.undo()
     settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 60
     cache.clear()
@@ -121,6 +121,22 @@ def test_a_write_that_moves_the_figures_queues_one_refresh_and_it_counts_the_wri
 def test_no_refresh_is_queued_when_after_write_refreshes_are_off(agent, settings, monkeypatch):
     settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 0
     queued = []
-    monkeypatch.setattr(receivers, "enqueue_on_commit", queued.append)
+    monkeypatch.setattr(core_tasks, "enqueue_on_commit", queued.append)
     issue_policy(actor=agent, agent=agent)
     assert queued == []
+
+
+def test_a_bulk_claim_transition_asks_for_a_refresh_and_it_counts_the_claims_moved(
+    agent, supervisor, settings, django_capture_on_commit_callbacks
+):
+    claims = [file_claim(actor=agent, agent=agent) for _ in range(3)]
+    dashboard_figures_refresh()
+    before = claim_card_figures(agent)
+    settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 60
+    cache.clear()
+    job = bulk_transition_start(actor=supervisor, action="start_review", claim_ids=[claim.pk for claim in claims])
+    with django_capture_on_commit_callbacks(execute=True):
+        bulk_transition_run(job=job)
+    live = claim_card_figures(agent)
+    assert live != before
+    assert without_freshness(claims_card(agent, precomputed_book(agent), month=MONTH)) == live

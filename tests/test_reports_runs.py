@@ -129,7 +129,7 @@ def test_bad_parameters_are_refused_by_name_and_record_nothing(finance_user):
     with pytest.raises(ValidationError, match="takes no parameter"):
         report_run_request(report_name="premium_production", fmt="csv", parameters={"team": "1"}, actor=finance_user)
     with pytest.raises(ValidationError, match="no report called"):
-        report_run_request(report_name="loans", fmt="csv", parameters={}, actor=finance_user)
+        report_run_request(report_name="policies_by_colour", fmt="csv", parameters={}, actor=finance_user)
     with pytest.raises(ValidationError):
         report_run_request(report_name="premium_production", fmt="docx", parameters={}, actor=finance_user)
     assert not ReportRun.objects.exists()

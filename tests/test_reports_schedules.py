@@ -79,7 +79,7 @@ def test_only_administrators_add_schedules_and_bad_ones_are_refused(admin_user, 
             actor=finance_user,
         )
     for changes, field in [
-        ({"reports": ["loans"]}, "reports"),
+        ({"reports": ["policies_by_colour"]}, "reports"),
         ({"reports": ["audit_extract"]}, "owner"),
         ({"day_of_month": 31}, "day_of_month"),
         ({"recipients": []}, "recipients"),
@@ -148,7 +148,7 @@ def test_administrators_add_schedules_in_the_django_admin_and_the_save_is_audite
         "/admin/reports/reportschedule/add/",
         {
             "name": "Pack",
-            "reports": '["loans"]',
+            "reports": '["policies_by_colour"]',
             "format": "pdf",
             "day_of_month": 1,
             "recipients": '["cfo@amparo.test"]',

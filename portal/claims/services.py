@@ -14,7 +14,7 @@ from portal.audit.services import audit_record, audit_record_many
 from portal.core.exceptions import Conflict
 from portal.core.models import next_sequence_value
 from portal.core.money import format_money, round_money
-from portal.core.tasks import enqueue_on_commit
+from portal.core.tasks import dashboard_figures_moved, enqueue_on_commit
 from portal.policies.models import Policy
 from portal.policies.selectors import version_in_force_on
 
@@ -283,6 +283,7 @@ def _apply(claim, transition, actor, *, note, amount=None, reason=None, now, met
     )
     if not updated:
         raise _changed(claim)
+    dashboard_figures_moved()  # an update sends no post_save
     for field, value in changes.items():
         setattr(claim, field, value)
     claim.revision += 1
@@ -609,6 +610,7 @@ def _bulk_apply(job, transition, claims, *, actor, reason, now):
         Claim.objects.filter(pk__in=pks).update(
             status=transition.target, status_changed_at=now, revision=F("revision") + 1, **dict(changes)
         )
+    dashboard_figures_moved()
     entries = ClaimTransition.objects.bulk_create(
         [
             ClaimTransition(

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from datetime import UTC
 from functools import wraps
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -103,6 +105,21 @@ def enqueue_on_commit(task_path, **kwargs):
     this way has a sweep or a retry that finds its work again.
     """
     transaction.on_commit(lambda: enqueue(task_path, **kwargs), robust=True)
+
+
+DASHBOARD_REFRESH_TASK = "portal.reports.tasks.dashboard_figures_refresh_now"
+DASHBOARD_REFRESH_DEBOUNCE_KEY = "reports:dashboard-figures-refresh-queued"
+
+
+def dashboard_figures_moved():
+    """After a write that moves the dashboards' precomputed figures: queue one refresh once the
+    transaction commits, at most once per AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS (0 turns this off;
+    the five-minute periodic refresh still runs). Saves ask through the reports' post_save receivers;
+    services that write with QuerySet.update or bulk_create, which send no signal, call it themselves
+    (the task is named by its path, so the domains below the reports need not import them)."""
+    seconds = settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS
+    if seconds and cache.add(DASHBOARD_REFRESH_DEBOUNCE_KEY, 1, timeout=seconds):
+        enqueue_on_commit(DASHBOARD_REFRESH_TASK)
 
 
 @correlated_periodic_task(local_crontab(minute="45", hour="3"), retries=3, retry_delay=300)

@@ -176,6 +176,13 @@ class Batch:
                 marks = ", ".join(["%s"] * (len(self.positions) + 2))
                 cursor.executemany(f"INSERT INTO {self.raw} ({columns}) VALUES ({marks})", rows)
 
+    def write_copy_text(self, text):
+        """Rows already in COPY's text format: row number, extra cells, then each cell in `positions`
+        (PostgreSQL only)."""
+        columns = ", ".join(["row_number", "extra_cells", *(f"c{position}" for position in self.positions)])
+        with connection.cursor() as cursor, cursor.copy(f"COPY {self.raw} ({columns}) FROM STDIN") as copy:
+            copy.write(text)
+
     def stream(self, rows, header_row, on_progress):
         """Copy a CSV file's records after the header from `rows` into the raw table as they are
         (see CsvRows.copy_chunks). Returns the number of records, or None if the file needs the

@@ -17,6 +17,7 @@ from .detect import detect_layout, missing_required
 from .fields import FIELDS, Kind
 from .models import ImportJob, MappingProfile, Source
 from .readers import UnreadableFile, first_sheet
+from .sources.models import SyncRun
 from .storage import store_upload
 
 logger = logging.getLogger(__name__)
@@ -243,9 +244,30 @@ def import_job_cancel(*, job, actor):
     audit_record(actor=actor, action="ingestion.import_cancel_requested", target=job)
 
 
+def import_job_retry_refusal(job):
+    """Why `job` cannot be run again, or None: the retry refuses with it and the job's page offers
+    "Run again" only when it is None."""
+    if SyncRun.objects.filter(jobs=job).exists():
+        return _(
+            "This import came from a pull of a web service and has no file to read again: "
+            "pull the source again, or replay the run, from Bordereaux from web services."
+        )
+    stale = (
+        job.status == ImportJob.Status.RUNNING
+        and job.heartbeat_at is not None
+        and job.heartbeat_at < timezone.now() - WORKER_SILENCE
+    )
+    if job.status in (ImportJob.Status.FAILED, ImportJob.Status.CANCELLED) or stale:
+        return None
+    return _("Only a failed or cancelled import, or one whose worker stopped answering, can be run again.")
+
+
 @transaction.atomic
 def import_job_retry(*, job, actor):
     """Queue a failed, cancelled or interrupted import again; it starts from the beginning."""
+    refusal = import_job_retry_refusal(job)
+    if refusal is not None:
+        raise ValidationError(refusal)
     other = (
         ImportJob.objects.filter(
             source=job.source_id, kind=job.kind, sha256=job.sha256, status__in=ImportJob.HOLDS_FILE

@@ -125,6 +125,7 @@ def job_detail(request, pk):
         "filter": error_filter,
         "table": errors_table,
         "can_manage": request.user.has_perm("ingestion.change_importjob"),
+        "can_retry": services.import_job_retry_refusal(job) is None,
     }
     return render(request, "ingestion/job_detail.html", context)
 

@@ -2,8 +2,6 @@
 roles that may run it, its columns with types and totals, and the selector that gives its rows), and
 REPORTS lists them all. Scope is never a parameter: every source reads through the domains'
 `*_visible_to(user)` selectors, so a supervisor's report covers their teams' books whatever they ask.
-
-The loans report of the issue waits for a loans domain; there is none yet.
 """
 
 from dataclasses import dataclass, field
@@ -247,6 +245,33 @@ REPORTS = {
             ),
             source=sources.bordereaux,
             chart=("source", "amount"),
+        ),
+        Report(
+            name="loans",
+            title=_("Loans"),
+            description=_(
+                "Per product and currency: loans disbursed and repaid (fees, interest and principal) in the period, "
+                "and the portfolio as it stands when the report runs: running loans, what they still owe and how "
+                "much of it is on loans in each arrears bucket (current, 1-30, 31-60, 61-90, 90+ days late)."
+            ),
+            roles=BOOK_ROLES,
+            params=(FROM, TO, AGENT),
+            columns=(
+                Column("product", _("Product")),
+                Column("currency", _("Currency")),
+                Column("active_loans", _("Running loans"), INT, total=True),
+                Column("disbursed_loans", _("Loans disbursed"), INT, total=True),
+                Column("disbursed", _("Disbursed"), MONEY, total=True),
+                Column("repaid", _("Repaid"), MONEY, total=True),
+                Column("outstanding", _("Outstanding"), MONEY, total=True),
+                Column("current", _("Current"), MONEY, total=True),
+                Column("days_1_30", _("1-30 days"), MONEY, total=True),
+                Column("days_31_60", _("31-60 days"), MONEY, total=True),
+                Column("days_61_90", _("61-90 days"), MONEY, total=True),
+                Column("days_90_plus", _("90+ days"), MONEY, total=True),
+            ),
+            source=sources.loans,
+            chart=("product", "outstanding"),
         ),
         Report(
             name="audit_extract",

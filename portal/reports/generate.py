@@ -93,6 +93,7 @@ def _generate(run):
             parameters=run.parameters,
             requested_by=run.requested_by,
             progress=_progress_updater(run, data.total),
+            query=data.query,
         )
         checksum, size = file_sha256(path), path.stat().st_size
     except ValidationError as error:

@@ -1,25 +1,17 @@
-"""After a write that moves the dashboards' figures (a policy, quote, customer or claim saved), queue
-one refresh once the transaction commits, at most once per AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS
-(0 turns this off; the five-minute periodic refresh still runs). Bulk updates send no signal: the
-periodic refresh covers them."""
+"""After a save that moves the dashboards' figures (a policy, quote, customer or claim), ask for the
+debounced refresh (portal.core.tasks.dashboard_figures_moved). Bulk writes send no signal: the services that make
+them ask for it themselves."""
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db.models.signals import post_save
 
 from portal.claims.models import Claim
-from portal.core.tasks import enqueue_on_commit
+from portal.core.tasks import dashboard_figures_moved
 from portal.customers.models import Customer
 from portal.policies.models import Policy, Quote
 
-REFRESH_TASK = "portal.reports.tasks.dashboard_figures_refresh_now"
-DEBOUNCE_KEY = "reports:dashboard-figures-refresh-queued"
-
 
 def figures_moved(sender, **kwargs):
-    seconds = settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS
-    if seconds and cache.add(DEBOUNCE_KEY, 1, timeout=seconds):
-        enqueue_on_commit(REFRESH_TASK)
+    dashboard_figures_moved()
 
 
 def connect():

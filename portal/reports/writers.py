@@ -23,6 +23,7 @@ from portal.core.exports import FORMULA_STARTS, spreadsheet_safe
 from portal.policies.documents import COMPANY, LOGO, STATIC_DIR, LocalStaticFetcher, page_counter_css
 
 from .catalogue import DATE, DATETIME, INT, MONEY, MONTH, PERCENT, TEXT
+from .csvcopy import copy_possible, write_csv_copy
 
 PROGRESS_EVERY = 2000
 # A PDF is for reading: past this many rows it shows the totals and says to download CSV or XLSX.
@@ -291,7 +292,13 @@ def write_pdf(report, rows, path, *, parameters, requested_by, progress=None):
     return count, totals
 
 
-def write(report, fmt, rows, path, *, parameters, requested_by, progress=None):
+def write(report, fmt, rows, path, *, parameters, requested_by, progress=None, query=None):
+    """`rows` in `fmt` at `path`; (row count, Totals). A CSV of a report whose source gave its `query`
+    is written by PostgreSQL's COPY (the same bytes, several times faster); on SQLite by Python."""
+    if fmt == "csv" and copy_possible(query):
+        totals = Totals(report)
+        count = write_csv_copy(report, query, path, totals=totals, progress=progress, every=PROGRESS_EVERY)
+        return count, totals
     if fmt == "csv":
         return write_csv(report, rows, path, progress=progress)
     if fmt == "xlsx":

@@ -5,6 +5,7 @@ own source; the portal upload's checks apply."""
 import base64
 import io
 import json
+import socket
 import zipfile
 
 import pytest
@@ -172,3 +173,43 @@ def test_the_command_gives_a_source_a_client_whose_secret_is_shown_once():
     line = json.loads(out.getvalue())
     assert token_for(line["client_id"], line["client_secret"]).status_code == 200
     assert Application.objects.get(client_id=line["client_id"]).client_secret != line["client_secret"]
+
+
+def raw_post(live_server, length, body=b"", token="not-a-token"):
+    """The answer to a POST whose headers declare `length` bytes, of which only `body` is sent."""
+    host, port = live_server.thread.host, live_server.thread.port
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(
+            (
+                f"POST {reverse('api:bordereau_upload')} HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + body
+        )
+        # The server may wait for the body it was promised; the answer is read by its own length.
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(65536)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+        )
+        while len(body) < length:
+            body += sock.recv(65536)
+    return int(head.split()[1]), body
+
+
+def test_a_push_declared_larger_than_a_bordereau_may_be_is_413_before_its_body_is_read(live_server, settings):
+    settings.AMPARO_BORDEREAU_MAX_BYTES = 10 * 1024 * 1024
+    status, body = raw_post(live_server, 50 * 1024 * 1024)
+    assert status == 413
+    assert "bordereaux up to 10.0" in json.loads(body)["detail"]
+    # Above the 3 MB of an ordinary page but within a bordereau's limit: read, and refused for its token.
+    five_mb = (
+        b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
+        + b"0" * (5 * 1024 * 1024)
+        + b"\r\n--x--\r\n"
+    )
+    status, _body = raw_post(live_server, len(five_mb), five_mb)
+    assert status == 401

@@ -52,7 +52,7 @@ def test_bad_parameters_are_400_with_the_parameter_named_and_nothing_is_recorded
 def test_a_report_for_other_roles_is_403_and_an_unknown_one_404(app_post, agent):
     token = token_pair_for(agent)["access"]
     assert app_post(f"{REPORTS}payouts/runs/", {"format": "csv"}, token=token).status_code == 403
-    assert app_post(f"{REPORTS}loans/runs/", {"format": "csv"}, token=token).status_code == 404
+    assert app_post(f"{REPORTS}policies_by_colour/runs/", {"format": "csv"}, token=token).status_code == 404
 
 
 def test_someone_elses_run_is_404(app_client, app_post, finance_user, agent):

@@ -14,6 +14,7 @@ class DatabaseBreakerStorage(CircuitBreakerStorage):
     def __init__(self, key):
         super().__init__(key)
         self.key = key
+        self.failures_seen = None
         SourceBreaker.objects.get_or_create(key=key)
 
     def _rows(self):
@@ -24,7 +25,11 @@ class DatabaseBreakerStorage(CircuitBreakerStorage):
 
     @property
     def state(self):
-        return self._value("state") or "closed"
+        # Each call reads the state; the failures come along, so that the success that usually follows
+        # (pybreaker resets the count after every one) costs no UPDATE when there was nothing to reset.
+        row = self._rows().values_list("state", "failures").first()
+        state, self.failures_seen = row or ("closed", 0)
+        return state
 
     @state.setter
     def state(self, state):
@@ -32,9 +37,13 @@ class DatabaseBreakerStorage(CircuitBreakerStorage):
 
     def increment_counter(self):
         self._rows().update(failures=F("failures") + 1)
+        self.failures_seen = None
 
     def reset_counter(self):
+        if self.failures_seen == 0:
+            return
         self._rows().update(failures=0)
+        self.failures_seen = 0
 
     def increment_success_counter(self):
         self._rows().update(successes=F("successes") + 1)

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import orjson
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
@@ -258,7 +259,7 @@ class SourceClient:
         content = response.content
         self.stats.bytes += len(content)
         try:
-            body = json.loads(content) if content.strip() else None
+            body = orjson.loads(content) if content.strip() else None
         except ValueError as exc:
             raise Retryable(_("The page at %(url)s is not valid JSON.") % {"url": url}) from exc
         return Page(url=url, status=status, content=content, body=body, response=response)
