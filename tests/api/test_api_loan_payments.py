@@ -5,6 +5,7 @@ concurrently, the event arrives. Another customer's loan is not found, bad amoun
 nothing sent to Wompi, and a loan that is not running cannot be paid."""
 
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,7 @@ from portal.audit.models import AuditEvent
 from portal.gateways.models import GatewayTransaction, WebhookEvent
 from portal.loans import services
 from portal.loans.models import AccountState, LoanInstalment, LoanRepayment
+from portal.loans.selectors import loan_amount_due
 from portal.payments.models import LedgerEntry, Payment
 
 from ..factories import CustomerFactory, UserFactory, apply_loan, issue_policy
@@ -87,6 +89,13 @@ def test_the_app_starts_a_wompi_payment_for_what_the_loan_has_due(customer_clien
     assert wompi.calls("POST", "/v1/transactions") == 1
     listed = customer_client.get(payments_url(loan)).json()
     assert [row["id"] for row in listed["results"]] == [attempt.pk]
+
+
+def test_what_is_due_is_every_late_instalment_or_else_the_next_one(loan):
+    one, two, _three = instalments(loan)
+
+    assert loan_amount_due(loan, one.due_date - timedelta(days=1)) == one.outstanding
+    assert loan_amount_due(loan, two.due_date) == one.outstanding + two.outstanding
 
 
 def test_the_signed_approval_repays_the_oldest_instalment_through_the_ledger(
