@@ -9,6 +9,7 @@ from rest_framework import exceptions, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from portal.core.db_router import api_reads_from_replica
 from portal.loans import amortization, services
 from portal.loans.selectors import loan_products_offered, loan_schedule, loans_of_app_customer
 from portal.policies.selectors import policies_visible_to
@@ -93,6 +94,7 @@ def loan_quote(request):
 )
 @api_view(["GET", "POST"])
 @permission_classes([IsCustomer])
+@api_reads_from_replica
 @idempotent
 def loans(request):
     customer = caller_customer(request)
