@@ -181,4 +181,11 @@ def test_on_a_real_streaming_replica_list_pages_read_there_and_a_writer_reads_it
     assert seen["reader_queries_on_replica"] > 0
     assert not seen["reader_sees_fresh_row_while_replica_paused"], "the other user reads the lagging replica"
     assert seen["writer_back_on_replica_after_sticky_window"]
+    # The API's lists likewise, for token users: the caller's own write is read back from the primary.
+    assert seen["api_list_queries_on_replica"] > 0 and seen["api_list_status_before"] == "PENDING"
+    assert seen["api_write_status"] == 200
+    assert seen["api_writer_after_write_queries_on_replica"] == 0
+    assert seen["api_writer_sees_status"] == "UNDER_REVIEW"
+    assert seen["api_reader_queries_on_replica"] > 0
+    assert seen["api_reader_sees_status_while_replica_paused"] == "PENDING"
     assert seen["reader_sees_fresh_row_after_replay"]
