@@ -28,8 +28,9 @@ def main():
     from django.db import connections
     from django.test import Client
 
+    from api.tokens import token_pair_for
     from portal.accounts.models import Role
-    from tests.factories import CustomerFactory, UserFactory
+    from tests.factories import CustomerFactory, UserFactory, file_claim
     from tests.replica_cluster import PrimaryWithReplica
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -46,7 +47,19 @@ def main():
     writer_client, reader_client = Client(), Client()
     writer_client.force_login(writer)
     reader_client.force_login(reader)
+    # The staff API's claims queue, for two administrators signed in with tokens (no session).
+    claim = file_claim()
+    api_writer = Client(headers={"Authorization": f"Bearer {token_pair_for(UserFactory(role=Role.ADMIN))['access']}"})
+    api_reader = Client(headers={"Authorization": f"Bearer {token_pair_for(reader)['access']}"})
     cluster.wait_for_replay()
+
+    def api_claim_status(api_client):
+        response = api_client.get("/api/v1/staff/claims/")
+        return {row["id"]: row["status"] for row in response.json()["results"]}.get(claim.pk)
+
+    status, on_replica = queries_on("replica_1", lambda: api_claim_status(api_reader))
+    seen["api_list_queries_on_replica"] = on_replica
+    seen["api_list_status_before"] = status
 
     response, on_replica = queries_on("replica_1", lambda: reader_client.get("/customers/"))
     seen["list_status"] = response.status_code
@@ -70,6 +83,20 @@ def main():
     response, on_replica = queries_on("replica_1", lambda: reader_client.get("/customers/"))
     seen["reader_queries_on_replica"] = on_replica
     seen["reader_sees_fresh_row_while_replica_paused"] = "Cliente Recien Escrito" in response.content.decode()
+
+    # A token user's write through the API, then their own list and another user's, the replica still paused.
+    response = api_writer.post(
+        "/api/v1/staff/claims/bulk-transition/",
+        {"action": "start_review", "claims": [claim.pk]},
+        content_type="application/json",
+    )
+    seen["api_write_status"] = response.status_code
+    status, on_replica = queries_on("replica_1", lambda: api_claim_status(api_writer))
+    seen["api_writer_after_write_queries_on_replica"] = on_replica
+    seen["api_writer_sees_status"] = status
+    status, on_replica = queries_on("replica_1", lambda: api_claim_status(api_reader))
+    seen["api_reader_queries_on_replica"] = on_replica
+    seen["api_reader_sees_status_while_replica_paused"] = status
 
     time.sleep(settings.AMPARO_REPLICA_STICKY_SECONDS + 0.5)
     _, on_replica = queries_on("replica_1", lambda: writer_client.get("/customers/"))

@@ -13,10 +13,12 @@ import pytest
 from django.db import transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.test import force_authenticate
 
 from portal.claims.models import Claim
 from portal.core import db_router
-from portal.core.db_router import ReplicaRouter, ReplicaRoutingMiddleware, reads_from_replica
+from portal.core.db_router import ReplicaRouter, ReplicaRoutingMiddleware, api_reads_from_replica, reads_from_replica
 
 from .replica_cluster import PrimaryWithReplica, environment, replica_tools_available
 
@@ -105,6 +107,43 @@ def test_one_users_write_does_not_pin_another_user(with_replica, get):
     assert serve(get(user=signed_in(2)), reads_from_replica(routed_read)).content == b"replica_1"
 
 
+@api_view(["GET", "POST"])
+@permission_classes([])
+@api_reads_from_replica
+def api_routed_read(request):
+    return HttpResponse(ReplicaRouter().db_for_read(Claim))
+
+
+def api_request(method, user):
+    """A request as the API receives it: the user is known only once DRF authenticates it (a token)."""
+    request = getattr(RequestFactory(), method)("/api/v1/claims/")
+    force_authenticate(request, user=user)
+    return request
+
+
+def test_an_api_list_reads_from_a_replica_once_drf_has_authenticated_the_caller(with_replica):
+    assert serve(api_request("get", signed_in(7)), api_routed_read).content == b"replica_1"
+
+
+def test_an_api_callers_write_pins_their_api_reads_to_the_primary(with_replica, monkeypatch):
+    clock = [1_000_000.0]
+    monkeypatch.setattr(db_router.time, "time", lambda: clock[0])
+    assert serve(api_request("post", signed_in(7)), api_routed_read).content == b"default"
+    assert serve(api_request("get", signed_in(7)), api_routed_read).content == b"default"
+    assert serve(api_request("get", signed_in(8)), api_routed_read).content == b"replica_1"
+    clock[0] += 6
+    assert serve(api_request("get", signed_in(7)), api_routed_read).content == b"replica_1"
+
+
+def test_an_api_view_without_the_decorator_reads_from_the_primary(with_replica):
+    @api_view(["GET"])
+    @permission_classes([])
+    def plain(request):
+        return HttpResponse(ReplicaRouter().db_for_read(Claim))
+
+    assert serve(api_request("get", signed_in(7)), plain).content == b"default"
+
+
 def test_writes_and_migrations_go_to_the_primary_only(with_replica):
     router = ReplicaRouter()
     assert router.db_for_write(Claim) == "default"
@@ -142,4 +181,11 @@ def test_on_a_real_streaming_replica_list_pages_read_there_and_a_writer_reads_it
     assert seen["reader_queries_on_replica"] > 0
     assert not seen["reader_sees_fresh_row_while_replica_paused"], "the other user reads the lagging replica"
     assert seen["writer_back_on_replica_after_sticky_window"]
+    # The API's lists likewise, for token users: the caller's own write is read back from the primary.
+    assert seen["api_list_queries_on_replica"] > 0 and seen["api_list_status_before"] == "PENDING"
+    assert seen["api_write_status"] == 200
+    assert seen["api_writer_after_write_queries_on_replica"] == 0
+    assert seen["api_writer_sees_status"] == "UNDER_REVIEW"
+    assert seen["api_reader_queries_on_replica"] > 0
+    assert seen["api_reader_sees_status_while_replica_paused"] == "PENDING"
     assert seen["reader_sees_fresh_row_after_replay"]

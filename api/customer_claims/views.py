@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from portal.claims import services
 from portal.claims.selectors import claim_documents, claim_timeline, claims_for_app
+from portal.core.db_router import api_reads_from_replica
 from portal.core.uploads import body_limit
 from portal.policies.selectors import policies_visible_to
 
@@ -63,6 +64,7 @@ def _detail(claim):
 )
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticated, IsCustomer])
+@api_reads_from_replica
 def claim_list(request):
     if request.method == "POST":
         return _claim_file(request)

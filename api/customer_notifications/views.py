@@ -10,6 +10,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from portal.core.db_router import api_reads_from_replica
 from portal.notifications.selectors import notification_rows, notifications_described
 from portal.notifications.services import notifications_mark_all_read, notifications_mark_read, push_device_register
 
@@ -36,6 +37,7 @@ TAG = ["notifications"]
 )
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, IsCustomer])
+@api_reads_from_replica
 def notification_list(request):
     unread = request.query_params.get("unread", "false").lower()
     if unread not in ("true", "false", "1", "0"):

@@ -11,6 +11,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from portal.core.db_router import api_reads_from_replica
 from portal.core.exports import pdf_download
 from portal.gateways.selectors import gateway_attempts_for_app
 from portal.gateways.services import GatewayUnavailable, online_payment_start
@@ -65,6 +66,7 @@ class WompiUnavailable(exceptions.APIException):
 )
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticated, IsCustomer])
+@api_reads_from_replica
 def payment_list(request):
     if request.method == "POST":
         return _payment_start(request)
@@ -122,6 +124,7 @@ def payment_receipt(request, pk):
 )
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, IsCustomer])
+@api_reads_from_replica
 def attempt_list(request):
     return paginated_response(request, gateway_attempts_for_app(request.user), s.AttemptSerializer)
 

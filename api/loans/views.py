@@ -10,6 +10,7 @@ from rest_framework.decorators import api_view, parser_classes, permission_class
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from portal.core.db_router import api_reads_from_replica
 from portal.core.exceptions import Conflict as ServiceConflict
 from portal.core.private_files import TOO_LARGE
 from portal.core.uploads import body_limit
@@ -107,6 +108,7 @@ def loan_quote(request):
 )
 @api_view(["GET", "POST"])
 @permission_classes([IsCustomer])
+@api_reads_from_replica
 @idempotent
 def loans(request):
     customer = caller_customer(request)

@@ -12,6 +12,7 @@ from rest_framework.decorators import api_view, permission_classes, renderer_cla
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from portal.core.db_router import api_reads_from_replica
 from portal.policies import services
 from portal.policies.documents import policy_document_filename, policy_document_pdf
 from portal.policies.selectors import (
@@ -77,6 +78,7 @@ def _quote_answer(request, quote, status_code=status.HTTP_200_OK):
 )
 @api_view(["GET", "POST"])
 @permission_classes([IsCustomer])
+@api_reads_from_replica
 @idempotent
 def quotes(request):
     customer = caller_customer(request)
@@ -154,6 +156,7 @@ def quote_accept(request, pk):
 )
 @api_view(["GET"])
 @permission_classes([IsCustomer])
+@api_reads_from_replica
 def policy_list(request):
     return paginated_response(request, app_policies_of(request.user), s.PolicySerializer)
 

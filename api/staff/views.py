@@ -15,6 +15,7 @@ from portal.claims.filters import ClaimFilter
 from portal.claims.models import BulkTransitionJob
 from portal.claims.selectors import bulk_claim_ids, bulk_job_of, bulk_results_of, claims_for_queue
 from portal.claims.services import bulk_transition_submit
+from portal.core.db_router import api_reads_from_replica
 
 from ..pagination import page_of
 from . import serializers as s
@@ -91,6 +92,7 @@ def _queue(request, params):
 )
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, CanViewClaims])
+@api_reads_from_replica
 def claim_list(request):
     ordering = request.query_params.get("ordering") or "-created_at"
     if ordering not in ORDERINGS:

@@ -1,7 +1,9 @@
 """Read replicas: list pages and reports read from a replica (`DATABASE_REPLICA_URLS`), everything else
 from the primary.
 
-A view opts in with `@reads_from_replica` (the pattern of `@body_limit`). Its reads still go to the
+A view opts in with `@reads_from_replica` (the pattern of `@body_limit`); an API view with
+`@api_reads_from_replica` under DRF's `@api_view` and policy decorators, since DRF authenticates the
+request inside the view, after the routing middleware has run. Its reads still go to the
 primary when the primary is inside a transaction (a read there must see what the transaction wrote and
 keep its locks' meaning), once the request has written anything, and for `AMPARO_REPLICA_STICKY_SECONDS`
 after the same user's last write on any web node (kept in the shared cache): a replica a little behind
@@ -42,6 +44,21 @@ def reads_from_replica(view):
         return view(request, *args, **kwargs)
 
     wrapped.reads_from_replica = True
+    return wrapped
+
+
+def api_reads_from_replica(view):
+    """The same for a DRF function view: put it under `@api_view` and its policy decorators, where
+    the caller is authenticated (token users too), so their own writes keep their reads on the primary.
+    Authentication's own reads (the token's user, its revocation) happen before, on the primary."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        routing = _routing.get()
+        if routing is not None and request.method == "GET":
+            routing.replica_allowed = not user_pinned_to_primary(_user_id(request))
+        return view(request, *args, **kwargs)
+
     return wrapped
 
 
