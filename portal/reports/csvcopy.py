@@ -45,9 +45,10 @@ def _formatted(kind, column):
         local = f"({column} AT TIME ZONE %s)"
         offset = f"({local} - ({column} AT TIME ZONE 'UTC'))"
         return (
-            f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-            f"CASE WHEN {offset} < interval '0' THEN '' ELSE '+' END || to_char({offset}, 'HH24:MI')",
-            [timezone.get_current_timezone_name()] * 3,
+            # The offset's sign apart: to_char signs every field of a negative interval (-03:-30).
+            f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN {offset} < interval '0' "
+            f"THEN '-' || to_char(-{offset}, 'HH24:MI') ELSE '+' || to_char({offset}, 'HH24:MI') END",
+            [timezone.get_current_timezone_name()] * 4,
         )
     return f"{column}::text", []
 
