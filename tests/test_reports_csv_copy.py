@@ -5,6 +5,7 @@ local date-times; its row count and totals agree; and without a query (or on SQL
 from datetime import date
 
 import pytest
+from django.utils import timezone
 
 from portal.audit.services import audit_record, audit_record_many
 from portal.reports import writers
@@ -48,13 +49,15 @@ def events(admin_user):
         audit_record(actor=admin_user, action=f"test.{number}", actor_label=label)
 
 
-def test_the_copy_csv_is_byte_identical_to_the_python_csv(events, admin_user, tmp_path):
-    report, data = audit_data(admin_user)
-    assert copy_possible(data.query)
-    python_count, _totals = writers.write_csv(report, data.rows, tmp_path / "python.csv")
-    copy_count, _totals = writers.write(
-        report, "csv", None, tmp_path / "copy.csv", parameters={}, requested_by=admin_user, query=data.query
-    )
+@pytest.mark.parametrize("zone", ["America/Bogota", "America/St_Johns", "Asia/Kolkata", "UTC"])
+def test_the_copy_csv_is_byte_identical_to_the_python_csv(events, admin_user, tmp_path, zone):
+    with timezone.override(zone):
+        report, data = audit_data(admin_user)
+        assert copy_possible(data.query)
+        python_count, _totals = writers.write_csv(report, data.rows, tmp_path / "python.csv")
+        copy_count, _totals = writers.write(
+            report, "csv", None, tmp_path / "copy.csv", parameters={}, requested_by=admin_user, query=data.query
+        )
     python_bytes, copy_bytes = (tmp_path / "python.csv").read_bytes(), (tmp_path / "copy.csv").read_bytes()
     assert copy_count == python_count >= len(TRICKY)
     assert copy_bytes == python_bytes
