@@ -35,7 +35,7 @@ from .selectors import (
     sources_visible_to,
 )
 from .sources.probe import spec_probe
-from .sources.selectors import source_connections_visible_to, sync_runs_visible_to
+from .sources.selectors import source_connections_visible_to, sync_exchanges_of, sync_runs_visible_to
 from .sources.services import source_connection_load, sync_run_cancel, sync_run_start
 from .tables import ClaimRowTable, ImportJobTable, RiskRowTable, RowErrorTable, status_badge
 
@@ -318,6 +318,15 @@ def pulls(request):
         return render(request, "ingestion/pulls.html#runs", context)
     context["connections"] = source_connections_visible_to(request.user)
     return render(request, "ingestion/pulls.html", context)
+
+
+@permission_required("ingestion.view_syncrun", READ_REASON)
+def pull_run(request, pk):
+    """One run: its figures and each HTTP request it made."""
+    run = get_object_or_404(sync_runs_visible_to(request.user), pk=pk)
+    exchanges, exchanges_total = sync_exchanges_of(run)
+    context = {"run": run, "exchanges": exchanges, "exchanges_total": exchanges_total}
+    return render(request, "ingestion/pull_run.html", context)
 
 
 @require_POST

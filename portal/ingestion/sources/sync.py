@@ -198,7 +198,7 @@ def _fetched_pages(run, spec, cursor_before, stats, sleep):
         params[incremental["param"]] = cursor_before
     paginator = paginator_for(spec, params)
     request = paginator.first()
-    keeper = PageKeeper(run)
+    keeper = PageKeeper(run, exchanges=client.exchanges)
     try:
         yield from _pages_kept(client, paginator, request, spec, keeper)
     finally:
@@ -220,7 +220,7 @@ def _pages_kept(client, paginator, request, spec, keeper):
         number += 1
         if number > MAX_PAGES:
             raise PagingError(_("More than %(pages)d pages: stopped.") % {"pages": MAX_PAGES})
-        page = client.get(url, query)
+        page = client.get(url, query, page=number)
         records = page_records(page.body, spec, number)
         keeper.keep(number=number, url=page.url, status_code=page.status, records=len(records), content=page.content)
         if time.monotonic() - logged_at >= PAGES_LOGGED_EVERY_SECONDS:
