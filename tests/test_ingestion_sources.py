@@ -20,6 +20,7 @@ from portal.ingestion.models import ImportJob, RiskRow, RowError, Source
 from portal.ingestion.sources.credentials import connection_secret, secret_encrypt, secret_rotate
 from portal.ingestion.sources.models import SourceBreaker, SyncRun
 from portal.ingestion.sources.pages import page_content, pages_purge
+from portal.ingestion.sources.records import cell_text, column_texts, copy_text
 from portal.ingestion.sources.services import source_connection_load, sync_run_start
 from portal.ingestion.sources.spec import spec_parse
 from portal.ingestion.sources.sync import sync_run_execute
@@ -165,6 +166,23 @@ def test_each_http_request_of_a_run_is_kept_as_an_exchange_and_shown_on_the_runs
     client.force_login(admin_user)
     page = client.get(reverse("ingestion:pull_run", args=[run.pk])).content.decode()
     assert page.count('data-testid="exchange"') == 5 and CLIENT_SECRET not in page
+
+
+def test_records_read_column_by_column_give_the_same_texts_as_cell_by_cell():
+    values = ["a\tb", "back\\slash", None, 3, 2.5, 1e-05, True, {"nested": 1}, "línea\nnueva"]
+    assert column_texts(values) == [cell_text(value) for value in values]
+    for column in (["x", "y"], [1, 2], [0.5, 1e22], ["x", None]):
+        assert column_texts(column) == [cell_text(value) for value in column]
+    assert copy_text([7, 8], [["a\tb", "c\\d"], ["1", "e\nf"]]) == "7\t0\ta\\tb\t1\n8\t0\tc\\\\d\te\\nf\n"
+
+
+@pytest.mark.django_db
+def test_names_with_tabs_and_backslashes_reach_the_rows_as_they_were_sent():
+    name = "Tab\there \\ Backslash SAS"
+    with CedantServer([risk_record(1, insured={"name": name}), risk_record(2)]) as server:
+        run = pull(server)
+    assert run.rows_loaded == 2
+    assert RiskRow.objects.get(certificate_ref="C0000001").insured_name == name
 
 
 @pytest.mark.django_db
