@@ -13,12 +13,14 @@ import yaml
 from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.ingestion.models import ImportJob, RiskRow, RowError, Source
 from portal.ingestion.sources.credentials import connection_secret, secret_encrypt, secret_rotate
 from portal.ingestion.sources.models import SourceBreaker, SyncRun
 from portal.ingestion.sources.pages import page_content, pages_purge
+from portal.ingestion.sources.records import cell_text, column_texts, copy_text
 from portal.ingestion.sources.services import source_connection_load, sync_run_start
 from portal.ingestion.sources.spec import spec_parse
 from portal.ingestion.sources.sync import sync_run_execute
@@ -142,6 +144,55 @@ def test_a_burst_of_server_errors_is_retried_with_backoff():
         server.faults = [("status", 503), ("status", 502), ("status", 500)]
         run = pull(server)
     assert (run.status, run.retries, run.rows_loaded) == (SyncRun.Status.SUCCEEDED, 3, 4)
+
+
+@pytest.mark.django_db
+def test_each_http_request_of_a_run_is_kept_as_an_exchange_and_shown_on_the_runs_page(client, admin_user):
+    with CedantServer([risk_record(n) for n in range(1, 5)], require_token=False) as server:
+        server.faults = [("status", 503), ("status", 502)]
+        run = pull(server, auth={"type": "api_key", "location": "query", "name": "key", "key_env": "ANDINOS_SECRET"})
+    exchanges = list(run.exchanges.values_list("page", "attempt", "method", "status_code"))
+    assert exchanges == [
+        (1, 1, "GET", 503),
+        (1, 2, "GET", 502),
+        (1, 3, "GET", 200),
+        (2, 1, "GET", 200),
+        (3, 1, "GET", 200),
+    ]
+    first_page = run.exchanges.get(page=1, attempt=3)
+    assert first_page.bytes > 0 and first_page.duration_ms >= 0
+    assert first_page.url.endswith("&key=[redacted]") and CLIENT_SECRET not in first_page.url
+
+    client.force_login(admin_user)
+    page = client.get(reverse("ingestion:pull_run", args=[run.pk])).content.decode()
+    assert page.count('data-testid="exchange"') == 5 and CLIENT_SECRET not in page
+
+
+def test_records_read_column_by_column_give_the_same_texts_as_cell_by_cell():
+    values = ["a\tb", "back\\slash", None, 3, 2.5, 1e-05, True, {"nested": 1}, "línea\nnueva"]
+    assert column_texts(values) == [cell_text(value) for value in values]
+    for column in (["x", "y"], [1, 2], [0.5, 1e22], ["x", None]):
+        assert column_texts(column) == [cell_text(value) for value in column]
+    assert copy_text([7, 8], [["a\tb", "c\\d"], ["1", "e\nf"]]) == "7\t0\ta\\tb\t1\n8\t0\tc\\\\d\te\\nf\n"
+
+
+@pytest.mark.django_db
+def test_names_with_tabs_and_backslashes_reach_the_rows_as_they_were_sent():
+    name = "Tab\there \\ Backslash SAS"
+    with CedantServer([risk_record(1, insured={"name": name}), risk_record(2)]) as server:
+        run = pull(server)
+    assert run.rows_loaded == 2
+    assert RiskRow.objects.get(certificate_ref="C0000001").insured_name == name
+
+
+@pytest.mark.django_db
+def test_a_token_request_is_an_exchange_of_no_page():
+    with CedantServer([risk_record(1)]) as server:
+        run = pull(server)
+    assert list(run.exchanges.values_list("page", "method", "status_code")[:2]) == [
+        (None, "POST", 200),
+        (1, "GET", 200),
+    ]
 
 
 @pytest.mark.django_db
@@ -290,8 +341,10 @@ def test_a_run_can_be_replayed_from_its_kept_pages_without_calling_the_source():
 def test_kept_pages_are_deleted_after_the_retention(settings):
     with CedantServer([risk_record(1)]) as server:
         run = pull(server)
+    assert run.exchanges.exists()
     assert pages_purge(now=timezone.now() + timedelta(days=settings.AMPARO_INGESTION_PAGE_RETENTION_DAYS + 1)) == 2
     assert not run.page_set.exclude(stored_name="").exists()
+    assert not run.exchanges.exists()
     with pytest.raises(ValidationError):
         sync_run_start(actor=None, connection=run.connection, replay_of=run, enqueue=False)
 

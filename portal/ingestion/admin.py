@@ -5,9 +5,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import ImportJob, MappingProfile, Source, SourceClient, SourceConnection, SyncRun
+from .sources.probe import connection_probe
 from .sources.services import source_connection_load, sync_run_cancel, sync_run_start
 from .sources.spec import spec_parse
-from .sources.sync import connection_probe
 
 
 class NeverDeleted(admin.ModelAdmin):

@@ -1,3 +1,4 @@
+import yaml
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from .fields import FIELDS, Kind
 from .models import MappingProfile, Source
 from .services import period_from_text
+from .sources.spec import spec_parse
 
 
 def too_large_to_upload(size, *, allowance=0):
@@ -84,3 +86,39 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = MappingProfile
         fields = ["encoding", "delimiter", "date_format", "decimal_style", "header_row", "all_or_nothing"]
+
+
+class SourceSpecForm(forms.Form):
+    """A web-service source's connection spec as YAML (the shape `ingestion_source_load` reads), checked
+    against the shipped JSON Schema; the secret is write-only: never put back into the page."""
+
+    spec_text = forms.CharField(
+        label=_("Connection spec (YAML or JSON)"),
+        widget=forms.Textarea(attrs={"rows": 24, "class": "font-monospace", "spellcheck": "false"}),
+    )
+    secret = forms.CharField(
+        label=_("Secret"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Kept encrypted and never shown again; leave empty to keep the current one."),
+    )
+    enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
+
+    def __init__(self, *args, connection=None, **kwargs):
+        self.connection = connection
+        super().__init__(*args, **kwargs)
+        if connection is not None:
+            self.fields["spec_text"].initial = yaml.safe_dump(connection.spec, sort_keys=False, allow_unicode=True)
+            self.fields["enabled"].initial = connection.enabled
+
+    def clean_spec_text(self):
+        spec = spec_parse(self.cleaned_data["spec_text"])
+        if self.connection is not None and " ".join(spec["name"].split()).casefold() != (
+            self.connection.source.name.casefold()
+        ):
+            raise ValidationError(
+                _("name: this page edits %(source)s; a spec with another name is a new source.")
+                % {"source": self.connection.source.name}
+            )
+        return spec

@@ -293,6 +293,7 @@ from .sources.models import (  # noqa: E402, F401
     SourceBreaker,
     SourceClient,
     SourceConnection,
+    SyncExchange,
     SyncPage,
     SyncRun,
 )

@@ -17,6 +17,11 @@ urlpatterns = [
     path("sources/", views.source_list, name="source_list"),
     path("pulls/", views.pulls, name="pulls"),
     path("pulls/<int:pk>/start/", views.pull_start, name="pull_start"),
+    path("pulls/runs/<int:pk>/", views.pull_run, name="pull_run"),
     path("pulls/runs/<int:pk>/cancel/", views.pull_cancel, name="pull_cancel"),
+    path("pulls/sources/new/", views.source_spec_edit, name="source_spec_new"),
+    path("pulls/sources/new/test/", views.source_spec_test, name="source_spec_test_new"),
+    path("pulls/sources/<int:pk>/", views.source_spec_edit, name="source_spec_edit"),
+    path("pulls/sources/<int:pk>/test/", views.source_spec_test, name="source_spec_test"),
     path("sources/<int:source_pk>/profile/<str:kind>/", views.profile_edit, name="profile_edit"),
 ]

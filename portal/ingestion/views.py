@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
@@ -21,7 +23,7 @@ from . import services
 from .detect import column_matches, match_columns, suggest_columns
 from .fields import FIELDS, Kind
 from .filters import ClaimRowFilter, ClaimTotalFilter, ImportJobFilter, RiskRowFilter, RiskTotalFilter, RowErrorFilter
-from .forms import MappingForm, ProfileForm, UploadForm, too_large_to_upload
+from .forms import MappingForm, ProfileForm, SourceSpecForm, UploadForm, too_large_to_upload
 from .models import ImportJob, MappingProfile, Source
 from .parsing import DATE_FORMAT_LABELS
 from .selectors import (
@@ -32,8 +34,9 @@ from .selectors import (
     row_errors_of,
     sources_visible_to,
 )
-from .sources.selectors import source_connections_visible_to, sync_runs_visible_to
-from .sources.services import sync_run_cancel, sync_run_start
+from .sources.probe import spec_probe
+from .sources.selectors import source_connections_visible_to, sync_exchanges_of, sync_runs_visible_to
+from .sources.services import source_connection_load, sync_run_cancel, sync_run_start
 from .tables import ClaimRowTable, ImportJobTable, RiskRowTable, RowErrorTable, status_badge
 
 READ_REASON = gettext_lazy("Bordereaux are open to administrators, finance and Interventoría.")
@@ -317,6 +320,15 @@ def pulls(request):
     return render(request, "ingestion/pulls.html", context)
 
 
+@permission_required("ingestion.view_syncrun", READ_REASON)
+def pull_run(request, pk):
+    """One run: its figures and each HTTP request it made."""
+    run = get_object_or_404(sync_runs_visible_to(request.user), pk=pk)
+    exchanges, exchanges_total = sync_exchanges_of(run)
+    context = {"run": run, "exchanges": exchanges, "exchanges_total": exchanges_total}
+    return render(request, "ingestion/pull_run.html", context)
+
+
 @require_POST
 @permission_required("ingestion.add_syncrun", PULL_REASON)
 def pull_start(request, pk):
@@ -341,3 +353,51 @@ def pull_cancel(request, pk):
     else:
         messages.success(request, _("Cancelling: the pull stops at its next page; nothing of it is loaded."))
     return redirect("ingestion:pulls")
+
+
+SPEC_REASON = gettext_lazy("Only administrators add and edit web-service sources.")
+
+
+def _connection_or_none(request, pk):
+    return None if pk is None else get_object_or_404(source_connections_visible_to(request.user), pk=pk)
+
+
+@permission_required("ingestion.change_sourceconnection", SPEC_REASON)
+def source_spec_edit(request, pk=None):
+    """A web-service source's connection spec as YAML, with its write-only secret."""
+    connection = _connection_or_none(request, pk)
+    form = SourceSpecForm(request.POST or None, connection=connection)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = source_connection_load(
+                actor=request.user,
+                spec=form.cleaned_data["spec_text"],
+                secret=form.cleaned_data["secret"] or None,
+                enabled=form.cleaned_data["enabled"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Connection of %(source)s saved.") % {"source": saved.source.name})
+            return redirect("ingestion:source_spec_edit", pk=saved.pk)
+    context = {"form": form, "connection": connection}
+    return render(request, "ingestion/source_spec.html", context, status=422 if form.errors else 200)
+
+
+@require_POST
+@permission_required("ingestion.change_sourceconnection", SPEC_REASON)
+def source_spec_test(request, pk=None):
+    """The "Test connection" partial: the first page of the spec being edited; nothing is saved."""
+    connection = _connection_or_none(request, pk)
+    form = SourceSpecForm(request.POST, connection=connection)
+    if not form.is_valid():
+        errors = [error for errors in form.errors.values() for error in errors]
+        return render(request, "ingestion/source_spec.html#probe", {"probe_errors": errors})
+    spec = form.cleaned_data["spec_text"]
+    probe = spec_probe(
+        key=str(connection.pk) if connection else f"probe:{urlsplit(spec['base_url']).netloc}",
+        spec=spec,
+        secret_encrypted=connection.secret_encrypted if connection else "",
+        secret=form.cleaned_data["secret"] or None,
+    )
+    return render(request, "ingestion/source_spec.html#probe", {"probe": probe})

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
@@ -17,6 +18,7 @@ import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
@@ -106,6 +108,10 @@ class SourceClient:
         self.rate = None
         if rate:
             self.rate = {"key": rate.get("budget") or urlsplit(spec["base_url"]).netloc, **rate}
+        # Each request as a plain record (see SyncExchange), taken and stored by the caller in batches.
+        self.exchanges = []
+        self.page = None
+        self.attempt = 0
         self.breaker = source_breaker(
             f"source:{key}",
             fail_max=settings.AMPARO_INGESTION_BREAKER_FAILURES,
@@ -153,26 +159,49 @@ class SourceClient:
         if not force and token and not token.is_expired(leeway=settings.AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS):
             return
         extra = {"audience": self.auth["audience"]} if self.auth.get("audience") else {}
+        started = time.perf_counter()
         try:
             token = self.session.fetch_token(self.auth["token_url"], grant_type="client_credentials", **extra)
-        except OAuthError as exc:
-            raise Refused(
-                _("The token endpoint refused our client credentials (%(error)s).") % {"error": exc.error}
-            ) from exc
-        except NETWORK_FAILURES as exc:
-            raise Retryable(
-                _("The token endpoint did not answer (%(error)s).") % {"error": type(exc).__name__}
-            ) from exc
-        except ValueError as exc:
-            raise Retryable(_("The token endpoint's answer is not a token.")) from exc
+        except (OAuthError, *NETWORK_FAILURES, ValueError) as exc:
+            self._exchange("POST", self.auth["token_url"], started, error=type(exc).__name__, page=None)
+            self._token_refused(exc)
+        self._exchange("POST", self.auth["token_url"], started, status=200, page=None)
         logger.info("source %s: new access token, expires in %s s", self.key, token.get("expires_in"))
         with _tokens_lock:
             _tokens[self._token_key()] = token
 
+    def _token_refused(self, exc):
+        if isinstance(exc, OAuthError):
+            raise Refused(
+                _("The token endpoint refused our client credentials (%(error)s).") % {"error": exc.error}
+            ) from exc
+        if isinstance(exc, NETWORK_FAILURES):
+            raise Retryable(
+                _("The token endpoint did not answer (%(error)s).") % {"error": type(exc).__name__}
+            ) from exc
+        raise Retryable(_("The token endpoint's answer is not a token.")) from exc
+
+    def _exchange(self, method, url, started, *, page, status=None, size=0, error=""):
+        self.exchanges.append(
+            {
+                "page": page,
+                "attempt": max(self.attempt, 1),
+                "method": method,
+                "url": redact_url(url, self.kept_params)[:500],
+                "status_code": status,
+                "bytes": size,
+                "duration_ms": round((time.perf_counter() - started) * 1000),
+                "error": error[:300],
+                "started_at": timezone.now() - timedelta(seconds=time.perf_counter() - started),
+            }
+        )
+
     # --- one page ----------------------------------------------------------------------------------
 
-    def get(self, url, params):
-        """The page at `url` with `params`, tried as the spec allows. Raises SourceError."""
+    def get(self, url, params, *, page=None):
+        """The page at `url` with `params` (page number `page`, for the log), tried as the spec allows.
+        Raises SourceError."""
+        self.page, self.attempt = page, 0
         if self.auth["type"] == "api_key" and self.auth.get("location") == "query":
             params = {**params, self.auth.get("name", "api_key"): self.secret}
         retrying = Retrying(
@@ -204,6 +233,7 @@ class SourceClient:
         logger.warning("source %s: try %d failed (%s); trying again", self.key, retry_state.attempt_number, error)
 
     def _attempt(self, url, params):
+        self.attempt += 1
         if self.rate:
             budget_wait(self.rate["key"], requests=self.rate["requests"], per=self.rate["per"], sleep=self.sleep)
         try:
@@ -231,8 +261,12 @@ class SourceClient:
         try:
             response = self.session.get(url, params=params, timeout=self.timeout)
         except NETWORK_FAILURES as exc:
+            self._exchange("GET", url, started, page=self.page, error=type(exc).__name__)
             logger.warning("source %s: GET %s: no answer (%s)", self.key, redact_url(url, self.kept_params), exc)
             raise Retryable(_("No answer from the source (%(error)s).") % {"error": type(exc).__name__}) from exc
+        self._exchange(
+            "GET", response.url, started, page=self.page, status=response.status_code, size=len(response.content)
+        )
         logger.info(
             "source %s: GET %s -> %s in %.0f ms %s",
             self.key,

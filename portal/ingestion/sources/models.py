@@ -130,6 +130,32 @@ class SyncPage(models.Model):
         return f"{self.run} p{self.number}"
 
 
+class SyncExchange(models.Model):
+    """One HTTP request of a run (a page, a retry of it, or a token), as the core sync keeps its
+    exchanges: the address redacted through the allowlist, never a header or a body. Deleted with the
+    raw pages after AMPARO_INGESTION_PAGE_RETENTION_DAYS."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="exchanges")
+    page = models.PositiveIntegerField(_("page"), null=True, blank=True)  # none for a token request
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    method = models.CharField(_("method"), max_length=8)
+    url = models.CharField(_("address"), max_length=500)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    bytes = models.PositiveIntegerField(_("bytes"), default=0)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "id"]
+        verbose_name = _("sync exchange")
+        verbose_name_plural = _("sync exchanges")
+        indexes = [models.Index(fields=["started_at"], name="sync_exchange_started")]
+
+    def __str__(self):
+        return f"{self.run} {self.method} {self.status_code}"
+
+
 class RateBudget(models.Model):
     """A request budget shared by every process calling one API (GCRA: `next_free` is the theoretical
     arrival time of the next request; see budget.py)."""

@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from .models import SyncPage
+from .models import SyncExchange, SyncPage
 
 
 def _root():
@@ -24,11 +24,12 @@ def page_path(stored_name):
 
 class PageKeeper:
     """Keeps a run's pages off the pull's hot path: each page is gzipped and written by a thread of its
-    own (zlib lets go of the GIL), at most `ahead` pages waiting; their log rows are inserted together
-    by `flush`, on the caller's database connection."""
+    own (zlib lets go of the GIL), at most `ahead` pages waiting; their log rows, and the rows of the
+    HTTP requests in `exchanges` (the client's list, emptied here), are inserted together by `flush`,
+    on the caller's database connection."""
 
-    def __init__(self, run, *, ahead=8):
-        self.run, self.ahead = run, ahead
+    def __init__(self, run, *, exchanges, ahead=8):
+        self.run, self.exchanges, self.ahead = run, exchanges, ahead
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pages")
         self.writing = deque()
         self.rows = []
@@ -56,6 +57,8 @@ class PageKeeper:
             self.writing.popleft().result()
         SyncPage.objects.bulk_create(self.rows)
         self.rows = []
+        SyncExchange.objects.bulk_create(SyncExchange(run=self.run, **exchange) for exchange in self.exchanges)
+        self.exchanges.clear()
 
     def close(self):
         try:
@@ -76,14 +79,16 @@ def page_content(page):
 
 
 def pages_purge(*, now=None):
-    """Delete the stored pages older than the retention; their log rows stay, without the file. Files
-    that never got their row (a worker killed between the two) go by their age."""
+    """Delete the stored pages older than the retention, and the runs' HTTP exchanges with them; the
+    pages' log rows stay, without the file. Files that never got their row (a worker killed between
+    the two) go by their age."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.AMPARO_INGESTION_PAGE_RETENTION_DAYS)
     purged = 0
     for page in SyncPage.objects.filter(fetched_at__lt=cutoff).exclude(stored_name="").iterator():
         page_path(page.stored_name).unlink(missing_ok=True)
         purged += 1
     SyncPage.objects.filter(fetched_at__lt=cutoff).update(stored_name="")
+    SyncExchange.objects.filter(started_at__lt=cutoff).delete()
     if _root().is_dir():
         for path in _root().glob("*/*.json.gz"):
             if path.stat().st_mtime < cutoff.timestamp():

@@ -3,7 +3,7 @@ who may read bordereaux; what a run did is shown to them as it goes."""
 
 from django.db.models import OuterRef, Subquery
 
-from .models import SourceConnection, SyncRun
+from .models import SourceConnection, SyncExchange, SyncRun
 
 
 def _may_read(user):
@@ -28,3 +28,13 @@ def sync_runs_visible_to(user):
     if not _may_read(user):
         return SyncRun.objects.none()
     return SyncRun.objects.select_related("connection__source", "created_by").prefetch_related("jobs")
+
+
+EXCHANGES_SHOWN = 500
+
+
+def sync_exchanges_of(run):
+    """The first HTTP requests of a run the user may see (`run` comes from sync_runs_visible_to), in
+    the order they were made, and how many there are in all."""
+    exchanges = SyncExchange.objects.filter(run=run).order_by("id")
+    return list(exchanges[:EXCHANGES_SHOWN]), exchanges.count()

@@ -175,7 +175,7 @@ def _claim(run_id):
         return run
 
 
-def _page_records(body, spec, number):
+def page_records(body, spec, number):
     path = spec["resource"].get("records")
     records = dotted(body, path) if path else body
     if body is None and not path:
@@ -198,7 +198,7 @@ def _fetched_pages(run, spec, cursor_before, stats, sleep):
         params[incremental["param"]] = cursor_before
     paginator = paginator_for(spec, params)
     request = paginator.first()
-    keeper = PageKeeper(run)
+    keeper = PageKeeper(run, exchanges=client.exchanges)
     try:
         yield from _pages_kept(client, paginator, request, spec, keeper)
     finally:
@@ -220,8 +220,8 @@ def _pages_kept(client, paginator, request, spec, keeper):
         number += 1
         if number > MAX_PAGES:
             raise PagingError(_("More than %(pages)d pages: stopped.") % {"pages": MAX_PAGES})
-        page = client.get(url, query)
-        records = _page_records(page.body, spec, number)
+        page = client.get(url, query, page=number)
+        records = page_records(page.body, spec, number)
         keeper.keep(number=number, url=page.url, status_code=page.status, records=len(records), content=page.content)
         if time.monotonic() - logged_at >= PAGES_LOGGED_EVERY_SECONDS:
             keeper.flush()
@@ -239,7 +239,7 @@ def _replayed_pages(run, spec):
             )
         content = page_content(page)
         body = orjson.loads(content) if content.strip() else None
-        yield page.number, _page_records(body, spec, page.number)
+        yield page.number, page_records(body, spec, page.number)
 
 
 class _Failed:
@@ -465,25 +465,3 @@ def _fail(run, staging, stats, pages, started, *, status, error):
         target=run,
         metadata={**counts, "error": error},
     )
-
-
-def connection_probe(connection):
-    """Ask the source for its first page, keeping nothing: (ok, message) for the "test connection"
-    button. Checks the secret, the token, the address and that the records read as rows."""
-    spec = connection.spec
-    try:
-        secret = connection_secret(spec, connection.secret_encrypted)
-        client = SourceClient(key=str(connection.pk), spec=spec, secret=secret, stats=Stats())
-        url, params = paginator_for(spec, dict(spec["resource"].get("params") or {})).first()
-        page = client.get(url, params)
-        records = _page_records(page.body, spec, 1)
-        if records:
-            layout = records_layout(spec, records)
-            fields = ", ".join(f"{key} → {name}" for name, key in zip(layout.columns, layout.headers, strict=True))
-            return True, _("Connected: %(count)d records on the first page; %(fields)s.") % {
-                "count": len(records),
-                "fields": fields,
-            }
-        return True, _("Connected: the first page has no records.")
-    except (SourceError, PagingError, RecordsUnusable, MissingSecret) as exc:
-        return False, str(exc)

@@ -1,0 +1,121 @@
+"""The portal page where an administrator adds or edits a web-service source's connection spec as YAML:
+checked against the shipped JSON Schema with each error at its path, a write-only secret kept
+encrypted, and a "Test connection" partial that fetches the token and the first page."""
+
+import pytest
+import yaml
+from cryptography.fernet import Fernet
+from django.urls import reverse
+
+from portal.accounts.models import Role
+from portal.audit.models import AuditEvent
+from portal.ingestion.models import RiskRow
+from portal.ingestion.sources.models import SourceConnection
+
+from .cedant_server import CLIENT_SECRET, CedantServer, risk_record
+from .factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def secret_keys(settings, tmp_path):
+    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
+    settings.AMPARO_INGESTION_SECRET_KEYS = Fernet.generate_key().decode()
+    from portal.ingestion.sources import client
+
+    client._tokens.clear()
+
+
+def signed_in(client, role):
+    client.force_login(UserFactory(role=role))
+    return client
+
+
+def typed_secret_spec(server):
+    """The test server's spec with the secret to be typed in the page instead of named in the environment."""
+    spec = server.spec()
+    spec["auth"] = {key: value for key, value in spec["auth"].items() if key != "client_secret_env"}
+    return yaml.safe_dump(spec, sort_keys=False)
+
+
+def test_an_administrator_adds_a_source_whose_secret_is_kept_encrypted_and_never_shown(client):
+    client = signed_in(client, Role.ADMIN)
+    with CedantServer([risk_record(1)]) as server:
+        answer = client.post(
+            reverse("ingestion:source_spec_new"),
+            {"spec_text": typed_secret_spec(server), "secret": CLIENT_SECRET, "enabled": "on"},
+        )
+    connection = SourceConnection.objects.get()
+    assert answer.status_code == 302 and answer.url == reverse("ingestion:source_spec_edit", args=[connection.pk])
+    assert connection.secret_encrypted and CLIENT_SECRET not in connection.secret_encrypted
+    assert AuditEvent.objects.filter(action="ingestion.source_connection_saved").exists()
+    page = client.get(answer.url).content.decode()
+    assert "Seguros Andinos API" in page and 'data-testid="secret-kept"' in page
+    assert CLIENT_SECRET not in page and connection.secret_encrypted not in page
+
+
+def test_test_connection_shows_the_status_the_records_and_the_first_keys_but_not_the_secret(client):
+    client = signed_in(client, Role.ADMIN)
+    with CedantServer([risk_record(n) for n in range(1, 5)]) as server:
+        answer = client.post(
+            reverse("ingestion:source_spec_test_new"),
+            {"spec_text": typed_secret_spec(server), "secret": CLIENT_SECRET},
+            headers={"HX-Request": "true"},
+        )
+        assert server.token_requests
+    body = answer.content.decode()
+    assert answer.status_code == 200 and body.lstrip().startswith('<div id="probe"')
+    assert 'data-testid="probe-status">200<' in body and 'data-testid="probe-records">3<' in body
+    assert "<code>certificateRef</code>" in body and "Connected: 3 records on the first page" in body
+    assert CLIENT_SECRET not in body
+    assert not SourceConnection.objects.exists() and not RiskRow.objects.exists()
+
+
+def test_a_wrong_secret_is_reported_by_the_test_and_nothing_is_kept(client):
+    client = signed_in(client, Role.ADMIN)
+    with CedantServer([risk_record(1)]) as server:
+        body = client.post(
+            reverse("ingestion:source_spec_test_new"),
+            {"spec_text": typed_secret_spec(server), "secret": "not-the-secret"},
+        ).content.decode()
+    assert "refused our client credentials" in body and "not-the-secret" not in body
+    assert not SourceConnection.objects.exists()
+
+
+def test_bad_yaml_and_an_invalid_spec_give_their_errors_at_their_paths_and_change_nothing(client):
+    client = signed_in(client, Role.ADMIN)
+    broken = client.post(reverse("ingestion:source_spec_new"), {"spec_text": "name: [unclosed\n", "secret": "s3cr3t"})
+    assert broken.status_code == 422 and "not valid YAML" in broken.content.decode()
+    invalid = client.post(
+        reverse("ingestion:source_spec_new"),
+        {"spec_text": "name: X\nkind: life\nbase_url: 42\n", "secret": "s3cr3t"},
+    )
+    body = invalid.content.decode()
+    assert invalid.status_code == 422 and 'data-testid="spec-errors"' in body
+    assert "kind: &#x27;life&#x27; is not one of" in body and "base_url: 42 is not of type" in body
+    assert "s3cr3t" not in body
+    assert not SourceConnection.objects.exists()
+
+
+def test_an_edit_that_renames_the_source_is_refused_and_the_spec_stays(client):
+    client = signed_in(client, Role.ADMIN)
+    with CedantServer([risk_record(1)]) as server:
+        client.post(
+            reverse("ingestion:source_spec_new"),
+            {"spec_text": typed_secret_spec(server), "secret": CLIENT_SECRET, "enabled": "on"},
+        )
+        connection = SourceConnection.objects.get()
+        renamed = typed_secret_spec(server).replace("Seguros Andinos API", "Otra Aseguradora")
+        answer = client.post(reverse("ingestion:source_spec_edit", args=[connection.pk]), {"spec_text": renamed})
+    assert answer.status_code == 422 and "a spec with another name is a new source" in answer.content.decode()
+    assert SourceConnection.objects.get().spec == connection.spec
+
+
+@pytest.mark.parametrize("role", [Role.FINANCE, Role.INTERVENTORIA, Role.SUPERVISOR, Role.AGENT])
+def test_only_an_administrator_may_open_edit_or_test_a_spec(client, role):
+    client = signed_in(client, role)
+    assert client.get(reverse("ingestion:source_spec_new")).status_code == 403
+    assert client.post(reverse("ingestion:source_spec_new"), {"spec_text": "name: X"}).status_code == 403
+    assert client.post(reverse("ingestion:source_spec_test_new"), {"spec_text": "name: X"}).status_code == 403
+    assert not SourceConnection.objects.exists()
