@@ -17,6 +17,7 @@ from portal.loans import services
 from portal.loans.models import Loan, TaskKind
 from portal.loans.repayments import loan_repayment_record
 
+from .bureau_server import running_bureau
 from .factories import CustomerFactory, UserFactory, apply_loan, issue_policy, make_loan_product
 from .helpers import approved, checked, fresh, kyc_done, pdf
 
@@ -83,6 +84,21 @@ def test_the_supervisors_queue_holds_the_refused_credit_checks_not_yet_overridde
         'data-testid="action-credit_override"'
         in client.get(reverse("loans:loan_detail", args=[refused.pk])).content.decode()
     )
+
+
+def test_the_supervisors_queue_also_holds_the_credit_checks_the_bureau_refused_to_answer(
+    client, agent, supervisor, settings
+):
+    loan = apply_loan(policy=issue_policy(customer=CustomerFactory(agent=agent)))
+    kyc_done(loan, agent)
+    with running_bureau(settings) as bureau:
+        bureau.answer_with(422)
+        services.loan_credit_check_run(task_id=fresh(loan).current_task_id)
+    assert fresh(loan).current_task.score is None and fresh(loan).current_task.check_error
+
+    body = signed_in(client, supervisor).get(reverse("loans:loan_list"), follow=True).content.decode()
+
+    assert loan.number in body
 
 
 def test_an_agent_sees_the_loans_of_their_own_book_only(client):

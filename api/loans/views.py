@@ -228,6 +228,9 @@ def _loan_payment_start(request, loan):
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     amount = data.get("amount") or loan_amount_due(loan)
+    if not amount:
+        # Nothing is due only on a loan that is not running (yet, or any more).
+        raise Conflict(_("Loan %(number)s is not running; there is nothing to repay.") % {"number": loan.number})
     try:
         attempt = online_payment_start(
             customer=caller_customer(request),

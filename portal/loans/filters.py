@@ -15,11 +15,15 @@ from .models import Loan, LoanProduct, TaskKind
 from .selectors import awaiting_override_q
 
 OPEN = "OPEN"
-# Not a task of its own: a credit check the bureau refused, waiting for a supervisor to override or confirm it.
+# Not a task of its own: a credit check waiting for a supervisor (a refusal to override or confirm, a failed
+# bureau call to run again).
 AWAITING_OVERRIDE = "AWAITING_OVERRIDE"
 TASK_CHOICES = [
     *TaskKind.choices,
-    (AWAITING_OVERRIDE, pgettext_lazy("loan queue filter", "Credit check refused: waiting for an override")),
+    (
+        AWAITING_OVERRIDE,
+        pgettext_lazy("loan queue filter", "Credit check waiting for a supervisor (refused, or the bureau failed)"),
+    ),
 ]
 STATUS_CHOICES = [(OPEN, pgettext_lazy("loan status filter", "All open")), *Loan.Status.choices]
 AGE_BOUNDS = {"0-7": (0, 7), "8-30": (8, 30), "31-90": (31, 90), "91+": (91, None)}

@@ -125,8 +125,9 @@ def _repay(loan, payment, amount, today, *, actor):
         repayment.credited = left
     if changes:
         Loan.objects.filter(pk=loan.pk).update(**changes)
-    if running:
-        _age(loan, today)
+    # A payment applied late (a webhook backlog, a back-dated receipt) is aged as of now, not as of the
+    # day it was received: instalments that fell due since then still count as late.
+    bucket = _age(loan, max(today, business_date(None))) if running else loan.arrears_bucket
     audit_record(
         actor=actor,
         actor_label=None if actor is not None else "gateway",
@@ -138,6 +139,7 @@ def _repay(loan, payment, amount, today, *, actor):
             "payment": payment.pk,
             "method": payment.method,
             "closed": "account_state" in changes,
+            "arrears_bucket": bucket,
         },
     )
     loan.refresh_from_db()

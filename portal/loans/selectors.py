@@ -33,12 +33,13 @@ def loans_visible_to(user):
 
 
 def awaiting_override_q():
-    """Loans whose credit check the bureau answered below the product's minimum, not yet overridden or
-    confirmed by a supervisor: a passing score finishes the check at once and an override or a confirmed
-    refusal completes it, so a current credit check holding a low score is exactly one of these."""
-    return Q(
-        current_task__kind=TaskKind.CREDIT_CHECK,
-        current_task__score__lt=F("product__min_credit_score"),
+    """Loans whose credit check waits for a supervisor: the bureau answered below the product's minimum
+    and nobody has overridden or confirmed the refusal yet (a passing score finishes the check at once,
+    so a current check holding a low score is exactly one of these), or the bureau failed for good and
+    the check must be run again."""
+    return Q(current_task__kind=TaskKind.CREDIT_CHECK) & (
+        Q(current_task__score__lt=F("product__min_credit_score"))
+        | (Q(current_task__score__isnull=True) & ~Q(current_task__check_error=""))
     )
 
 

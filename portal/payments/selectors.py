@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Window
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Sum, Window
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -262,16 +262,20 @@ class StatementLines:
 def account_statement(account, start, end):
     """The account between `start` and `end` (both included): the balance before `start`, every entry
     in date order with the balance after it, and the balance at the end."""
-    opening = _entries_total(account.entries.filter(posted_on__lt=start))
-    period = account.entries.filter(posted_on__gte=start, posted_on__lte=end)
-    totals = period.aggregate(
-        debits=Coalesce(Sum("amount", filter=Q(amount__gt=0)), ZERO),
-        credits=Coalesce(Sum("amount", filter=Q(amount__lt=0)), ZERO),
-        count=Count("pk"),
+    # One read gives the opening, the totals and the last entry seen; the pages read no entry after it,
+    # so a payment posted meanwhile cannot make a page's balances disagree with the totals.
+    in_period = Q(posted_on__gte=start, posted_on__lte=end)
+    totals = account.entries.aggregate(
+        opening=Coalesce(Sum("amount", filter=Q(posted_on__lt=start)), ZERO),
+        debits=Coalesce(Sum("amount", filter=in_period & Q(amount__gt=0)), ZERO),
+        credits=Coalesce(Sum("amount", filter=in_period & Q(amount__lt=0)), ZERO),
+        count=Count("pk", filter=in_period),
+        last=Coalesce(Max("id"), 0),
     )
+    opening = totals["opening"]
     ordering = ("posted_on", "id")
     entries = (
-        entries_with_links(period)
+        entries_with_links(account.entries.filter(in_period, id__lte=totals["last"]))
         .annotate(running=Window(Sum("amount"), order_by=[F(name).asc() for name in ordering]))
         .order_by(*ordering)
     )

@@ -216,6 +216,26 @@ def test_a_loan_not_yet_disbursed_cannot_be_paid(customer_client, wompi, custome
     assert wompi.calls("POST", "/v1/transactions") == 0
 
 
+def test_a_loan_not_yet_disbursed_is_409_when_the_app_asks_to_pay_what_is_due(customer_client, wompi, customer_account):
+    loan = apply_loan(policy=issue_policy(customer=customer_account.customer), amount="1000000", tenure_months=3)
+
+    response = customer_client.post(payments_url(loan), nequi(), format="json")
+
+    assert response.status_code == 409
+    assert wompi.calls("POST", "/v1/transactions") == 0
+
+
+def test_a_second_payment_waits_until_wompi_has_answered_the_first(customer_client, wompi, loan):
+    first = started(customer_client, loan)
+
+    again = customer_client.post(payments_url(loan), nequi(), format="json")
+
+    assert again.status_code == 409
+    assert "still waiting" in again.json()["detail"]
+    assert wompi.calls("POST", "/v1/transactions") == 1
+    assert GatewayTransaction.objects.filter(paid_for_id=str(loan.pk)).get() == first
+
+
 def test_a_bad_method_is_400_and_staff_and_anonymous_callers_are_refused(customer_client, app_client, wompi, loan):
     assert customer_client.post(payments_url(loan), nequi(phone_number="12"), format="json").status_code == 400
     assert app_client.post(payments_url(loan), nequi(), format="json").status_code == 401

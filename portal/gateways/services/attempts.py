@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
 from portal.core import payment_targets
+from portal.core.exceptions import Conflict
 from portal.customers.models import Customer
 
 from ..models import GatewayTransaction, PaymentMethod, WebhookEvent
@@ -123,8 +124,27 @@ def payment_method_for_wompi(method, method_details):
     return METHOD_DETAILS[method](method_details)
 
 
+def _paid_for_check(paid_for, *, customer, cents, currency):
+    """Refuse a second online payment for a record while one is still waiting for Wompi: a lost answer
+    followed by a new tap would otherwise charge the customer twice for the same debt."""
+    waiting = GatewayTransaction.objects.filter(
+        paid_for_type=paid_for._meta.label_lower, paid_for_id=str(paid_for.pk), status=Status.PENDING
+    )
+    if waiting.exists():
+        raise Conflict(
+            _("An online payment for this is still waiting for Wompi's answer; follow it before paying again.")
+        )
+    payment_targets.target_for(paid_for._meta.label_lower).check(
+        target_id=paid_for.pk, customer=customer, amount=Decimal(cents) / 100, currency=currency
+    )
+
+
 @transaction.atomic
 def _attempt_record(*, customer, cents, currency, method, stored_details, actor, paid_for):
+    if paid_for is not None:
+        # The record's row lock orders two starts for it: the second sees the first one PENDING.
+        list(type(paid_for).objects.select_for_update().filter(pk=paid_for.pk).values_list("pk", flat=True))
+        _paid_for_check(paid_for, customer=customer, cents=cents, currency=currency)
     attempt = GatewayTransaction.objects.create(
         reference=_new_reference(),
         customer=customer,
@@ -187,9 +207,7 @@ def online_payment_start(*, customer, amount, currency, method, method_details, 
         raise ValidationError({"currency": _("Wompi collects in Colombian pesos (COP) only.")})
     payment_method, stored_details = payment_method_for_wompi(method, method_details)
     if paid_for is not None:
-        payment_targets.target_for(paid_for._meta.label_lower).check(
-            target_id=paid_for.pk, customer=customer, amount=Decimal(cents) / 100, currency=currency
-        )
+        _paid_for_check(paid_for, customer=customer, cents=cents, currency=currency)
     if not customer.email_primary:
         raise ValidationError(
             {
