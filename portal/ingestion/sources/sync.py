@@ -275,6 +275,8 @@ def _ahead(pages):
         except BaseException as error:
             put(_Failed(error))
         finally:
+            # Here, on this thread's connection: the pages' own clean-up (their last log rows).
+            pages.close()
             db_connection.close()
 
     thread = threading.Thread(target=produce, name="sync-fetch", daemon=True)
