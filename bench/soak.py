@@ -223,6 +223,7 @@ def _phase(name, processes, book, wompi, args, queue, *, kill):
     drained = checks.drain(phase, references, queue, timeout=60 if kill else 180)
     recovered = {} if drained else checks.recover(phase, references)
     problems = checks.phase_problems(phase, attempts, posted)
+    book.sign_in()  # the wait for the workers can outlast the phase's tokens
     problems += checks.ledger_problems(book.customers, _balances(processes, book, stats))
     if queue.pending_count():
         problems.append(f"{queue.pending_count()} tasks still queued")
