@@ -8,8 +8,8 @@ consumer).
 Each phase runs for `--seconds` (default 60) side by side:
 - customers on the mobile API (minted JWTs), one thread each of `--api-threads`: their policies, claims,
   payments and account, and claims filed with an Idempotency-Key, one in two sent twice;
-- two supervisors on the portal's bulk bar putting `--claims` pending claims under review, every chunk
-  clicked by both (small chunks run in the request, large ones in a worker);
+- a supervisor in two browser sessions on the portal's bulk bar putting `--claims` pending claims under
+  review, every chunk clicked in both (small chunks run in the request, large ones in a worker);
 - an administrator uploading risk bordereaux of `--import-rows` rows through the portal, imported by
   the workers (at most two waiting at a time);
 - finance requesting the collections report through the staff API, waiting for each file and
@@ -140,9 +140,13 @@ class Book:
 
     def __init__(self, args):
         self.customers = _book(args.customers)
+        self.source_id = checks.import_source().pk
+        self.sign_in()
+
+    def sign_in(self):
+        """Fresh tokens for the phase: an access token lives 5 minutes, about what a phase and its wait take."""
         self.app = checks.app_tokens(self.customers)
         self.finance = checks.staff_token("finance@amparo.demo")
-        self.source_id = checks.import_source().pk
 
 
 def _clients(phase, processes, book, args, queue_deliveries, stats, run):
@@ -182,13 +186,17 @@ def _balances(processes, book, stats):
     bases = [base for base, _process in processes.web]
     answers = {}
     for (token, _policy), customer in zip(book.app, book.customers, strict=True):
-        body = load.Http(bases, stats, "customer_api", headers=_bearer(token)).send("GET", "/api/v1/account/").json()
-        answers[customer.user_id] = sum(Decimal(balance["balance"]) for balance in body["balances"])
+        response = load.Http(bases, stats, "customer_api", headers=_bearer(token)).send("GET", "/api/v1/account/")
+        if response.status_code != 200:
+            answers[customer.user_id] = f"answered {response.status_code}"
+            continue
+        answers[customer.user_id] = sum(Decimal(balance["balance"]) for balance in response.json()["balances"])
     return answers
 
 
 def _phase(name, processes, book, wompi, args, queue, *, kill):
     run = secrets.token_hex(3)
+    book.sign_in()
     attempts = _pending_payments(book.customers, args.events, run, wompi)
     deliveries = [
         (index, wompi.event(attempt.wompi_id, timestamp=int(time.time()))) for index, attempt in enumerate(attempts)
@@ -215,6 +223,7 @@ def _phase(name, processes, book, wompi, args, queue, *, kill):
     drained = checks.drain(phase, references, queue, timeout=60 if kill else 180)
     recovered = {} if drained else checks.recover(phase, references)
     problems = checks.phase_problems(phase, attempts, posted)
+    book.sign_in()  # the wait for the workers can outlast the phase's tokens
     problems += checks.ledger_problems(book.customers, _balances(processes, book, stats))
     if queue.pending_count():
         problems.append(f"{queue.pending_count()} tasks still queued")

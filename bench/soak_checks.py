@@ -169,7 +169,7 @@ def ledger_problems(customers, answered_balances):
         .values_list("customer__user_id", "total")
     )
     for user_id, balance in answered_balances.items():
-        if Decimal(balance) != (sums.get(user_id) or Decimal("0")):
+        if not isinstance(balance, Decimal) or balance != (sums.get(user_id) or Decimal("0")):
             problems.append(f"user {user_id}: the API says {balance}, the entries sum {sums.get(user_id)}")
     return problems
 

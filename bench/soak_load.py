@@ -110,7 +110,10 @@ def customer_api(phase, http, policy_id, today, number):
         if not phase.running():
             return
         for path in ("/api/v1/policies/", "/api/v1/claims/", "/api/v1/payments/", "/api/v1/account/"):
-            http.send("GET", path)
+            status = http.send("GET", path).status_code
+            if status != 200:
+                with phase.lock:
+                    phase.failures.append(f"GET {path} answered {status}")
         if turn % 3:
             continue
         key = str(uuid.uuid4())
@@ -136,9 +139,9 @@ def customer_api(phase, http, policy_id, today, number):
 
 
 def bulk_transitions(phase, http, chunks):
-    """A supervisor putting claims under review from the work queue's bulk bar, chunk by chunk. Each
-    chunk is taken by two supervisors' clicks (this thread and another one), so each claim is asked
-    twice; the small chunks run in the request, the large ones in a worker."""
+    """A supervisor putting claims under review from the work queue's bulk bar, chunk by chunk. The
+    same supervisor works in two browser sessions (this thread and another, the chunks in the other
+    order), so each claim is asked twice; the small chunks run in the request, the large ones in a worker."""
     for chunk in chunks:
         if not phase.running():
             return
@@ -214,7 +217,12 @@ def report_runs(phase, http, year):
         with phase.lock:
             phase.report_runs.add(run_id)
         while True:
-            run = http.send("GET", f"/api/v1/staff/reports/runs/{run_id}/").json()
+            answer = http.send("GET", f"/api/v1/staff/reports/runs/{run_id}/")
+            if answer.status_code != 200:
+                with phase.lock:
+                    phase.failures.append(f"report run answered {answer.status_code}")
+                return
+            run = answer.json()
             if run["status"] not in ("QUEUED", "RUNNING") or not phase.running():
                 break
             time.sleep(0.3)
