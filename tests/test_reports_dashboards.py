@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -106,10 +107,11 @@ def test_a_write_that_moves_the_figures_queues_one_refresh_and_it_counts_the_wri
     settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 60
     cache.clear()
     queued = []
-    monkeypatch.setattr(core_tasks, "enqueue_on_commit", queued.append)
-    issue_policy(actor=agent, agent=agent)
-    issue_policy(actor=agent, agent=agent)
-    assert queued == [core_tasks.DASHBOARD_REFRESH_TASK]
+    monkeypatch.setattr(core_tasks, "enqueue", lambda path, **kwargs: queued.append(path))
+    with django_capture_on_commit_callbacks(execute=True):
+        issue_policy(actor=agent, agent=agent)
+        issue_policy(actor=agent, agent=agent)
+    assert queued.count(core_tasks.DASHBOARD_REFRESH_TASK) == 1
     monkeypatch.undo()
     settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 60
     cache.clear()
@@ -118,12 +120,15 @@ def test_a_write_that_moves_the_figures_queues_one_refresh_and_it_counts_the_wri
     assert book_card(agent, precomputed_book(agent))["total"] == 2
 
 
-def test_no_refresh_is_queued_when_after_write_refreshes_are_off(agent, settings, monkeypatch):
+def test_no_refresh_is_queued_when_after_write_refreshes_are_off(
+    agent, settings, monkeypatch, django_capture_on_commit_callbacks
+):
     settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 0
     queued = []
-    monkeypatch.setattr(core_tasks, "enqueue_on_commit", queued.append)
-    issue_policy(actor=agent, agent=agent)
-    assert queued == []
+    monkeypatch.setattr(core_tasks, "enqueue", lambda path, **kwargs: queued.append(path))
+    with django_capture_on_commit_callbacks(execute=True):
+        issue_policy(actor=agent, agent=agent)
+    assert core_tasks.DASHBOARD_REFRESH_TASK not in queued
 
 
 def test_a_bulk_claim_transition_asks_for_a_refresh_and_it_counts_the_claims_moved(
@@ -140,3 +145,32 @@ def test_a_bulk_claim_transition_asks_for_a_refresh_and_it_counts_the_claims_mov
     live = claim_card_figures(agent)
     assert live != before
     assert without_freshness(claims_card(agent, precomputed_book(agent), month=MONTH)) == live
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_job_in_many_chunks_refreshes_after_its_last_chunk(agent, supervisor, settings, monkeypatch):
+    monkeypatch.setattr("portal.claims.services.BULK_CHUNK", 1)
+    claims = [file_claim(actor=agent, agent=agent) for _ in range(3)]
+    dashboard_figures_refresh()
+    settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 60
+    cache.clear()
+    job = bulk_transition_start(actor=supervisor, action="start_review", claim_ids=[claim.pk for claim in claims])
+
+    bulk_transition_run(job=job)
+
+    assert without_freshness(claims_card(agent, precomputed_book(agent), month=MONTH)) == claim_card_figures(agent)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_that_rolls_back_holds_back_no_refresh(agent, supervisor, settings):
+    claim = file_claim(actor=agent, agent=agent)
+    dashboard_figures_refresh()
+    settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 60
+    cache.clear()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        core_tasks.dashboard_figures_moved()
+        raise RuntimeError("rolled back")
+
+    claim_start_review(claim=claim, actor=supervisor)
+
+    assert without_freshness(claims_card(agent, precomputed_book(agent), month=MONTH)) == claim_card_figures(agent)

@@ -556,6 +556,9 @@ def bulk_transition_run(*, job):
             error=_("The bulk action stopped on an unexpected error; the claims listed as done were changed."),
         )
         raise
+    finally:
+        # Once for the whole job: the refresh window would swallow every chunk after the first.
+        dashboard_figures_moved(at_once=True)
     BulkTransitionJob.objects.filter(pk=job.pk).update(
         status=BulkTransitionJob.Status.FINISHED, finished_at=timezone.now(), error=""
     )
@@ -610,7 +613,6 @@ def _bulk_apply(job, transition, claims, *, actor, reason, now):
         Claim.objects.filter(pk__in=pks).update(
             status=transition.target, status_changed_at=now, revision=F("revision") + 1, **dict(changes)
         )
-    dashboard_figures_moved()
     entries = ClaimTransition.objects.bulk_create(
         [
             ClaimTransition(

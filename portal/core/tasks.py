@@ -111,15 +111,25 @@ DASHBOARD_REFRESH_TASK = "portal.reports.tasks.dashboard_figures_refresh_now"
 DASHBOARD_REFRESH_DEBOUNCE_KEY = "reports:dashboard-figures-refresh-queued"
 
 
-def dashboard_figures_moved():
+def dashboard_figures_moved(*, at_once=False):
     """After a write that moves the dashboards' precomputed figures: queue one refresh once the
     transaction commits, at most once per AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS (0 turns this off;
     the five-minute periodic refresh still runs). Saves ask through the reports' post_save receivers;
     services that write with QuerySet.update or bulk_create, which send no signal, call it themselves
-    (the task is named by its path, so the domains below the reports need not import them)."""
+    (the task is named by its path, so the domains below the reports need not import them).
+
+    The window starts when a write commits, so a write that rolls back holds back no other. `at_once`
+    (the end of a bulk job, whose later chunks the window would swallow) queues one whatever the window.
+    """
     seconds = settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS
-    if seconds and cache.add(DASHBOARD_REFRESH_DEBOUNCE_KEY, 1, timeout=seconds):
-        enqueue_on_commit(DASHBOARD_REFRESH_TASK)
+    if not seconds:
+        return
+
+    def queue():
+        if cache.add(DASHBOARD_REFRESH_DEBOUNCE_KEY, 1, timeout=seconds) or at_once:
+            enqueue(DASHBOARD_REFRESH_TASK)
+
+    transaction.on_commit(queue, robust=True)
 
 
 @correlated_periodic_task(local_crontab(minute="45", hour="3"), retries=3, retry_delay=300)
