@@ -29,15 +29,16 @@ CONTROL_CODES = [code for code in range(1, 32) if code not in (9, 10, 13)]
 NEEDS_ESCAPE_SQL = "'[&<>\"\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f]'"
 
 
-def _text_sql(column):
+def _text_sql(column, *, escaped):
     text = f"{column}::text"
-    neutralised = f"(CASE WHEN left({text}, 1) IN ({FORMULA_SQL}) THEN '''' || {text} ELSE {text} END)"
-    escaped = neutralised
+    neutralised = f"CASE WHEN left({text}, 1) IN ({FORMULA_SQL}) THEN '''' || {text} ELSE {text} END"
+    if not escaped:
+        return neutralised
     for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
-        escaped = f"replace({escaped}, '{character}', '{entity}')"
+        neutralised = f"replace({neutralised}, '{character}', '{entity}')"
     for code in CONTROL_CODES:
-        escaped = f"replace({escaped}, chr({code}), '_x{code:04X}_')"
-    return f"CASE WHEN {neutralised} ~ {NEEDS_ESCAPE_SQL} THEN {escaped} ELSE {neutralised} END"
+        neutralised = f"replace({neutralised}, chr({code}), '_x{code:04X}_')"
+    return neutralised
 
 
 def _value_sql(kind, column):
@@ -62,17 +63,17 @@ def _literal(text):
     return "'" + text.replace("'", "''") + "'"
 
 
-def _cell_sql(kind, letters, column, style):
+def _cell_sql(kind, letters, column, style, *, escaped):
     reference = f"'<c r=\"{letters}' || row_ref || '\"'"
     if kind == TEXT:
         opening = f'\'{style} t="inlineStr"><is><t xml:space="preserve">\''
-        return f"{reference} || {opening} || ({_text_sql(column)}) || '</t></is></c>'"
+        return f"{reference} || {opening} || ({_text_sql(column, escaped=escaped)}) || '</t></is></c>'"
     return f"{reference} || {style} || '><v>' || {_value_sql(kind, column)} || '</v></c>'"
 
 
 def _row_sql(report, styles, names, currencies):
     currency_name = names[report.column_index(report.currency_column)] if report.currency_column else None
-    cells = []
+    styled = []
     for number, (column, name) in enumerate(zip(report.columns, names, strict=True)):
         if column.kind == MONEY:
             style = _money_style_sql(styles, currency_name, currencies)
@@ -80,9 +81,19 @@ def _row_sql(report, styles, names, currencies):
             style = f"' s=\"{styles.get(column.kind)}\"'"
         else:
             style = "''" if column.kind != TEXT else ""
-        cells.append(_cell_sql(column.kind, xlsx.column_letters(number), name, style))
-    # concat() leaves out the NULL cells, as the Python writer leaves out None.
-    return f"'<row r=\"' || row_ref || '\">' || concat({', '.join(cells)}) || '</row>'"
+        styled.append((column.kind, xlsx.column_letters(number), name, style))
+
+    def row(*, escaped):
+        # concat() leaves out the NULL cells, as the Python writer leaves out None.
+        cells = ", ".join(_cell_sql(*cell, escaped=escaped) for cell in styled)
+        return f"'<row r=\"' || row_ref || '\">' || concat({cells}) || '</row>'"
+
+    texts = [f"{name}::text" for kind, _letters, name, _style in styled if kind == TEXT]
+    if not texts:
+        return row(escaped=False)
+    # Most rows need no escaping: one test per row, not per cell, picks the plain or the escaping SQL.
+    guard = f"concat({', '.join(texts)}) ~ {NEEDS_ESCAPE_SQL}"
+    return f"CASE WHEN {guard} THEN {row(escaped=True)} ELSE {row(escaped=False)} END"
 
 
 def _currencies(report, cursor, source, params, names):
