@@ -107,6 +107,14 @@ def test_money_dates_counts_and_bold_totals_per_currency_read_back_the_same(name
     assert any(cell[3].startswith("#,##0.00") for cell in rows[1])
 
 
+@pytest.mark.parametrize("name", ["premium_production", "audit_extract"])
+def test_a_report_without_rows_is_the_same_header_only_workbook_either_way(name, admin_user, tmp_path):
+    report = REPORTS[name]
+    values, _stored = parameters_clean(report, {}, user=admin_user)
+    python, copy = both(report, report.source(admin_user, values), admin_user, tmp_path)
+    assert copy == python and len(copy[0]) == 1
+
+
 def test_a_run_of_thousands_of_rows_is_built_by_postgresql_and_reports_its_progress_once(admin_user):
     audit_record_many(actor=admin_user, action="test.many", entries=[(None, {})] * 2500)
     run = report_run_request(

@@ -53,6 +53,8 @@ def _value_sql(kind, column):
 def _money_style_sql(styles, currency_column, currencies):
     if currency_column is None:
         return f"' s=\"{styles.get(MONEY, '')}\"'"
+    if not currencies:
+        return "''"  # no rows: a CASE needs a WHEN
     cases = " ".join(
         f"WHEN {_literal(currency)} THEN ' s=\"{styles.get(MONEY, currency)}\"'" for currency in currencies
     )
