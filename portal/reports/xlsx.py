@@ -36,6 +36,7 @@ ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
+SHEET = "xl/worksheets/sheet1.xml"
 HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
@@ -169,27 +170,50 @@ def _row_writer(report, styles, *, bold=False):
     return row_xml
 
 
-def write_xlsx(report, rows, path, *, totals, progress=None, every=2000):
-    """`rows` as an XLSX workbook at `path`, their totals per currency (added to `totals`) in bold
-    under them; returns the number of rows."""
-    styles = Styles()
+def sheet_start(report):
+    """The sheet's XML up to and including the header row (frozen), as bytes."""
     header = "".join(
         f'<c r="{column_letters(number)}1" s="1" t="inlineStr"><is><t>{xml_text(column.label)}</t></is></c>'
         for number, column in enumerate(report.columns)
     )
+    return (
+        f'{HEAD}<worksheet xmlns="{MAIN}" xmlns:r="{RELATIONSHIPS}"><sheetViews>'
+        '<sheetView tabSelected="1" workbookViewId="0">'
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/><sheetData><row r="1">{header}</row>'
+    ).encode()
+
+
+def totals_xml(report, styles, totals, *, first_row):
+    """The bold totals lines from row `first_row` on, then the sheet's end, as bytes."""
+    total_xml = _row_writer(report, styles, bold=True)
+    lines = [total_xml(number, line) for number, line in enumerate(totals.rows(), start=first_row)]
+    return ("".join(lines) + "</sheetData></worksheet>").encode()
+
+
+def package_finish(package, report, styles):
+    """Everything in the package but the sheet, written once the sheet is."""
+    package.writestr("xl/styles.xml", styles.xml())
+    package.writestr("xl/workbook.xml", _workbook(report))
+    package.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+    package.writestr("_rels/.rels", PACKAGE_RELS)
+    package.writestr("[Content_Types].xml", CONTENT_TYPES)
+
+
+def package_open(path):
+    return zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
+
+
+def write_xlsx(report, rows, path, *, totals, progress=None, every=2000):
+    """`rows` as an XLSX workbook at `path`, their totals per currency (added to `totals`) in bold
+    under them; returns the number of rows."""
+    styles = Styles()
     row_xml = _row_writer(report, styles)
     count = 0
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as package:
-        with package.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(
-                (
-                    f'{HEAD}<worksheet xmlns="{MAIN}" xmlns:r="{RELATIONSHIPS}"><sheetViews>'
-                    '<sheetView tabSelected="1" workbookViewId="0">'
-                    '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-                    '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
-                    f'<sheetFormatPr defaultRowHeight="15"/><sheetData><row r="1">{header}</row>'
-                ).encode()
-            )
+    with package_open(path) as package:
+        with package.open(SHEET, "w", force_zip64=True) as sheet:
+            sheet.write(sheet_start(report))
             pending = []
             for row in rows:
                 count += 1
@@ -200,14 +224,9 @@ def write_xlsx(report, rows, path, *, totals, progress=None, every=2000):
                     pending.clear()
                 if progress is not None and count % every == 0:
                     progress(count)
-            total_xml = _row_writer(report, styles, bold=True)
-            pending.extend(total_xml(number, line) for number, line in enumerate(totals.rows(), start=count + 2))
-            sheet.write(("".join(pending) + "</sheetData></worksheet>").encode())
-        package.writestr("xl/styles.xml", styles.xml())
-        package.writestr("xl/workbook.xml", _workbook(report))
-        package.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
-        package.writestr("_rels/.rels", PACKAGE_RELS)
-        package.writestr("[Content_Types].xml", CONTENT_TYPES)
+            sheet.write("".join(pending).encode())
+            sheet.write(totals_xml(report, styles, totals, first_row=count + 2))
+        package_finish(package, report, styles)
     return count
 
 
