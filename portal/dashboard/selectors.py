@@ -11,9 +11,8 @@ from portal.accounts.selectors import agents_supervised_by, teams_led_by
 from portal.audit.models import AuditEvent
 from portal.audit.selectors import audit_activity_by_day, audit_counts_since, audit_top_actions_since
 from portal.ingestion.selectors import import_figures, import_jobs_visible_to
-from portal.loans.selectors import loan_card_figures
 from portal.payments.selectors import collections_figures
-from portal.reports.dashboards import book_card, claims_card, precomputed_book
+from portal.reports.dashboards import book_card, claims_card, loans_card, precomputed_book
 
 
 def _start_of_today():
@@ -128,15 +127,16 @@ DASHBOARDS = {
 def dashboard_for(user):
     template, figures = DASHBOARDS[user.role]
     context = {**figures(user), "security": own_security_figures(user)}
-    # The book and claims cards read the precomputed figures (portal/reports/figures.py), not live counts.
+    # The book, claims and loans cards read the precomputed figures (portal/reports/figures.py), not live counts.
     wants_book, wants_claims = user.has_perm("policies.view_policy"), user.has_perm("claims.view_claim")
-    precomputed = precomputed_book(user) if wants_book or wants_claims else None
+    wants_loans = user.has_perm("loans.view_loan")
+    precomputed = precomputed_book(user) if wants_book or wants_claims or wants_loans else None
     if wants_book:
         context["book"] = book_card(user, precomputed)
     if wants_claims:
         context["claims"] = claims_card(user, precomputed, month=timezone.localdate().replace(day=1).isoformat())
-    if user.has_perm("loans.view_loan"):
-        context["loans"] = loan_card_figures(user)
+    if wants_loans:
+        context["loans"] = loans_card(user, precomputed)
     if user.has_perm("ingestion.view_importjob"):
         context["imports"] = import_figures(user)
         context["recent_imports"] = import_jobs_visible_to(user)[:5]
