@@ -15,13 +15,25 @@ from portal.accounts.models import Role
 from portal.claims.selectors import claim_card_figures
 from portal.claims.services import bulk_transition_run, bulk_transition_start, claim_approve, claim_start_review
 from portal.core import tasks as core_tasks
+from portal.loans import services as loan_services
+from portal.loans.repayments import loan_arrears_age
+from portal.loans.selectors import loan_card_figures
 from portal.policies.selectors import policy_figures
 from portal.policies.services import policy_suspend
-from portal.reports.dashboards import book_card, claims_card, precomputed_book
+from portal.reports.dashboards import book_card, claims_card, loans_card, precomputed_book
 from portal.reports.figures import EVERYONE, dashboard_figures_refresh
 from portal.reports.models import DashboardFigure
 
-from .factories import CustomerFactory, TeamFactory, UserFactory, file_claim, grant_approval_limit, issue_policy
+from .factories import (
+    CustomerFactory,
+    TeamFactory,
+    UserFactory,
+    apply_loan,
+    file_claim,
+    grant_approval_limit,
+    issue_policy,
+)
+from .helpers import approved
 
 pytestmark = pytest.mark.django_db
 MONTH = timezone.localdate().replace(day=1).isoformat()
@@ -174,3 +186,93 @@ def test_a_write_that_rolls_back_holds_back_no_refresh(agent, supervisor, settin
     claim_start_review(claim=claim, actor=supervisor)
 
     assert without_freshness(claims_card(agent, precomputed_book(agent), month=MONTH)) == claim_card_figures(agent)
+
+
+@pytest.fixture
+def loans(agent, settings):
+    """In `agent`'s book a loan waiting on its KYC and a disbursed one gone late; another team's running loan."""
+    waiting = apply_loan(agent=agent, customer=CustomerFactory(agent=agent))
+    loan_services.loan_task_start(loan=waiting, actor=agent)
+    late = disbursed(approved(apply_loan(customer=CustomerFactory(agent=agent)), settings))
+    loan_arrears_age(today=timezone.localdate() + timedelta(days=75))
+    other = UserFactory(role=Role.AGENT, team=TeamFactory())
+    disbursed(approved(apply_loan(amount="2000000", customer=CustomerFactory(agent=other)), settings))
+    return late
+
+
+def disbursed(loan):
+    loan_services.loan_act(
+        loan=loan, action="disbursement_prepare", actor=UserFactory(role=Role.FINANCE), payee_account="Banco 1"
+    )
+    return loan_services.loan_act(loan=loan, action="disbursement_confirm", actor=UserFactory(role=Role.FINANCE))
+
+
+@pytest.mark.parametrize("who", ["agent", "supervisor", "finance_user", "admin_user"])
+def test_the_precomputed_loans_figures_equal_the_live_pipeline_and_portfolio_for_every_scope(request, loans, who):
+    user = request.getfixturevalue(who)
+    dashboard_figures_refresh()
+    assert without_freshness(loans_card(user, precomputed_book(user))) == loan_card_figures(user)
+
+
+def test_each_role_sees_the_loans_of_its_own_scope(agent, supervisor, finance_user, loans):
+    dashboard_figures_refresh()
+    mine = loans_card(agent, precomputed_book(agent))
+    everyone = loans_card(finance_user, precomputed_book(finance_user))
+    assert mine["in_progress"] == 1 and mine["computed_at"] is not None
+    assert [(row["currency"], row["loans"]) for row in mine["portfolio"]] == [("COP", 1)]
+    assert mine["portfolio"][0]["in_arrears"] == mine["portfolio"][0]["outstanding"] > 0
+    assert loans_card(supervisor, precomputed_book(supervisor)) == mine
+    assert [(row["currency"], row["loans"]) for row in everyone["portfolio"]] == [("COP", 2)]
+    assert everyone["portfolio"][0]["outstanding"] > mine["portfolio"][0]["outstanding"]
+
+
+def test_a_loan_that_moves_on_queues_a_refresh_and_it_counts_the_move(
+    agent, settings, django_capture_on_commit_callbacks
+):
+    loan = apply_loan(agent=agent, customer=CustomerFactory(agent=agent))
+    dashboard_figures_refresh()
+    assert loans_card(agent, precomputed_book(agent))["in_progress"] == 0
+    settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 60
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        loan_services.loan_task_start(loan=loan, actor=agent)
+    assert loans_card(agent, precomputed_book(agent)) == {
+        **loan_card_figures(agent),
+        "computed_at": precomputed_book(agent)[1],
+    }
+    assert loans_card(agent, precomputed_book(agent))["in_progress"] == 1
+
+
+def dashboard_queries(client, user, django_assert_max_num_queries):
+    client.force_login(user)
+    client.get(reverse("dashboard:dashboard"))
+    with django_assert_max_num_queries(DASHBOARD_QUERIES[user.role]) as captured:
+        response = client.get(reverse("dashboard:dashboard"))
+    assert response.status_code == 200
+    return [query["sql"] for query in captured.captured_queries]
+
+
+# Session, user, its device, its permissions (2), the navigation's three badges, the figures row, and
+# what each role's cards read of small tables or of the audit table by index.
+DASHBOARD_QUERIES = {Role.ADMIN: 16, Role.FINANCE: 17, Role.SUPERVISOR: 13, Role.AGENT: 11, Role.INTERVENTORIA: 17}
+
+
+@pytest.mark.parametrize("who", ["agent", "supervisor", "finance_user", "admin_user", "auditor"])
+def test_each_dashboard_costs_the_same_few_queries_whatever_the_size_of_the_books(
+    request, client, books, loans, who, django_assert_max_num_queries
+):
+    user = request.getfixturevalue(who)
+    dashboard_figures_refresh()
+    small = dashboard_queries(client, user, django_assert_max_num_queries)
+    agent = request.getfixturevalue("agent")
+    for _ in range(3):
+        issue_policy(customer=CustomerFactory(agent=agent))
+        file_claim(actor=agent, agent=agent)
+        loan_services.loan_task_start(loan=apply_loan(customer=CustomerFactory(agent=agent)), actor=agent)
+    dashboard_figures_refresh()
+    larger = dashboard_queries(client, user, django_assert_max_num_queries)
+    assert len(larger) == len(small)
+    # The navigation's badges count up to a bound (LIMIT); nothing else counts the books.
+    unbounded = [sql for sql in larger if "COUNT" in sql and "LIMIT" not in sql]
+    assert not any(table in sql for sql in unbounded for table in ("policies_policy", "claims_claim", "loans_loan"))
+    assert sum("reports_dashboardfigure" in sql for sql in larger) == 1

@@ -21,6 +21,7 @@ from portal.core import payment_targets
 from portal.core.dates import business_date
 from portal.core.exceptions import Conflict
 from portal.core.money import format_money, round_money
+from portal.core.tasks import dashboard_figures_moved
 from portal.notifications.services import email_queue
 from portal.payments.models import Payment
 from portal.payments.services import loan_repayment_receive
@@ -113,6 +114,7 @@ def _repay(loan, payment, amount, today, *, actor):
     """Allocate a payment recorded on a locked loan: its instalments oldest first, the rest as credit,
     the loan closed when nothing is left open (a loan no longer running keeps it all as credit)."""
     repayment = LoanRepayment.objects.create(loan=loan, payment=payment, amount=amount, received_on=today)
+    dashboard_figures_moved()  # the portfolio outstanding and arrears; the instalments move by update
     running = loan.account_state == AccountState.ACTIVE
     left = _allocate(repayment, amount, today) if running else amount
     changes = {"credit_balance": F("credit_balance") + left} if left else {}
@@ -227,6 +229,7 @@ def loan_write_off(*, loan, actor, note):
     if refused is not None:
         raise refused
     Loan.objects.filter(pk=loan.pk).update(account_state=AccountState.WRITTEN_OFF, closed_at=timezone.now())
+    dashboard_figures_moved()
     audit_record(actor=actor, action="loan.written_off", target=loan, metadata={"note": note})
     loan.refresh_from_db()
     return loan
@@ -237,9 +240,12 @@ def _age(loan, today):
         oldest=Min("due_date")
     )["oldest"]
     bucket = arrears_bucket((today - oldest).days) if oldest else ArrearsBucket.CURRENT
-    Loan.objects.filter(pk=loan.pk, account_state=AccountState.ACTIVE).exclude(arrears_bucket=bucket).update(
-        arrears_bucket=bucket
-    )
+    if (
+        Loan.objects.filter(pk=loan.pk, account_state=AccountState.ACTIVE)
+        .exclude(arrears_bucket=bucket)
+        .update(arrears_bucket=bucket)
+    ):
+        dashboard_figures_moved()
     return bucket
 
 

@@ -106,6 +106,11 @@ def loan_pipeline(user):
         .annotate(count=Count("pk"))
         .order_by()
     )
+    return pipeline_steps(counts)
+
+
+def pipeline_steps(counts):
+    """{task kind: loans waiting on it} as the pipeline's steps, in the workflow's order."""
     labels = dict(TaskKind.choices)
     return [{"kind": kind, "label": labels[kind], "count": counts.get(kind, 0)} for kind in TASK_ORDER]
 
@@ -138,12 +143,16 @@ PIPELINE_COLOURS = {
 
 
 def loan_card_figures(user):
+    """The dashboard's loans card, counted live (the dashboards read the precomputed figures)."""
+    return loan_card(loan_pipeline(user), loan_portfolio(user))
+
+
+def loan_card(pipeline, portfolio):
     """The dashboard's loans card: the pipeline by task (with its chart) and the portfolio per currency."""
-    pipeline = loan_pipeline(user)
     return {
         "pipeline": pipeline,
         "in_progress": sum(step["count"] for step in pipeline),
-        "portfolio": loan_portfolio(user),
+        "portfolio": portfolio,
         "chart": {
             "labels": [str(step["label"]) for step in pipeline],
             "values": [step["count"] for step in pipeline],

@@ -21,7 +21,7 @@ from portal.core.dates import add_months, business_date
 from portal.core.exceptions import Conflict
 from portal.core.models import next_sequence_value
 from portal.core.money import format_money, round_money
-from portal.core.tasks import enqueue_on_commit
+from portal.core.tasks import dashboard_figures_moved, enqueue_on_commit
 from portal.customers.models import Customer
 from portal.payments.models import Instalment
 from portal.payments.services import loan_disbursement_record
@@ -238,6 +238,7 @@ def _start(loan, kind, actor, now):
         # The partial unique index: another open task exists, which the lock should have shown.
         raise Conflict(_("Loan %(number)s already has an open task.") % {"number": loan.number}) from None
     Loan.objects.filter(pk=loan.pk).update(status=Loan.Status.IN_PROGRESS, current_task=task, status_changed_at=now)
+    dashboard_figures_moved()  # the dashboards' loan pipeline; an update sends no post_save
     loan.status, loan.current_task, loan.status_changed_at = Loan.Status.IN_PROGRESS, task, now
     audit_record(actor=actor, action="loan.task_started", target=loan, metadata={"task": kind, "task_id": task.pk})
     if kind == TaskKind.CREDIT_CHECK:
@@ -268,6 +269,7 @@ def _finish(loan, task, actor, *, outcome, note, now, ended=None, **fields):
     status = Loan.Status.COMPLETED if outcome == TaskOutcome.PASSED else Loan.Status.REJECTED
     changes = {"status": status, "current_task": None, "status_changed_at": now, **(ended or {})}
     Loan.objects.filter(pk=loan.pk).update(**changes)
+    dashboard_figures_moved()
     for name, value in changes.items():
         setattr(loan, name, value)
     audit_record(actor=actor, action=f"loan.{status.lower()}", target=loan, metadata={"task": task.kind})
@@ -342,6 +344,7 @@ def _disburse(loan, actor, *, as_of):
     rows = amortization.schedule(
         loan.principal, loan.annual_rate_pct, loan.tenure_months, first_due=add_months(today, 1)
     )
+    dashboard_figures_moved()  # the portfolio outstanding: a bulk_create sends no post_save
     LoanInstalment.objects.bulk_create(
         [
             LoanInstalment(
@@ -385,6 +388,7 @@ def loan_withdraw(*, loan, actor, note="", expected_task=None):
             outcome=TaskOutcome.CANCELLED, completed_by=actor, completed_at=now, note=note
         )
     Loan.objects.filter(pk=loan.pk).update(status=Loan.Status.WITHDRAWN, current_task=None, status_changed_at=now)
+    dashboard_figures_moved()
     loan.status, loan.current_task = Loan.Status.WITHDRAWN, None
     audit_record(actor=actor, action="loan.withdrawn", target=loan, metadata={"note": note} if note else {})
     return loan

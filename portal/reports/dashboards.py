@@ -1,4 +1,4 @@
-"""What the role dashboards show of the book and the claims, read from the precomputed figures
+"""What the role dashboards show of the book, the claims and the loans, read from the precomputed figures
 (figures.py) in two or three small queries whatever the size of the book, with the time they were
 computed. Until the first refresh has run, the live counts of the domains' selectors answer."""
 
@@ -9,6 +9,7 @@ from portal.accounts.selectors import SEES_EVERY_BOOK
 from portal.claims.models import Claim
 from portal.claims.selectors import STATUS_COLOURS as CLAIM_COLOURS
 from portal.claims.selectors import claim_card_figures
+from portal.loans.selectors import loan_card, loan_card_figures, pipeline_steps
 from portal.policies.models import Policy
 from portal.policies.selectors import STATUS_COLOURS as POLICY_COLOURS
 from portal.policies.selectors import policy_figures
@@ -78,3 +79,19 @@ def claims_card(user, precomputed, *, month):
         "total": sum(counts.values()),
         "computed_at": computed_at,
     }
+
+
+def loans_card(user, precomputed):
+    if precomputed is None:
+        return loan_card_figures(user)
+    figures, computed_at = precomputed
+    portfolio = [
+        {
+            "currency": currency,
+            "loans": row["loans"],
+            "outstanding": Decimal(row["outstanding"]),
+            "in_arrears": Decimal(row["in_arrears"]),
+        }
+        for currency, row in sorted(figures.get("loan_portfolio", {}).items())
+    ]
+    return {**loan_card(pipeline_steps(figures.get("loan_pipeline", {})), portfolio), "computed_at": computed_at}

@@ -3,7 +3,8 @@ company, recomputed by a periodic task (and, debounced, after the writes that mo
 handful of grouped queries, so that no dashboard view counts a million policies.
 
 A figure row's value: policies by status, open quotes, renewals due in 30 days, customers, claims
-by status, open claims by age, and claims approved this month per currency.
+by status, open claims by age, claims approved this month per currency, loans in progress by the task
+they wait on, and per currency the active loans, their principal outstanding and the part in arrears.
 """
 
 from collections import defaultdict
@@ -11,12 +12,15 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, DecimalField, F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.claims.models import Claim, ClaimTransition
 from portal.claims.selectors import AGEING_BUCKETS
+from portal.core.money import ZERO
 from portal.customers.models import Customer
+from portal.loans.models import AccountState, ArrearsBucket, Loan, TaskKind
 from portal.policies.models import Policy, Quote
 from portal.policies.selectors import ending_soon_q
 
@@ -46,6 +50,8 @@ def _empty():
         "claims": dict.fromkeys(Claim.Status.values, 0),
         "claims_ageing": {ageing_label(low, high): 0 for low, high in AGEING_BUCKETS},
         "approved_this_month": {},
+        "loan_pipeline": dict.fromkeys(TaskKind.values, 0),
+        "loan_portfolio": {},
     }
 
 
@@ -66,6 +72,14 @@ def merge(values):
             merged["approved_this_month"][currency] = str(
                 Decimal(merged["approved_this_month"].get(currency, "0")) + Decimal(amount)
             )
+        # .get: a row refreshed before the loans figures existed has none until the next refresh.
+        for kind, count in value.get("loan_pipeline", {}).items():
+            merged["loan_pipeline"][kind] = merged["loan_pipeline"].get(kind, 0) + count
+        for currency, row in value.get("loan_portfolio", {}).items():
+            into = merged["loan_portfolio"].setdefault(currency, {"loans": 0, "outstanding": "0", "in_arrears": "0"})
+            into["loans"] += row["loans"]
+            for key in ("outstanding", "in_arrears"):
+                into[key] = str(Decimal(into[key]) + Decimal(row[key]))
     return merged
 
 
@@ -120,9 +134,41 @@ def compute_book_figures(*, today=None, now=None):
         .annotate(total=Sum("amount"))
     ):
         books[agent_id]["approved_this_month"][currency] = str(amount)
+    _loan_figures(books)
     for book in books.values():
         book["month"] = month_start.isoformat()
     return books
+
+
+def _loan_figures(books):
+    """The loans card's figures per book, as portal.loans.selectors' loan_pipeline and loan_portfolio
+    count them live: one grouped query each."""
+    for agent_id, kind, count in (
+        Loan.objects.filter(status=Loan.Status.IN_PROGRESS)
+        .order_by()
+        .values_list("customer__agent_id", "current_task__kind")
+        .annotate(n=Count("pk"))
+    ):
+        if kind is not None:
+            books[agent_id]["loan_pipeline"][kind] = count
+    owed = F("instalments__principal") - F("instalments__principal_paid")
+    for agent_id, currency, loans, outstanding, in_arrears in (
+        Loan.objects.filter(account_state=AccountState.ACTIVE)
+        .order_by()
+        .values_list("customer__agent_id", "currency")
+        .annotate(
+            loans=Count("pk", distinct=True),
+            outstanding=Coalesce(Sum(owed), ZERO, output_field=DecimalField()),
+            in_arrears=Coalesce(
+                Sum(owed, filter=~Q(arrears_bucket=ArrearsBucket.CURRENT)), ZERO, output_field=DecimalField()
+            ),
+        )
+    ):
+        books[agent_id]["loan_portfolio"][currency] = {
+            "loans": loans,
+            "outstanding": str(outstanding),
+            "in_arrears": str(in_arrears),
+        }
 
 
 def dashboard_figures_refresh(*, today=None):
