@@ -1,7 +1,8 @@
 """The soak: two gunicorn web servers and two huey consumers on Redis against one PostgreSQL, under
 everything the platform does at once, then the same again while one web worker and one consumer are
 killed with SIGKILL mid-run (gunicorn starts a new worker; the soak, as a process manager would, a new
-consumer).
+consumer). As the Procfile says, one consumer is the scheduler (it queues the periodic tasks) and the
+other runs with --no-periodic; the one killed is the latter.
 
     python -m bench soak [--seconds N] [--customers N] [--claims N] [--events N] [--import-rows N]
 
@@ -17,9 +18,11 @@ Each phase runs for `--seconds` (default 60) side by side:
 - a Wompi storm of signed APPROVED events (up to `--events`; Wompi resends until it gets a 200);
 - health, readiness and metrics reads.
 A client whose server does not answer tries the other, as a balancer would. After the deadline the
-soak waits for the workers to finish what was queued; in the SIGKILL phase what the killed consumer
-had popped from Redis is lost from the queue, and the soak finishes it as the product's recovery paths
-do (`recovered` counts them). Then the invariants: every webhook event stored and applied once (one
+soak waits (bounded) for the workers to finish what was queued; in the SIGKILL phase what the killed
+consumer had popped from Redis is lost from the queue, and the product's own sweeps, queued by the
+scheduler consumer, find it again (the soak runs with AMPARO_WORKER_SILENCE_SECONDS=30, see
+soak_settings): `recovered_by_sweep` counts their audit events by kind and by the state the work was
+found in. The soak itself finishes nothing. Then the invariants: every webhook event stored and applied once (one
 payment and one ledger entry of its amount each), every account's balance as the API answers it equal
 to the sum of its entries, one claim per Idempotency-Key and the retry answered the same, each claim
 put under review once (transitions = bulk results done = claims asked), every import succeeded with
@@ -58,6 +61,11 @@ from .webhooks import _book, _pending_payments
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = secrets.token_hex(16)
+SCHEDULER = [sys.executable, "manage.py", "run_huey", "--quiet"]
+WORKER = [*SCHEDULER, "--no-periodic"]
+# The longest the soak waits with nothing moving: the webhook sweep runs every 5 minutes for events
+# older than 2, the other sweeps every minute after AMPARO_WORKER_SILENCE_SECONDS.
+RECOVERY_WAIT_SECONDS = 450
 
 
 def say(message):
@@ -84,8 +92,8 @@ class Processes:
             command = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "-c", "python:portal.gunicorn_conf",
                        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "60"]  # fmt: skip
             self.web.append((f"http://127.0.0.1:{port}", self._spawn(command)))
-        for _ in range(2):
-            self.workers.append(self._spawn([sys.executable, "manage.py", "run_huey", "--quiet"]))
+        self.workers.append(self._spawn(SCHEDULER))
+        self.workers.append(self._spawn(WORKER))
         for base, _process in self.web:
             self._wait(base)
 
@@ -116,12 +124,13 @@ class Processes:
         return victim.pid
 
     def kill_one_consumer(self):
-        """SIGKILL a consumer; like a process manager, start a new one in its place a moment later."""
+        """SIGKILL the consumer without the scheduler; like a process manager, start a new one in its place
+        a moment later."""
         victim = self.workers[1]
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
         time.sleep(1)
-        self.workers[1] = self._spawn([sys.executable, "manage.py", "run_huey", "--quiet"])
+        self.workers[1] = self._spawn(WORKER)
         return victim.pid
 
     def stop(self):
@@ -207,6 +216,7 @@ def _phase(name, processes, book, wompi, args, queue, *, kill):
     threads = _clients(phase, processes, book, args, deliveries, stats, run)
     say(f"{name}: {len(threads)} clients for {args.seconds}s")
     killed = []
+    since = timezone.now()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -220,8 +230,10 @@ def _phase(name, processes, book, wompi, args, queue, *, kill):
     posted = sorted(set(range(len(attempts))) - {index for index, _delivery in deliveries})
     references = [attempts[index].reference for index in posted]
     say(f"{name}: clients done in {seconds:.0f}s; waiting for the workers")
-    drained = checks.drain(phase, references, queue, timeout=60 if kill else 180)
-    recovered = {} if drained else checks.recover(phase, references)
+    drained_in = time.perf_counter()
+    drained = checks.drain(phase, references, queue, timeout=RECOVERY_WAIT_SECONDS if kill else 180)
+    drained_in = round(time.perf_counter() - drained_in, 1)
+    recovered = checks.recovered_by_sweep(since)
     problems = checks.phase_problems(phase, attempts, posted)
     book.sign_in()  # the wait for the workers can outlast the phase's tokens
     problems += checks.ledger_problems(book.customers, _balances(processes, book, stats))
@@ -241,7 +253,9 @@ def _phase(name, processes, book, wompi, args, queue, *, kill):
         **figures,
         "errors_5xx": sum(server_errors.values()),
         "killed_pids": killed,
-        "recovered": recovered,
+        "drained": drained,
+        "drain_seconds": drained_in,
+        "recovered_by_sweep": recovered,
         "violations": problems[:20],
         "invariant_violations": len(problems),
     }
@@ -287,7 +301,7 @@ def main(argv):
         **{name: str(value) for name, value in wompi_settings.items()},
     }
     processes = Processes(env)
-    say("starting 2 web servers (gunicorn, 2 workers each) and 2 huey consumers on Redis")
+    say("starting 2 web servers (gunicorn, 2 workers each) and 2 huey consumers on Redis (one the scheduler)")
     processes.start()
     started = time.perf_counter()
     try:

@@ -1,6 +1,6 @@
-"""The soak's book (app accounts, claims to move, a bordereau source), the wait for the workers to
-finish what the clients queued, the recovery of what a killed consumer took with it, and the
-invariants checked afterwards against the database."""
+"""The soak's book (app accounts, claims to move, a bordereau source), the wait for the workers (and the
+product's sweeps) to finish what the clients queued, what the sweeps recovered, and the invariants
+checked afterwards against the database."""
 
 import time
 from decimal import Decimal
@@ -11,17 +11,15 @@ from django.utils import timezone
 
 from api.tokens import token_pair_for
 from portal.accounts.models import Role, User
+from portal.audit.models import AuditEvent
 from portal.claims.models import BulkTransitionJob, BulkTransitionResult, Claim, ClaimTransition
-from portal.claims.services import bulk_transition_run, claim_file
+from portal.claims.services import claim_file
 from portal.customers.services import customer_link_app_account
-from portal.gateways.apply import webhook_events_process_pending
 from portal.gateways.models import WebhookEvent
 from portal.ingestion.models import ImportJob, RiskRow, Source
-from portal.ingestion.runner import import_job_run
 from portal.ingestion.services import source_create
 from portal.payments.models import LedgerAccount, LedgerEntry, Payment
 from portal.policies.models import Policy
-from portal.reports.generate import report_run_generate
 from portal.reports.models import ReportRun
 
 SOURCE_NAME = "Soak cedant"
@@ -113,24 +111,18 @@ def drain(phase, references, queue, timeout):
     return False
 
 
-def recover(phase, references):
-    """What a killed consumer had popped from Redis is gone from the queue. Finish it here, as the
-    product's own recovery would (the webhook sweep; an import's retry once its worker is silent, which
-    starts it from the beginning since its rows are written in one transaction at its end; a bulk
-    job run again, which skips the claims already decided; a report run generated again). Returns
-    how many of each were recovered."""
-    unfinished = _unfinished(phase, references)
-    recovered = {name: query.count() for name, query in unfinished.items()}
-    webhook_events_process_pending()
-    for job in unfinished["imports"]:
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED, progress=0)
-        import_job_run(job_id=job.pk)
-    for job in unfinished["bulk"]:
-        bulk_transition_run(job=job)
-    for run in unfinished["reports"]:
-        ReportRun.objects.filter(pk=run.pk).update(status=ReportRun.Status.QUEUED)
-        report_run_generate(run_id=run.pk)
-    return {name: count for name, count in recovered.items() if count}
+SWEEP_ACTIONS = {"ingestion.import_requeued": "imports", "report.requeued": "reports", "claim.bulk_requeued": "bulk"}
+
+
+def recovered_by_sweep(since):
+    """What the scheduler's sweeps queued again since `since`, from their audit events: {kind: {state it
+    was found in: count}} (QUEUED: its task was lost before a worker took it, or still waiting)."""
+    events = AuditEvent.objects.filter(actor_label="scheduler", action__in=SWEEP_ACTIONS, occurred_at__gte=since)
+    recovered = {}
+    for action, metadata in events.values_list("action", "metadata"):
+        kind = recovered.setdefault(SWEEP_ACTIONS[action], {})
+        kind[metadata.get("was", "?")] = kind.get(metadata.get("was", "?"), 0) + 1
+    return recovered
 
 
 def _webhook_problems(attempts, posted):

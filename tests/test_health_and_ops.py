@@ -317,10 +317,11 @@ def procfile_processes():
     )
 
 
-def test_procfile_declares_web_worker_and_release():
+def test_procfile_declares_web_workers_one_scheduler_and_release():
     processes = procfile_processes()
     assert "gunicorn portal.wsgi" in processes["web"]
-    assert "run_huey" in processes["worker"]
+    assert processes["worker"].strip().endswith("run_huey --no-periodic")
+    assert processes["scheduler"].strip().endswith("run_huey")
     assert "migrate" in processes["release"]
 
 

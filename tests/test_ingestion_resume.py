@@ -19,9 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from portal.core.tasks import worker_silence
 from portal.ingestion.models import ImportJob, RiskRow, Source
 from portal.ingestion.runner import import_job_run
-from portal.ingestion.services import WORKER_SILENCE, import_job_retry
+from portal.ingestion.services import import_job_retry
 
 from .helpers import url_of_the_test_database
 
@@ -159,8 +160,8 @@ def test_an_import_killed_half_way_leaves_nothing_and_its_rerun_matches_a_clean_
     # While its heartbeat is fresh the job may still be alive: running it again is refused.
     with pytest.raises(ValidationError):
         import_job_retry(job=job, actor=None)
-    # Once the worker has been silent for longer than WORKER_SILENCE, the job can be run again.
-    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - WORKER_SILENCE - timedelta(seconds=1))
+    # Once the worker has been silent for longer than the silence window, the job can be run again.
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - worker_silence() - timedelta(seconds=1))
 
     # Run the killed job again. In the test settings huey runs tasks at once, so the retry may
     # already have run the job; running it by id is then a no-op.

@@ -262,6 +262,8 @@ class BulkTransitionJob(models.Model):
     refused = models.PositiveIntegerField(_("refused"), default=0)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("started at"), default=timezone.now)
+    # Stamped when queued and at every chunk: a job silent too long lost its worker.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:

@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
@@ -14,7 +14,7 @@ from portal.audit.services import audit_record, audit_record_many
 from portal.core.exceptions import Conflict
 from portal.core.models import next_sequence_value
 from portal.core.money import format_money, round_money
-from portal.core.tasks import dashboard_figures_moved, enqueue_on_commit
+from portal.core.tasks import dashboard_figures_moved, enqueue_on_commit, heartbeat, worker_silence
 from portal.policies.models import Policy
 from portal.policies.selectors import version_in_force_on
 
@@ -514,6 +514,41 @@ def bulk_transition_start(*, actor, action, claim_ids, note="", rejection_reason
     return job
 
 
+def _silent_bulk_jobs(cutoff):
+    """Bulk jobs queued or running that nothing has heard of since `cutoff` (the worker, or the web
+    worker running a small one in its request, was killed)."""
+    active = [BulkTransitionJob.Status.QUEUED, BulkTransitionJob.Status.RUNNING]
+    return BulkTransitionJob.objects.filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None, created_at__lt=cutoff), status__in=active
+    ).order_by("pk")
+
+
+def bulk_transitions_requeue_silent(*, now=None):
+    """Queue again every bulk job whose worker went silent; returns how many. Each is taken under its
+    row lock (SKIP LOCKED) and re-checked, so two schedulers never requeue it twice, and the requeue
+    stamps its heartbeat, so the next sweep leaves it alone for a window. The run skips the claims
+    already decided, so it finishes the job and moves each claim once."""
+    now = now or timezone.now()
+    cutoff = now - worker_silence()
+    requeued = 0
+    for job_id in list(_silent_bulk_jobs(cutoff).values_list("pk", flat=True)[:1000]):
+        with transaction.atomic():
+            job = _silent_bulk_jobs(cutoff).select_for_update(skip_locked=True).filter(pk=job_id).first()
+            if job is None:
+                continue
+            BulkTransitionJob.objects.filter(pk=job.pk).update(status=BulkTransitionJob.Status.QUEUED, heartbeat_at=now)
+            audit_record(
+                actor=None,
+                actor_label="scheduler",
+                action="claim.bulk_requeued",
+                target=job,
+                metadata={"was": job.status, "processed": job.processed, "total": job.total},
+            )
+            enqueue_on_commit("portal.claims.tasks.bulk_transition_process", job_id=str(job.pk))
+        requeued += 1
+    return requeued
+
+
 def bulk_transition_submit(*, actor, action, claim_ids, note="", rejection_reason=None):
     """Start a bulk action and run it: in this request when it is small enough to answer at once
     (AMPARO_CLAIM_BULK_IN_REQUEST claims), else in the worker once the job is committed."""
@@ -540,14 +575,15 @@ def bulk_transition_run(*, job):
     # A job that failed is run again from where it stopped, like one whose worker died.
     BulkTransitionJob.objects.filter(
         pk=job.pk, status__in=[BulkTransitionJob.Status.QUEUED, BulkTransitionJob.Status.FAILED]
-    ).update(status=BulkTransitionJob.Status.RUNNING, error="", finished_at=None)
+    ).update(status=BulkTransitionJob.Status.RUNNING, error="", finished_at=None, heartbeat_at=timezone.now())
     job.refresh_from_db()
     transition = workflow.TRANSITIONS[job.action]
     done = set(BulkTransitionResult.objects.filter(job=job).values_list("claim_id", flat=True))
     pending = [pk for pk in job.claim_ids if pk not in done]
     try:
-        for start in range(0, len(pending), BULK_CHUNK):
-            _bulk_chunk(job, transition, pending[start : start + BULK_CHUNK])
+        with heartbeat(BulkTransitionJob.objects.filter(pk=job.pk, status=BulkTransitionJob.Status.RUNNING)):
+            for start in range(0, len(pending), BULK_CHUNK):
+                _bulk_chunk(job, transition, pending[start : start + BULK_CHUNK])
     except Exception:
         logger.exception("bulk claim job %s failed", job.pk)
         BulkTransitionJob.objects.filter(pk=job.pk).update(
@@ -598,6 +634,7 @@ def _bulk_chunk(job, transition, ids):
         processed=F("processed") + len(ids),
         applied=F("applied") + len(accepted),
         refused=F("refused") + len(ids) - len(accepted),
+        heartbeat_at=now,
     )
 
 

@@ -1,10 +1,12 @@
 """Claims work in the background (thin wrappers around the claims services)."""
 
-from portal.core.tasks import correlated_task
+from huey import crontab
+
+from portal.core.tasks import correlated_periodic_task, correlated_task
 
 from .models import BulkTransitionJob
 from .notices import claim_status_emails_send
-from .services import bulk_transition_run
+from .services import bulk_transition_run, bulk_transitions_requeue_silent
 
 
 # The service skips the claims a previous attempt already decided, so a retry finishes the job.
@@ -18,3 +20,8 @@ def bulk_transition_process(job_id):
 @correlated_task(retries=2, retry_delay=60)
 def claim_status_emails_send_task(transition_ids):
     claim_status_emails_send(transition_ids=transition_ids)
+
+
+@correlated_periodic_task(crontab(minute="*"))
+def bulk_transitions_requeue_silent_every_minute():
+    bulk_transitions_requeue_silent()

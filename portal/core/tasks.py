@@ -7,14 +7,15 @@ transaction has committed.
 """
 
 import logging
+import threading
 import uuid
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_guid import clear_guid, get_guid, set_guid
@@ -89,6 +90,39 @@ def local_crontab(**fields):
         return matches(timestamp)
 
     return validate_datetime
+
+
+def worker_silence():
+    """How long background work may go without a sign of life before its worker counts as lost."""
+    return timedelta(seconds=settings.AMPARO_WORKER_SILENCE_SECONDS)
+
+
+@contextmanager
+def heartbeat(queryset, field="heartbeat_at"):
+    """While the body runs, stamp `field` on the rows of `queryset` (the job, while it is still this
+    worker's) every fifth of the silence window from a thread of its own: a long step between two
+    progress reports (a big final transaction, a slow query) never makes a live worker look dead to
+    the sweep, and a killed worker's stamps stop with it."""
+    stop = threading.Event()
+    every = max(1.0, settings.AMPARO_WORKER_SILENCE_SECONDS / 5)
+
+    def beat():
+        try:
+            while not stop.wait(every):
+                try:
+                    queryset.update(**{field: timezone.now()})
+                except DatabaseError:
+                    logger.warning("heartbeat of %s missed", queryset.model.__name__, exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{queryset.model.__name__}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def enqueue(task_path, **kwargs):

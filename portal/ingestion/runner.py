@@ -10,12 +10,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.audit.services import audit_record
+from portal.core.tasks import heartbeat
 
 from .models import ImportJob, MappingProfile
 from .pipeline import JobCancelled, run_import
 from .readers import UnreadableFile
 
 logger = logging.getLogger(__name__)
+
+
+class JobTaken(JobCancelled):
+    """The sweep queued the job again while this worker, silent too long, still ran it."""
+
+
+def _still_mine(job):
+    """The job's row while it is still the run this worker claimed (the sweep's requeue clears it)."""
+    return ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING, started_at=job.started_at)
 
 
 def _claim(job_id):
@@ -37,19 +47,25 @@ def import_job_run(*, job_id):
     if job is None:
         return None
     profile = MappingProfile.objects.filter(source=job.source, kind=job.kind).first()
+    mine = _still_mine(job)
 
     def on_progress(rows_read, rows_rejected, fraction):
-        ImportJob.objects.filter(pk=job.pk).update(
+        if not mine.update(
             rows_total=rows_read,
             rows_rejected=rows_rejected,
             progress=min(95, int(fraction * 95)),
             heartbeat_at=timezone.now(),
-        )
+        ):
+            raise JobTaken
         if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
             raise JobCancelled
 
     try:
-        outcome = run_import(job, profile=profile, on_progress=on_progress)
+        with heartbeat(mine):
+            outcome = run_import(job, profile=profile, on_progress=on_progress)
+    except JobTaken:
+        logger.warning("import job %s was queued again while this worker ran it; leaving it", job.pk)
+        return None
     except JobCancelled:
         _end(job, status=ImportJob.Status.CANCELLED, action="ingestion.import_cancelled")
         return None
@@ -93,7 +109,8 @@ def _end(job, *, status, action, error="", counts=None):
             rows_rejected=counts.rows_rejected,
             progress=100,
         )
-    ImportJob.objects.filter(pk=job.pk).update(**values)
+    if not _still_mine(job).update(**values):
+        return
     job.refresh_from_db()
     audit_record(
         actor=job.created_by,

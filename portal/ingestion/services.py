@@ -1,7 +1,7 @@
 import codecs
 import hashlib
 import logging
-from datetime import date, timedelta
+from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
-from portal.core.tasks import enqueue_on_commit
+from portal.core.tasks import enqueue_on_commit, worker_silence
 from portal.core.virus_scan import refuse_if_infected
 
 from .detect import detect_layout, missing_required
@@ -23,8 +23,6 @@ from .storage import store_upload
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
-# A running import reports progress every few seconds; this long without a sign, its worker died.
-WORKER_SILENCE = timedelta(minutes=5)
 
 
 def _fingerprint(handle):
@@ -215,7 +213,8 @@ def import_job_map_columns(*, job, actor, column_map):
         raise ValidationError(_("Choose a column for: %(fields)s") % {"fields": ", ".join(missing)})
     profile_save(actor=actor, source=job.source, kind=job.kind, column_map={k: v for k, v in column_map.items() if v})
     job.status = ImportJob.Status.QUEUED
-    job.save(update_fields=["status"])
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["status", "heartbeat_at"])
     audit_record(actor=actor, action="ingestion.columns_mapped", target=job, metadata={"column_map": column_map})
     _enqueue(job)
     return job
@@ -255,7 +254,7 @@ def import_job_retry_refusal(job):
     stale = (
         job.status == ImportJob.Status.RUNNING
         and job.heartbeat_at is not None
-        and job.heartbeat_at < timezone.now() - WORKER_SILENCE
+        and job.heartbeat_at < timezone.now() - worker_silence()
     )
     if job.status in (ImportJob.Status.FAILED, ImportJob.Status.CANCELLED) or stale:
         return None
@@ -280,12 +279,16 @@ def import_job_retry(*, job, actor):
             _("This file has since been imported again as job #%(job)d; open that one instead.") % {"job": other.pk}
         )
     retryable = Q(status__in=[ImportJob.Status.FAILED, ImportJob.Status.CANCELLED]) | Q(
-        status=ImportJob.Status.RUNNING, heartbeat_at__lt=timezone.now() - WORKER_SILENCE
+        status=ImportJob.Status.RUNNING, heartbeat_at__lt=timezone.now() - worker_silence()
     )
     try:
         with transaction.atomic():
             updated = ImportJob.objects.filter(retryable, pk=job.pk).update(
-                status=ImportJob.Status.QUEUED, cancel_requested=False, error="", progress=0
+                status=ImportJob.Status.QUEUED,
+                cancel_requested=False,
+                error="",
+                progress=0,
+                heartbeat_at=timezone.now(),
             )
     except IntegrityError as exc:
         raise ValidationError(_("This file is being imported by another job for this source.")) from exc
@@ -296,3 +299,56 @@ def import_job_retry(*, job, actor):
     job.row_errors.all().delete()
     audit_record(actor=actor, action="ingestion.import_retried", target=job)
     _enqueue(job)
+
+
+def _silent_imports(cutoff):
+    """Jobs a worker should be running but nothing has heard of since `cutoff`: running with an old
+    heartbeat, or queued (at upload, mapping or retry, which set the heartbeat) and never picked up.
+    Pulls of web services are left to their own run's recovery (they have no file to read again)."""
+    pulled = SyncRun.jobs.through.objects.values("importjob_id")
+    return (
+        ImportJob.objects.filter(
+            Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=cutoff)
+            | Q(status=ImportJob.Status.QUEUED, heartbeat_at__lt=cutoff)
+            | Q(status=ImportJob.Status.QUEUED, heartbeat_at=None, created_at__lt=cutoff)
+        )
+        .exclude(pk__in=pulled)
+        .order_by("pk")
+    )
+
+
+def import_jobs_requeue_silent(*, now=None):
+    """Queue again every import whose worker went silent (see `_silent_imports`); returns how many.
+
+    Each job is taken under its row lock (SKIP LOCKED) and re-checked, so two schedulers never requeue
+    it twice, and the requeue stamps the heartbeat, so the next sweep leaves it alone for a window. It
+    starts from the beginning: its rows are written in one transaction at its end and keyed by their
+    natural key, so what a dead run left is replaced, never doubled. A job whose cancel was asked is
+    cancelled instead. A live worker that was merely slow finds its job taken (`runner`) and stops."""
+    now = now or timezone.now()
+    cutoff = now - worker_silence()
+    requeued = 0
+    for job_id in list(_silent_imports(cutoff).values_list("pk", flat=True)[:1000]):
+        with transaction.atomic():
+            job = _silent_imports(cutoff).select_for_update(skip_locked=True).filter(pk=job_id).first()
+            if job is None:
+                continue
+            silent_since = job.heartbeat_at or job.created_at
+            if job.cancel_requested:
+                ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CANCELLED, finished_at=now)
+                audit_record(actor=None, actor_label="scheduler", action="ingestion.import_cancelled", target=job)
+                continue
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportJob.Status.QUEUED, error="", progress=0, started_at=None, heartbeat_at=now
+            )
+            job.row_errors.all().delete()
+            audit_record(
+                actor=None,
+                actor_label="scheduler",
+                action="ingestion.import_requeued",
+                target=job,
+                metadata={"was": job.status, "silent_since": silent_since.isoformat()},
+            )
+            _enqueue(job)
+        requeued += 1
+    return requeued

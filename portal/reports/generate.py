@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal.audit.services import audit_record
+from portal.core.tasks import heartbeat
 from portal.notifications.services import email_queue
 
 from . import writers
@@ -36,11 +37,16 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
+def _still_mine(run):
+    """The run's row while it is still the generation this worker claimed (the sweep's requeue clears it)."""
+    return ReportRun.objects.filter(pk=run.pk, status=ReportRun.Status.RUNNING, started_at=run.started_at)
+
+
 def _progress_updater(run, total):
     def update(count):
         # Writing is most of the work; the last 5 % are the checksum and the status.
         percent = min(95, int(count * 95 / total)) if total else min(90, 10 + count // writers.PROGRESS_EVERY)
-        ReportRun.objects.filter(pk=run.pk).update(progress=percent, row_count=count)
+        _still_mine(run).update(progress=percent, row_count=count, heartbeat_at=timezone.now())
 
     return update
 
@@ -67,13 +73,14 @@ def _email_ready(run):
 
 def report_run_generate(*, run_id):
     """Generate the run `run_id` if it is still queued; returns the run (None when there is none)."""
+    now = timezone.now()
     claimed = ReportRun.objects.filter(pk=run_id, status=ReportRun.Status.QUEUED).update(
-        status=ReportRun.Status.RUNNING, started_at=timezone.now(), progress=1
+        status=ReportRun.Status.RUNNING, started_at=now, heartbeat_at=now, progress=1
     )
     run = ReportRun.objects.select_related("requested_by").filter(pk=run_id).first()
     if not claimed or run is None:
         return run
-    with translation.override(run.language):
+    with translation.override(run.language), heartbeat(_still_mine(run)):
         return _generate(run)
 
 
@@ -104,26 +111,24 @@ def _generate(run):
         logger.exception("report run %s failed", run.pk)
         return _fail(run, _("The report could not be generated; the error was logged. Try again or tell support."))
     with transaction.atomic():
-        run.status = ReportRun.Status.SUCCEEDED
-        run.progress = 100
-        run.row_count = count
-        run.stored_name = stored_name
-        run.sha256 = checksum
-        run.size_bytes = size
-        run.finished_at = timezone.now()
-        run.expires_at = run.finished_at + timedelta(days=settings.AMPARO_REPORT_RETENTION_DAYS)
-        run.save(
-            update_fields=[
-                "status",
-                "progress",
-                "row_count",
-                "stored_name",
-                "sha256",
-                "size_bytes",
-                "finished_at",
-                "expires_at",
-            ]
-        )
+        finished_at = timezone.now()
+        ended = {
+            "status": ReportRun.Status.SUCCEEDED,
+            "progress": 100,
+            "row_count": count,
+            "stored_name": stored_name,
+            "sha256": checksum,
+            "size_bytes": size,
+            "finished_at": finished_at,
+            "expires_at": finished_at + timedelta(days=settings.AMPARO_REPORT_RETENTION_DAYS),
+        }
+        if not _still_mine(run).update(**ended):
+            # The sweep queued the run again while this worker, silent too long, still wrote it.
+            path.unlink(missing_ok=True)
+            run.refresh_from_db()
+            return run
+        for name, value in ended.items():
+            setattr(run, name, value)
         audit_record(
             actor=run.requested_by,
             action="report.generated",
@@ -174,9 +179,9 @@ def _email_pack_when_complete(schedule_id):
 
 def _fail(run, message):
     with transaction.atomic():
-        ReportRun.objects.filter(pk=run.pk).update(
-            status=ReportRun.Status.FAILED, error=message, finished_at=timezone.now()
-        )
+        if not _still_mine(run).update(status=ReportRun.Status.FAILED, error=message, finished_at=timezone.now()):
+            run.refresh_from_db()
+            return run
         audit_record(actor=run.requested_by, action="report.failed", target=run, metadata={"report": run.report})
         if run.schedule_id is not None:
             _email_pack_when_complete(run.schedule_id)

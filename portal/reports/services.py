@@ -8,12 +8,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal.accounts.models import Role
 from portal.audit.services import audit_record
-from portal.core.tasks import enqueue_on_commit
+from portal.core.tasks import enqueue_on_commit, worker_silence
 
 from .catalogue import REPORTS, may_run, parameters_clean, report_named
 from .models import ReportFormat, ReportRun, ReportSchedule
@@ -76,6 +77,43 @@ def report_runs_fail_stalled(*, now=None):
         run.save(update_fields=["status", "error", "finished_at"])
         audit_record(actor=None, actor_label="system", action="report.stalled", target=run)
     return len(stalled)
+
+
+def _silent_runs(cutoff):
+    """Runs queued or running that nothing has heard of since `cutoff`: the worker generating it was
+    killed, or the consumer that had popped its task from the queue."""
+    return ReportRun.objects.filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None, requested_at__lt=cutoff), status__in=ReportRun.ACTIVE
+    ).order_by("requested_at")
+
+
+def report_runs_requeue_silent(*, now=None):
+    """Queue again every run whose worker went silent; returns how many. Each is taken under its row
+    lock (SKIP LOCKED) and re-checked, so two schedulers never requeue it twice, and the requeue stamps
+    its heartbeat, so the next sweep leaves it alone for a window. It is generated from the beginning
+    into a new file; a live worker that was merely slow finds the run taken (`generate`) and drops its
+    own file."""
+    now = now or timezone.now()
+    cutoff = now - worker_silence()
+    requeued = 0
+    for run_id in list(_silent_runs(cutoff).values_list("pk", flat=True)[:1000]):
+        with transaction.atomic():
+            run = _silent_runs(cutoff).select_for_update(skip_locked=True).filter(pk=run_id).first()
+            if run is None:
+                continue
+            ReportRun.objects.filter(pk=run.pk).update(
+                status=ReportRun.Status.QUEUED, started_at=None, progress=0, row_count=0, heartbeat_at=now
+            )
+            audit_record(
+                actor=None,
+                actor_label="scheduler",
+                action="report.requeued",
+                target=run,
+                metadata={"was": run.status, "report": run.report},
+            )
+            enqueue_on_commit(GENERATE_TASK, run_id=str(run.pk))
+        requeued += 1
+    return requeued
 
 
 def report_runs_expire(*, now=None):

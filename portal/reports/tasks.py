@@ -5,7 +5,12 @@ from portal.core.tasks import correlated_periodic_task, correlated_task, local_c
 
 from .figures import dashboard_figures_refresh
 from .generate import report_run_generate
-from .services import report_runs_expire, report_runs_fail_stalled, report_schedules_run_due
+from .services import (
+    report_runs_expire,
+    report_runs_fail_stalled,
+    report_runs_requeue_silent,
+    report_schedules_run_due,
+)
 
 
 @correlated_task()
@@ -17,6 +22,11 @@ def report_run_process(run_id):
 def report_runs_expire_nightly():
     report_runs_fail_stalled()
     report_runs_expire()
+
+
+@correlated_periodic_task(local_crontab(minute="*"))
+def report_runs_requeue_silent_every_minute():
+    report_runs_requeue_silent()
 
 
 @correlated_task()

@@ -310,6 +310,10 @@ AMPARO_BORDEREAU_MAX_BYTES = env_int("AMPARO_BORDEREAU_MAX_MB", 200) * 1024 * 10
 AMPARO_LAPSE_GRACE_DAYS = env_int("AMPARO_LAPSE_GRACE_DAYS", 30)
 # A bulk claim action over at most this many claims runs in the request; larger ones in a huey task.
 AMPARO_CLAIM_BULK_IN_REQUEST = env_int("AMPARO_CLAIM_BULK_IN_REQUEST", 50)
+# Background work (imports, report runs, bulk claim actions) whose worker gave no sign of life for this
+# long lost it (a consumer killed mid-task): the scheduler's sweep, every minute, queues it again.
+# Longer than the slowest step between two heartbeats, or a live worker's job is queued twice.
+AMPARO_WORKER_SILENCE_SECONDS = env_int("AMPARO_WORKER_SILENCE_SECONDS", 300)
 # PostgreSQL parallel workers beside the leader when a bordereau import types its rows. The leader
 # writes every typed row itself, so on a two-core database server one worker beats two; raise it
 # with the server's cores.

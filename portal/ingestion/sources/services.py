@@ -8,12 +8,11 @@ from django.utils.translation import gettext as _
 from huey import crontab
 
 from portal.audit.services import audit_record
-from portal.core.tasks import enqueue_on_commit
+from portal.core.tasks import enqueue_on_commit, worker_silence
 
 from ..detect import Layout
 from ..engine import Batch
 from ..models import ImportJob, Source
-from ..services import WORKER_SILENCE
 from .credentials import secret_encrypt
 from .models import SourceConnection, SyncRun
 from .spec import spec_check
@@ -84,7 +83,7 @@ def _abandon_stale(connection):
     """A run whose worker stopped answering is failed, and its working tables dropped, so the source
     can be pulled again (from the last committed cursor)."""
     stale = SyncRun.objects.select_for_update().filter(
-        connection=connection, status=SyncRun.Status.RUNNING, heartbeat_at__lt=timezone.now() - WORKER_SILENCE
+        connection=connection, status=SyncRun.Status.RUNNING, heartbeat_at__lt=timezone.now() - worker_silence()
     )
     for run in stale:
         for job in run.jobs.filter(status=ImportJob.Status.RUNNING):
