@@ -119,3 +119,71 @@ def test_only_an_administrator_may_open_edit_or_test_a_spec(client, role):
     assert client.post(reverse("ingestion:source_spec_new"), {"spec_text": "name: X"}).status_code == 403
     assert client.post(reverse("ingestion:source_spec_test_new"), {"spec_text": "name: X"}).status_code == 403
     assert not SourceConnection.objects.exists()
+
+
+def bearer_spec(server, token_env):
+    spec = server.spec(auth={"type": "bearer", "token_env": token_env})
+    return yaml.safe_dump(spec, sort_keys=False)
+
+
+def test_the_portal_refuses_a_secret_read_from_a_variable_outside_the_sources_prefix(client, monkeypatch):
+    client = signed_in(client, Role.ADMIN)
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "the-servers-own-key")
+    with CedantServer([risk_record(1)], require_token=False) as attacker:
+        tested = client.post(
+            reverse("ingestion:source_spec_test_new"), {"spec_text": bearer_spec(attacker, "DJANGO_SECRET_KEY")}
+        ).content.decode()
+        saved = client.post(
+            reverse("ingestion:source_spec_new"), {"spec_text": bearer_spec(attacker, "DJANGO_SECRET_KEY")}
+        )
+        assert not attacker.data_requests and not attacker.token_requests
+    assert "auth.token_env: here only environment variables whose name starts with AMPARO_SOURCE_SECRET_" in tested
+    assert "is not set" not in tested and "the-servers-own-key" not in tested
+    assert saved.status_code == 422 and "AMPARO_SOURCE_SECRET_" in saved.content.decode()
+    assert not SourceConnection.objects.exists()
+
+
+def test_the_portal_reads_a_secret_from_a_variable_with_the_sources_prefix(client, monkeypatch):
+    client = signed_in(client, Role.ADMIN)
+    monkeypatch.setenv("AMPARO_SOURCE_SECRET_ANDINOS", CLIENT_SECRET)
+    with CedantServer([risk_record(1)]) as server:
+        spec = server.spec()
+        spec["auth"]["client_secret_env"] = "AMPARO_SOURCE_SECRET_ANDINOS"
+        body = client.post(
+            reverse("ingestion:source_spec_test_new"), {"spec_text": yaml.safe_dump(spec, sort_keys=False)}
+        ).content.decode()
+    assert "Connected: 1 records on the first page" in body and CLIENT_SECRET not in body
+
+
+def test_a_kept_secret_is_not_sent_to_a_new_host_by_the_test_nor_kept_on_save_until_typed_again(client):
+    client = signed_in(client, Role.ADMIN)
+    with CedantServer([risk_record(1)]) as server, CedantServer([risk_record(1)]) as elsewhere:
+        client.post(
+            reverse("ingestion:source_spec_new"),
+            {"spec_text": typed_secret_spec(server), "secret": CLIENT_SECRET, "enabled": "on"},
+        )
+        connection = SourceConnection.objects.get()
+        edit = reverse("ingestion:source_spec_edit", args=[connection.pk])
+        moved = typed_secret_spec(elsewhere)
+        tested = client.post(reverse("ingestion:source_spec_test", args=[connection.pk]), {"spec_text": moved})
+        refused = client.post(edit, {"spec_text": moved, "enabled": "on"})
+        assert not elsewhere.token_requests and not elsewhere.data_requests
+        retyped = client.post(edit, {"spec_text": moved, "secret": CLIENT_SECRET, "enabled": "on"})
+    assert "type the secret again" in tested.content.decode()
+    assert refused.status_code == 422 and "type the secret again" in refused.content.decode()
+    assert retyped.status_code == 302
+    assert SourceConnection.objects.get().spec["base_url"] == elsewhere.url
+
+
+def test_the_new_source_page_refuses_the_name_of_an_existing_source_and_changes_nothing(client):
+    client = signed_in(client, Role.ADMIN)
+    with CedantServer([risk_record(1)]) as server, CedantServer([risk_record(1)]) as other:
+        client.post(
+            reverse("ingestion:source_spec_new"),
+            {"spec_text": typed_secret_spec(server), "secret": CLIENT_SECRET, "enabled": "on"},
+        )
+        kept = SourceConnection.objects.get()
+        answer = client.post(reverse("ingestion:source_spec_new"), {"spec_text": typed_secret_spec(other)})
+    assert answer.status_code == 422 and "already exists; edit it from its own page" in answer.content.decode()
+    connection = SourceConnection.objects.get()
+    assert connection.spec == kept.spec and connection.secret_encrypted == kept.secret_encrypted

@@ -374,6 +374,7 @@ def source_spec_edit(request, pk=None):
                 spec=form.cleaned_data["spec_text"],
                 secret=form.cleaned_data["secret"] or None,
                 enabled=form.cleaned_data["enabled"],
+                create_only=connection is None,
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -398,6 +399,7 @@ def source_spec_test(request, pk=None):
         key=str(connection.pk) if connection else f"probe:{urlsplit(spec['base_url']).netloc}",
         spec=spec,
         secret_encrypted=connection.secret_encrypted if connection else "",
+        kept_for=connection.spec if connection else None,
         secret=form.cleaned_data["secret"] or None,
     )
     return render(request, "ingestion/source_spec.html#probe", {"probe": probe})

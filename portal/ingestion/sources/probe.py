@@ -24,11 +24,11 @@ class Probe:
     fields: list = field(default_factory=list)  # (record key, bordereau column) pairs
 
 
-def spec_probe(*, key, spec, secret_encrypted="", secret=None):
+def spec_probe(*, key, spec, secret_encrypted="", kept_for=None, secret=None):
     """Fetch the first page of `spec`'s source with `secret` (typed, not yet kept) or the one the spec
-    names or that is kept encrypted; the answer never holds the secret."""
+    names or that is kept encrypted (for the spec `kept_for`); the answer never holds the secret."""
     try:
-        secret = secret or connection_secret(spec, secret_encrypted)
+        secret = secret or connection_secret(spec, secret_encrypted, kept_for=kept_for)
         client = SourceClient(key=key, spec=spec, secret=secret, stats=Stats())
         url, params = paginator_for(spec, dict(spec["resource"].get("params") or {})).first()
         page = client.get(url, params)

@@ -14,7 +14,7 @@ from ..detect import Layout
 from ..engine import Batch
 from ..models import ImportJob, Source
 from ..services import WORKER_SILENCE
-from .credentials import secret_encrypt
+from .credentials import SECRET_ENV_KEYS, secret_encrypt, secret_moved, secret_moved_message
 from .models import SourceConnection, SyncRun
 from .spec import spec_check
 
@@ -35,9 +35,11 @@ def schedule_check(line):
 
 
 @transaction.atomic
-def source_connection_load(*, actor, spec, secret=None, enabled=None):
-    """Create the source named in `spec` with its connection, or update both; `secret` (typed by an
-    administrator) is kept encrypted, never in the spec. Returns the connection."""
+def source_connection_load(*, actor, spec, secret=None, enabled=None, create_only=False):
+    """Create the source named in `spec` with its connection, or update both (with `create_only`, the
+    portal's "new source" page, an existing name is refused); `secret` (typed by an administrator) is
+    kept encrypted, never in the spec. A kept secret is not reused when the spec sends it to another
+    host: it must be typed again. Returns the connection."""
     spec = spec_check(spec)
     name = " ".join(spec["name"].split())
     schedule = spec.get("schedule", "").strip()
@@ -45,6 +47,13 @@ def source_connection_load(*, actor, spec, secret=None, enabled=None):
         schedule_check(schedule)
     source = Source.objects.filter(name__iexact=name).first()
     created = source is None
+    if create_only and not created:
+        raise ValidationError(
+            {
+                "spec_text": _("name: a source named %(source)s already exists; edit it from its own page.")
+                % {"source": source.name}
+            }
+        )
     if created:
         source = Source.objects.create(name=name)
         audit_record(actor=actor, action="ingestion.source_created", target=source)
@@ -56,6 +65,10 @@ def source_connection_load(*, actor, spec, secret=None, enabled=None):
             {"kind": _("This source has already pulled %(kind)s bordereaux.") % {"kind": connection.kind}}
         )
     before = connection.spec if connection.pk else None
+    env_key = SECRET_ENV_KEYS.get((spec.get("auth") or {}).get("type"))
+    uses_kept_secret = env_key is not None and not spec["auth"].get(env_key)
+    if uses_kept_secret and not secret and connection.secret_encrypted and secret_moved(before, spec):
+        raise ValidationError({"secret": secret_moved_message()})
     connection.spec = spec
     connection.schedule = schedule
     if secret:
