@@ -10,7 +10,8 @@ from django.urls import reverse
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 from portal.ingestion.models import RiskRow
-from portal.ingestion.sources.models import SourceConnection
+from portal.ingestion.sources.client import SourceClient, Stats
+from portal.ingestion.sources.models import SourceBreaker, SourceConnection
 
 from .cedant_server import CLIENT_SECRET, CedantServer, risk_record
 from .factories import UserFactory
@@ -187,3 +188,25 @@ def test_the_new_source_page_refuses_the_name_of_an_existing_source_and_changes_
     assert answer.status_code == 422 and "already exists; edit it from its own page" in answer.content.decode()
     connection = SourceConnection.objects.get()
     assert connection.spec == kept.spec and connection.secret_encrypted == kept.secret_encrypted
+
+
+def test_test_connection_tries_once_without_the_circuit_breaker_and_says_what_the_source_answered(client):
+    client = signed_in(client, Role.ADMIN)
+    with CedantServer([risk_record(1)]) as server:
+        server.faults = [("status", 503), ("status", 503), ("status", 503)]
+        spec = server.spec(retry={"attempts": 6}, timeout={"connect": 30, "read": 120})
+        spec["auth"].pop("client_secret_env")
+        body = client.post(
+            reverse("ingestion:source_spec_test_new"),
+            {"spec_text": yaml.safe_dump(spec, sort_keys=False), "secret": CLIENT_SECRET},
+        ).content.decode()
+        assert len(server.data_requests) == 1
+    assert "The source answered 503" in body
+    assert not SourceBreaker.objects.exists()
+
+
+def test_a_probe_client_waits_at_most_five_seconds_to_connect_and_fifteen_to_read():
+    with CedantServer() as server:
+        spec = server.spec(timeout={"connect": 30, "read": 120})
+    probe = SourceClient(key="probe:new", spec=spec, secret=CLIENT_SECRET, stats=Stats(), probe=True)
+    assert probe.timeout == (5, 15) and probe.attempts == 1 and probe.breaker is None

@@ -29,7 +29,7 @@ def spec_probe(*, key, spec, secret_encrypted="", kept_for=None, secret=None):
     names or that is kept encrypted (for the spec `kept_for`); the answer never holds the secret."""
     try:
         secret = secret or connection_secret(spec, secret_encrypted, kept_for=kept_for)
-        client = SourceClient(key=key, spec=spec, secret=secret, stats=Stats())
+        client = SourceClient(key=key, spec=spec, secret=secret, stats=Stats(), probe=True)
         url, params = paginator_for(spec, dict(spec["resource"].get("params") or {})).first()
         page = client.get(url, params)
         records = page_records(page.body, spec, 1)
