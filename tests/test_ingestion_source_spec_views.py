@@ -210,3 +210,21 @@ def test_a_probe_client_waits_at_most_five_seconds_to_connect_and_fifteen_to_rea
         spec = server.spec(timeout={"connect": 30, "read": 120})
     probe = SourceClient(key="probe:new", spec=spec, secret=CLIENT_SECRET, stats=Stats(), probe=True)
     assert probe.timeout == (5, 15) and probe.attempts == 1 and probe.breaker is None
+
+
+def test_the_django_admin_applies_the_same_refusals_as_the_spec_page(admin_client, monkeypatch):
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "the-servers-own-key")
+    add = "/admin/ingestion/sourceconnection/add/"
+    with CedantServer([risk_record(1)]) as server, CedantServer([risk_record(1)]) as elsewhere:
+        named = admin_client.post(add, {"spec_text": bearer_spec(server, "DJANGO_SECRET_KEY"), "enabled": "on"})
+        assert named.status_code == 200 and "AMPARO_SOURCE_SECRET_" in named.content.decode()
+        admin_client.post(add, {"spec_text": typed_secret_spec(server), "secret": CLIENT_SECRET, "enabled": "on"})
+        connection = SourceConnection.objects.get()
+        again = admin_client.post(add, {"spec_text": typed_secret_spec(server), "enabled": "on"})
+        assert again.status_code == 200 and "already exists" in again.content.decode()
+        moved = admin_client.post(
+            f"/admin/ingestion/sourceconnection/{connection.pk}/change/",
+            {"spec_text": typed_secret_spec(elsewhere), "enabled": "on"},
+        )
+        assert moved.status_code == 200 and "type the secret again" in moved.content.decode()
+    assert SourceConnection.objects.get().spec == connection.spec

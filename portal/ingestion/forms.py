@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from .fields import FIELDS, Kind
 from .models import MappingProfile, Source
 from .services import period_from_text
-from .sources.credentials import PORTAL_SECRET_ENV_PREFIX, secret_env_names
+from .sources.credentials import portal_secret_env_check
 from .sources.spec import spec_parse
 
 
@@ -122,13 +122,5 @@ class SourceSpecForm(forms.Form):
                 _("name: this page edits %(source)s; a spec with another name is a new source.")
                 % {"source": self.connection.source.name}
             )
-        for key, name in secret_env_names(spec):
-            if not name.startswith(PORTAL_SECRET_ENV_PREFIX):
-                raise ValidationError(
-                    _(
-                        "auth.%(key)s: here only environment variables whose name starts with %(prefix)s may "
-                        "hold a secret; or leave it out and type the secret below."
-                    )
-                    % {"key": key, "prefix": PORTAL_SECRET_ENV_PREFIX}
-                )
+        portal_secret_env_check(spec)
         return spec

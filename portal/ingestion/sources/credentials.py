@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext as _
 
 # Where each kind of authentication names the environment variable of its secret.
@@ -50,6 +50,27 @@ def secret_moved(kept_for, spec):
     """Whether `spec` sends its secret to another scheme or host than `kept_for`, the spec the stored
     secret was typed for: then it must be typed again, or it would go wherever the new address says."""
     return kept_for is not None and secret_origins(kept_for) != secret_origins(spec)
+
+
+def secret_retype_needed(*, kept_for, encrypted, spec, secret):
+    """Whether saving `spec` without a typed `secret` would reuse the one kept (`encrypted`, typed for
+    the spec `kept_for`) on another host."""
+    env_key = SECRET_ENV_KEYS.get((spec.get("auth") or {}).get("type"))
+    uses_kept = env_key is not None and not spec["auth"].get(env_key)
+    return uses_kept and not secret and bool(encrypted) and secret_moved(kept_for, spec)
+
+
+def portal_secret_env_check(spec):
+    """ValidationError when `spec` names an environment variable the portal may not read."""
+    for key, name in secret_env_names(spec):
+        if not name.startswith(PORTAL_SECRET_ENV_PREFIX):
+            raise ValidationError(
+                _(
+                    "auth.%(key)s: here only environment variables whose name starts with %(prefix)s may "
+                    "hold a secret; or leave it out and type the secret below."
+                )
+                % {"key": key, "prefix": PORTAL_SECRET_ENV_PREFIX}
+            )
 
 
 def _fernet():

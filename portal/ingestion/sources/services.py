@@ -14,7 +14,7 @@ from ..detect import Layout
 from ..engine import Batch
 from ..models import ImportJob, Source
 from ..services import WORKER_SILENCE
-from .credentials import SECRET_ENV_KEYS, secret_encrypt, secret_moved, secret_moved_message
+from .credentials import secret_encrypt, secret_moved_message, secret_retype_needed
 from .models import SourceConnection, SyncRun
 from .spec import spec_check
 
@@ -34,6 +34,25 @@ def schedule_check(line):
     return matches
 
 
+def source_connection_check(*, spec, secret=None, connection=None, create_only=False):
+    """What `source_connection_load` refuses because of what is kept, as a ValidationError, for the
+    forms to ask before saving: with `create_only` (a "new source" page), a name already taken; a kept
+    secret that `spec` would send to another host without it being typed again."""
+    name = " ".join(spec["name"].split())
+    existing = Source.objects.filter(name__iexact=name).first() if create_only else None
+    if existing is not None:
+        raise ValidationError(
+            {
+                "spec_text": _("name: a source named %(source)s already exists; edit it from its own page.")
+                % {"source": existing.name}
+            }
+        )
+    if connection is not None and secret_retype_needed(
+        kept_for=connection.spec, encrypted=connection.secret_encrypted, spec=spec, secret=secret
+    ):
+        raise ValidationError({"secret": secret_moved_message()})
+
+
 @transaction.atomic
 def source_connection_load(*, actor, spec, secret=None, enabled=None, create_only=False):
     """Create the source named in `spec` with its connection, or update both (with `create_only`, the
@@ -45,15 +64,10 @@ def source_connection_load(*, actor, spec, secret=None, enabled=None, create_onl
     schedule = spec.get("schedule", "").strip()
     if schedule:
         schedule_check(schedule)
+    if create_only:
+        source_connection_check(spec=spec, create_only=True)
     source = Source.objects.filter(name__iexact=name).first()
     created = source is None
-    if create_only and not created:
-        raise ValidationError(
-            {
-                "spec_text": _("name: a source named %(source)s already exists; edit it from its own page.")
-                % {"source": source.name}
-            }
-        )
     if created:
         source = Source.objects.create(name=name)
         audit_record(actor=actor, action="ingestion.source_created", target=source)
@@ -65,10 +79,7 @@ def source_connection_load(*, actor, spec, secret=None, enabled=None, create_onl
             {"kind": _("This source has already pulled %(kind)s bordereaux.") % {"kind": connection.kind}}
         )
     before = connection.spec if connection.pk else None
-    env_key = SECRET_ENV_KEYS.get((spec.get("auth") or {}).get("type"))
-    uses_kept_secret = env_key is not None and not spec["auth"].get(env_key)
-    if uses_kept_secret and not secret and connection.secret_encrypted and secret_moved(before, spec):
-        raise ValidationError({"secret": secret_moved_message()})
+    source_connection_check(spec=spec, secret=secret, connection=connection if connection.pk else None)
     connection.spec = spec
     connection.schedule = schedule
     if secret:
