@@ -277,7 +277,10 @@ class SourceClient:
             response = self.session.get(url, params=params, timeout=self.timeout)
         except NETWORK_FAILURES as exc:
             self._exchange("GET", url, started, page=self.page, error=type(exc).__name__)
-            logger.warning("source %s: GET %s: no answer (%s)", self.key, redact_url(url, self.kept_params), exc)
+            # Not `exc`: its text holds the whole address, query values (keys, signatures) included.
+            logger.warning(
+                "source %s: GET %s: no answer (%s)", self.key, redact_url(url, self.kept_params), type(exc).__name__
+            )
             raise Retryable(_("No answer from the source (%(error)s).") % {"error": type(exc).__name__}) from exc
         self._exchange(
             "GET", response.url, started, page=self.page, status=response.status_code, size=len(response.content)
