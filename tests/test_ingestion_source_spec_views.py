@@ -10,7 +10,8 @@ from django.urls import reverse
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 from portal.ingestion.models import RiskRow
-from portal.ingestion.sources.models import SourceConnection
+from portal.ingestion.sources.client import SourceClient, Stats
+from portal.ingestion.sources.models import SourceBreaker, SourceConnection
 
 from .cedant_server import CLIENT_SECRET, CedantServer, risk_record
 from .factories import UserFactory
@@ -119,3 +120,111 @@ def test_only_an_administrator_may_open_edit_or_test_a_spec(client, role):
     assert client.post(reverse("ingestion:source_spec_new"), {"spec_text": "name: X"}).status_code == 403
     assert client.post(reverse("ingestion:source_spec_test_new"), {"spec_text": "name: X"}).status_code == 403
     assert not SourceConnection.objects.exists()
+
+
+def bearer_spec(server, token_env):
+    spec = server.spec(auth={"type": "bearer", "token_env": token_env})
+    return yaml.safe_dump(spec, sort_keys=False)
+
+
+def test_the_portal_refuses_a_secret_read_from_a_variable_outside_the_sources_prefix(client, monkeypatch):
+    client = signed_in(client, Role.ADMIN)
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "the-servers-own-key")
+    with CedantServer([risk_record(1)], require_token=False) as attacker:
+        tested = client.post(
+            reverse("ingestion:source_spec_test_new"), {"spec_text": bearer_spec(attacker, "DJANGO_SECRET_KEY")}
+        ).content.decode()
+        saved = client.post(
+            reverse("ingestion:source_spec_new"), {"spec_text": bearer_spec(attacker, "DJANGO_SECRET_KEY")}
+        )
+        assert not attacker.data_requests and not attacker.token_requests
+    assert "auth.token_env: here only environment variables whose name starts with AMPARO_SOURCE_SECRET_" in tested
+    assert "is not set" not in tested and "the-servers-own-key" not in tested
+    assert saved.status_code == 422 and "AMPARO_SOURCE_SECRET_" in saved.content.decode()
+    assert not SourceConnection.objects.exists()
+
+
+def test_the_portal_reads_a_secret_from_a_variable_with_the_sources_prefix(client, monkeypatch):
+    client = signed_in(client, Role.ADMIN)
+    monkeypatch.setenv("AMPARO_SOURCE_SECRET_ANDINOS", CLIENT_SECRET)
+    with CedantServer([risk_record(1)]) as server:
+        spec = server.spec()
+        spec["auth"]["client_secret_env"] = "AMPARO_SOURCE_SECRET_ANDINOS"
+        body = client.post(
+            reverse("ingestion:source_spec_test_new"), {"spec_text": yaml.safe_dump(spec, sort_keys=False)}
+        ).content.decode()
+    assert "Connected: 1 records on the first page" in body and CLIENT_SECRET not in body
+
+
+def test_a_kept_secret_is_not_sent_to_a_new_host_by_the_test_nor_kept_on_save_until_typed_again(client):
+    client = signed_in(client, Role.ADMIN)
+    with CedantServer([risk_record(1)]) as server, CedantServer([risk_record(1)]) as elsewhere:
+        client.post(
+            reverse("ingestion:source_spec_new"),
+            {"spec_text": typed_secret_spec(server), "secret": CLIENT_SECRET, "enabled": "on"},
+        )
+        connection = SourceConnection.objects.get()
+        edit = reverse("ingestion:source_spec_edit", args=[connection.pk])
+        moved = typed_secret_spec(elsewhere)
+        tested = client.post(reverse("ingestion:source_spec_test", args=[connection.pk]), {"spec_text": moved})
+        refused = client.post(edit, {"spec_text": moved, "enabled": "on"})
+        assert not elsewhere.token_requests and not elsewhere.data_requests
+        retyped = client.post(edit, {"spec_text": moved, "secret": CLIENT_SECRET, "enabled": "on"})
+    assert "type the secret again" in tested.content.decode()
+    assert refused.status_code == 422 and "type the secret again" in refused.content.decode()
+    assert retyped.status_code == 302
+    assert SourceConnection.objects.get().spec["base_url"] == elsewhere.url
+
+
+def test_the_new_source_page_refuses_the_name_of_an_existing_source_and_changes_nothing(client):
+    client = signed_in(client, Role.ADMIN)
+    with CedantServer([risk_record(1)]) as server, CedantServer([risk_record(1)]) as other:
+        client.post(
+            reverse("ingestion:source_spec_new"),
+            {"spec_text": typed_secret_spec(server), "secret": CLIENT_SECRET, "enabled": "on"},
+        )
+        kept = SourceConnection.objects.get()
+        answer = client.post(reverse("ingestion:source_spec_new"), {"spec_text": typed_secret_spec(other)})
+    assert answer.status_code == 422 and "already exists; edit it from its own page" in answer.content.decode()
+    connection = SourceConnection.objects.get()
+    assert connection.spec == kept.spec and connection.secret_encrypted == kept.secret_encrypted
+
+
+def test_test_connection_tries_once_without_the_circuit_breaker_and_says_what_the_source_answered(client):
+    client = signed_in(client, Role.ADMIN)
+    with CedantServer([risk_record(1)]) as server:
+        server.faults = [("status", 503), ("status", 503), ("status", 503)]
+        spec = server.spec(retry={"attempts": 6}, timeout={"connect": 30, "read": 120})
+        spec["auth"].pop("client_secret_env")
+        body = client.post(
+            reverse("ingestion:source_spec_test_new"),
+            {"spec_text": yaml.safe_dump(spec, sort_keys=False), "secret": CLIENT_SECRET},
+        ).content.decode()
+        assert len(server.data_requests) == 1
+    assert "The source answered 503" in body
+    assert not SourceBreaker.objects.exists()
+
+
+def test_a_probe_client_waits_at_most_five_seconds_to_connect_and_fifteen_to_read():
+    with CedantServer() as server:
+        spec = server.spec(timeout={"connect": 30, "read": 120})
+    probe = SourceClient(key="probe:new", spec=spec, secret=CLIENT_SECRET, stats=Stats(), probe=True)
+    assert probe.timeout == (5, 15) and probe.attempts == 1 and probe.breaker is None
+
+
+def test_the_django_admin_applies_the_same_refusals_as_the_spec_page(admin_client, monkeypatch):
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "the-servers-own-key")
+    add = "/admin/ingestion/sourceconnection/add/"
+    with CedantServer([risk_record(1)]) as server, CedantServer([risk_record(1)]) as elsewhere:
+        named = admin_client.post(add, {"spec_text": bearer_spec(server, "DJANGO_SECRET_KEY"), "enabled": "on"})
+        assert named.status_code == 200 and "AMPARO_SOURCE_SECRET_" in named.content.decode()
+        admin_client.post(add, {"spec_text": typed_secret_spec(server), "secret": CLIENT_SECRET, "enabled": "on"})
+        connection = SourceConnection.objects.get()
+        again = admin_client.post(add, {"spec_text": typed_secret_spec(server), "enabled": "on"})
+        assert again.status_code == 200 and "already exists" in again.content.decode()
+        moved = admin_client.post(
+            f"/admin/ingestion/sourceconnection/{connection.pk}/change/",
+            {"spec_text": typed_secret_spec(elsewhere), "enabled": "on"},
+        )
+        assert moved.status_code == 200 and "type the secret again" in moved.content.decode()
+    assert SourceConnection.objects.get().spec == connection.spec

@@ -4,9 +4,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from portal.core.forms import add_service_errors
+
 from .models import ImportJob, MappingProfile, Source, SourceClient, SourceConnection, SyncRun
+from .sources.credentials import portal_secret_env_check
 from .sources.probe import connection_probe
-from .sources.services import source_connection_load, sync_run_cancel, sync_run_start
+from .sources.services import source_connection_check, source_connection_load, sync_run_cancel, sync_run_start
 from .sources.spec import spec_parse
 
 
@@ -76,7 +79,23 @@ class SourceConnectionForm(forms.ModelForm):
             self.fields["spec_text"].initial = yaml.safe_dump(self.instance.spec, sort_keys=False, allow_unicode=True)
 
     def clean_spec_text(self):
-        return spec_parse(self.cleaned_data["spec_text"])
+        spec = spec_parse(self.cleaned_data["spec_text"])
+        portal_secret_env_check(spec)
+        return spec
+
+    def clean(self):
+        cleaned = super().clean()
+        if "spec_text" in cleaned:
+            try:
+                source_connection_check(
+                    spec=cleaned["spec_text"],
+                    secret=cleaned.get("secret"),
+                    connection=self.instance if self.instance.pk else None,
+                    create_only=not self.instance.pk,
+                )
+            except ValidationError as error:
+                add_service_errors(self, error)
+        return cleaned
 
 
 @admin.register(SourceConnection)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from .fields import FIELDS, Kind
 from .models import MappingProfile, Source
 from .services import period_from_text
+from .sources.credentials import portal_secret_env_check
 from .sources.spec import spec_parse
 
 
@@ -121,4 +122,5 @@ class SourceSpecForm(forms.Form):
                 _("name: this page edits %(source)s; a spec with another name is a new source.")
                 % {"source": self.connection.source.name}
             )
+        portal_secret_env_check(spec)
         return spec

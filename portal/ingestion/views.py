@@ -1,5 +1,3 @@
-from urllib.parse import urlsplit
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
@@ -374,6 +372,7 @@ def source_spec_edit(request, pk=None):
                 spec=form.cleaned_data["spec_text"],
                 secret=form.cleaned_data["secret"] or None,
                 enabled=form.cleaned_data["enabled"],
+                create_only=connection is None,
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -395,9 +394,10 @@ def source_spec_test(request, pk=None):
         return render(request, "ingestion/source_spec.html#probe", {"probe_errors": errors})
     spec = form.cleaned_data["spec_text"]
     probe = spec_probe(
-        key=str(connection.pk) if connection else f"probe:{urlsplit(spec['base_url']).netloc}",
+        key=f"probe:{connection.pk if connection else 'new'}",
         spec=spec,
         secret_encrypted=connection.secret_encrypted if connection else "",
+        kept_for=connection.spec if connection else None,
         secret=form.cleaned_data["secret"] or None,
     )
     return render(request, "ingestion/source_spec.html#probe", {"probe": probe})

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
 HEADERS_LOGGED = frozenset({"content-type", "content-length", "retry-after", "date", "x-request-id", "link"})
+PROBE_TIMEOUT = (5, 15)  # connect, read: seconds
 NETWORK_FAILURES = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 _tokens = {}
@@ -70,11 +71,16 @@ class Page:
 
 
 def redact_url(url, kept):
-    """`url` with every query value whose name is not in `kept` replaced: next-page addresses may
-    carry signatures or keys."""
+    """`url` with every query value whose name is not in `kept` replaced, and without `user:password@`:
+    next-page addresses may carry signatures or keys."""
     parts = urlsplit(url)
     query = [(name, value if name in kept else REDACTED) for name, value in parse_qsl(parts.query, True)]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe="[]"), ""))
+    return urlunsplit((parts.scheme, _host(url), parts.path, urlencode(query, safe="[]"), ""))
+
+
+def _host(url):
+    """The host (and port) of `url`, without any `user:password@`."""
+    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 def redact_headers(headers):
@@ -97,28 +103,35 @@ def spec_param_names(spec):
 
 
 class SourceClient:
-    def __init__(self, *, key, spec, secret, stats, sleep=time.sleep):
+    def __init__(self, *, key, spec, secret, stats, sleep=time.sleep, probe=False):
+        """With `probe` (the portal's "test connection", on a web worker): one try, short timeouts, and
+        no circuit breaker, so that a test neither waits minutes nor counts against the live source."""
         self.key, self.spec, self.secret, self.stats, self.sleep = key, spec, secret, stats, sleep
         timeout = spec.get("timeout") or {}
         self.timeout = (timeout.get("connect", 5), timeout.get("read", 30))
         self.attempts = (spec.get("retry") or {}).get("attempts", 6)
+        if probe:
+            self.timeout = (min(self.timeout[0], PROBE_TIMEOUT[0]), min(self.timeout[1], PROBE_TIMEOUT[1]))
+            self.attempts = 1
         self.auth = spec.get("auth") or {"type": "none"}
         self.kept_params = spec_param_names(spec)
         rate = spec.get("rate_limit")
         self.rate = None
         if rate:
-            self.rate = {"key": rate.get("budget") or urlsplit(spec["base_url"]).netloc, **rate}
+            self.rate = {"key": rate.get("budget") or _host(spec["base_url"]), **rate}
         # Each request as a plain record (see SyncExchange), taken and stored by the caller in batches.
         self.exchanges = []
         self.page = None
         self.attempt = 0
-        self.breaker = source_breaker(
-            f"source:{key}",
-            fail_max=settings.AMPARO_INGESTION_BREAKER_FAILURES,
-            reset_timeout=settings.AMPARO_INGESTION_BREAKER_COOLDOWN_SECONDS,
-            listeners=[_TripCounter(stats)],
-            exclude=[Refused],
-        )
+        self.breaker = None
+        if not probe:
+            self.breaker = source_breaker(
+                f"source:{key}",
+                fail_max=settings.AMPARO_INGESTION_BREAKER_FAILURES,
+                reset_timeout=settings.AMPARO_INGESTION_BREAKER_COOLDOWN_SECONDS,
+                listeners=[_TripCounter(stats)],
+                exclude=[Refused],
+            )
         self.session = self._session()
 
     # --- authentication ----------------------------------------------------------------------------
@@ -236,6 +249,8 @@ class SourceClient:
         self.attempt += 1
         if self.rate:
             budget_wait(self.rate["key"], requests=self.rate["requests"], per=self.rate["per"], sleep=self.sleep)
+        if self.breaker is None:
+            return self._send(url, params)
         try:
             return self.breaker.call(self._send, url, params)
         except CircuitBreakerError as exc:
@@ -262,7 +277,10 @@ class SourceClient:
             response = self.session.get(url, params=params, timeout=self.timeout)
         except NETWORK_FAILURES as exc:
             self._exchange("GET", url, started, page=self.page, error=type(exc).__name__)
-            logger.warning("source %s: GET %s: no answer (%s)", self.key, redact_url(url, self.kept_params), exc)
+            # Not `exc`: its text holds the whole address, query values (keys, signatures) included.
+            logger.warning(
+                "source %s: GET %s: no answer (%s)", self.key, redact_url(url, self.kept_params), type(exc).__name__
+            )
             raise Retryable(_("No answer from the source (%(error)s).") % {"error": type(exc).__name__}) from exc
         self._exchange(
             "GET", response.url, started, page=self.page, status=response.status_code, size=len(response.content)

@@ -4,10 +4,11 @@ is kept encrypted with MultiFernet under the keys in AMPARO_INGESTION_SECRET_KEY
 the first one encrypts; add a new key in front, run `rotate`, then drop the old one)."""
 
 import os
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext as _
 
 # Where each kind of authentication names the environment variable of its secret.
@@ -19,8 +20,57 @@ SECRET_ENV_KEYS = {
 }
 
 
+# The only environment variables the portal's spec editor may name: an administrator on the web must
+# not be able to send the server's own settings (DJANGO_SECRET_KEY...) to an address of their choosing.
+# `ingestion_source_load`, run by operators with shell access, may name any.
+PORTAL_SECRET_ENV_PREFIX = "AMPARO_SOURCE_SECRET_"  # noqa: S105 (a name prefix, not a secret)
+
+
 class MissingSecret(Exception):
     pass
+
+
+def secret_moved_message():
+    return _("The address or the token endpoint changed: type the secret again, it is not sent to a new host.")
+
+
+def secret_env_names(spec):
+    """(setting, variable) of every environment variable `spec`'s authentication names."""
+    auth = spec.get("auth") or {}
+    return [(key, value) for key, value in auth.items() if key.endswith("_env") and value]
+
+
+def secret_origins(spec):
+    """Where the secret goes: the scheme and host (with port) of the API and of its token endpoint."""
+    urls = [spec.get("base_url", ""), (spec.get("auth") or {}).get("token_url", "")]
+    return {(parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()) for parts in map(urlsplit, urls)}
+
+
+def secret_moved(kept_for, spec):
+    """Whether `spec` sends its secret to another scheme or host than `kept_for`, the spec the stored
+    secret was typed for: then it must be typed again, or it would go wherever the new address says."""
+    return kept_for is not None and secret_origins(kept_for) != secret_origins(spec)
+
+
+def secret_retype_needed(*, kept_for, encrypted, spec, secret):
+    """Whether saving `spec` without a typed `secret` would reuse the one kept (`encrypted`, typed for
+    the spec `kept_for`) on another host."""
+    env_key = SECRET_ENV_KEYS.get((spec.get("auth") or {}).get("type"))
+    uses_kept = env_key is not None and not spec["auth"].get(env_key)
+    return uses_kept and not secret and bool(encrypted) and secret_moved(kept_for, spec)
+
+
+def portal_secret_env_check(spec):
+    """ValidationError when `spec` names an environment variable the portal may not read."""
+    for key, name in secret_env_names(spec):
+        if not name.startswith(PORTAL_SECRET_ENV_PREFIX):
+            raise ValidationError(
+                _(
+                    "auth.%(key)s: here only environment variables whose name starts with %(prefix)s may "
+                    "hold a secret; or leave it out and type the secret below."
+                )
+                % {"key": key, "prefix": PORTAL_SECRET_ENV_PREFIX}
+            )
 
 
 def _fernet():
@@ -39,9 +89,10 @@ def secret_rotate(token):
     return _fernet().rotate(token.encode()).decode()
 
 
-def connection_secret(spec, encrypted):
+def connection_secret(spec, encrypted, *, kept_for=None):
     """The secret the spec's authentication needs: from its environment variable when it names one,
-    else the one stored encrypted; '' when it needs none."""
+    else the one stored encrypted (for the spec `kept_for`, when it may differ from `spec`); '' when it
+    needs none."""
     auth = spec.get("auth") or {"type": "none"}
     env_key = SECRET_ENV_KEYS.get(auth["type"])
     if env_key is None:
@@ -54,6 +105,8 @@ def connection_secret(spec, encrypted):
                 % {"name": auth[env_key]}
             )
         return value
+    if encrypted and secret_moved(kept_for, spec):
+        raise MissingSecret(secret_moved_message())
     if not encrypted:
         raise MissingSecret(_("This source has no secret: name an environment variable or enter it."))
     try:

@@ -24,12 +24,12 @@ class Probe:
     fields: list = field(default_factory=list)  # (record key, bordereau column) pairs
 
 
-def spec_probe(*, key, spec, secret_encrypted="", secret=None):
+def spec_probe(*, key, spec, secret_encrypted="", kept_for=None, secret=None):
     """Fetch the first page of `spec`'s source with `secret` (typed, not yet kept) or the one the spec
-    names or that is kept encrypted; the answer never holds the secret."""
+    names or that is kept encrypted (for the spec `kept_for`); the answer never holds the secret."""
     try:
-        secret = secret or connection_secret(spec, secret_encrypted)
-        client = SourceClient(key=key, spec=spec, secret=secret, stats=Stats())
+        secret = secret or connection_secret(spec, secret_encrypted, kept_for=kept_for)
+        client = SourceClient(key=key, spec=spec, secret=secret, stats=Stats(), probe=True)
         url, params = paginator_for(spec, dict(spec["resource"].get("params") or {})).first()
         page = client.get(url, params)
         records = page_records(page.body, spec, 1)

@@ -13,7 +13,7 @@ from portal.core.tasks import enqueue_on_commit, worker_silence
 from ..detect import Layout
 from ..engine import Batch
 from ..models import ImportJob, Source
-from .credentials import secret_encrypt
+from .credentials import secret_encrypt, secret_moved_message, secret_retype_needed
 from .models import SourceConnection, SyncRun
 from .spec import spec_check
 
@@ -33,15 +33,38 @@ def schedule_check(line):
     return matches
 
 
+def source_connection_check(*, spec, secret=None, connection=None, create_only=False):
+    """What `source_connection_load` refuses because of what is kept, as a ValidationError, for the
+    forms to ask before saving: with `create_only` (a "new source" page), a name already taken; a kept
+    secret that `spec` would send to another host without it being typed again."""
+    name = " ".join(spec["name"].split())
+    existing = Source.objects.filter(name__iexact=name).first() if create_only else None
+    if existing is not None:
+        raise ValidationError(
+            {
+                "spec_text": _("name: a source named %(source)s already exists; edit it from its own page.")
+                % {"source": existing.name}
+            }
+        )
+    if connection is not None and secret_retype_needed(
+        kept_for=connection.spec, encrypted=connection.secret_encrypted, spec=spec, secret=secret
+    ):
+        raise ValidationError({"secret": secret_moved_message()})
+
+
 @transaction.atomic
-def source_connection_load(*, actor, spec, secret=None, enabled=None):
-    """Create the source named in `spec` with its connection, or update both; `secret` (typed by an
-    administrator) is kept encrypted, never in the spec. Returns the connection."""
+def source_connection_load(*, actor, spec, secret=None, enabled=None, create_only=False):
+    """Create the source named in `spec` with its connection, or update both (with `create_only`, the
+    portal's "new source" page, an existing name is refused); `secret` (typed by an administrator) is
+    kept encrypted, never in the spec. A kept secret is not reused when the spec sends it to another
+    host: it must be typed again. Returns the connection."""
     spec = spec_check(spec)
     name = " ".join(spec["name"].split())
     schedule = spec.get("schedule", "").strip()
     if schedule:
         schedule_check(schedule)
+    if create_only:
+        source_connection_check(spec=spec, create_only=True)
     source = Source.objects.filter(name__iexact=name).first()
     created = source is None
     if created:
@@ -55,6 +78,7 @@ def source_connection_load(*, actor, spec, secret=None, enabled=None):
             {"kind": _("This source has already pulled %(kind)s bordereaux.") % {"kind": connection.kind}}
         )
     before = connection.spec if connection.pk else None
+    source_connection_check(spec=spec, secret=secret, connection=connection if connection.pk else None)
     connection.spec = spec
     connection.schedule = schedule
     if secret:

@@ -42,4 +42,8 @@ def spec_check(spec):
 
 def _error_message(error):
     where = ".".join(str(part) for part in error.absolute_path) or _("(top level)")
+    if error.validator == "not" and error.validator_value == {"$ref": "#/$defs/userinfo"}:
+        return _(
+            "%(where)s: the address must not hold a user or password (user:password@); put credentials in auth."
+        ) % {"where": where}
     return f"{where}: {error.message}"
