@@ -15,7 +15,10 @@ import re
 import zipfile
 from datetime import date, datetime
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from portal.core.exports import FORMULA_STARTS
 
@@ -28,8 +31,12 @@ EPOCH = datetime(1899, 12, 30)
 DAY_SECONDS = 86400
 FLUSH_ROWS = 2000
 # What XML 1.0 cannot carry in text; written as Excel's _xHHHH_ escapes.
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-NEEDS_ESCAPE = re.compile('[&<>"\x00-\x08\x0b\x0c\x0e-\x1f]')
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+# Text that already reads like an escape is escaped itself (_x005F_ is "_"), or Excel would decode it.
+LITERAL_ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")
+NEEDS_ESCAPE = re.compile('[&<>"\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_')
+# A sheet's rows, counting the header and the totals lines.
+SHEET_MAX_ROWS = 1_048_576
 FORMULA_FIRST = frozenset(FORMULA_STARTS)
 ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
@@ -41,7 +48,7 @@ HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
 def xml_text(value):
-    text = str(value).translate(ESCAPES)
+    text = LITERAL_ESCAPE.sub(r"_x005F_x\1_", str(value)).translate(ESCAPES)
     if CONTROL.search(text):
         text = CONTROL.sub(lambda found: f"_x{ord(found.group()):04X}_", text)
     return text
@@ -189,6 +196,7 @@ def totals_xml(report, styles, totals, *, first_row):
     """The bold totals lines from row `first_row` on, then the sheet's end, as bytes."""
     total_xml = _row_writer(report, styles, bold=True)
     lines = [total_xml(number, line) for number, line in enumerate(totals.rows(), start=first_row)]
+    rows_check(first_row - 2, len(lines))
     return ("".join(lines) + "</sheetData></worksheet>").encode()
 
 
@@ -212,11 +220,12 @@ def write_xlsx(report, rows, path, *, totals, progress=None, every=2000):
     row_xml = _row_writer(report, styles)
     count = 0
     with package_open(path) as package:
-        with package.open(SHEET, "w", force_zip64=True) as sheet:
+        with package.open(SHEET, "w") as sheet:
             sheet.write(sheet_start(report))
             pending = []
             for row in rows:
                 count += 1
+                rows_check(count)
                 pending.append(row_xml(count + 1, row))
                 totals.add(row)
                 if count % FLUSH_ROWS == 0:
@@ -228,6 +237,15 @@ def write_xlsx(report, rows, path, *, totals, progress=None, every=2000):
             sheet.write(totals_xml(report, styles, totals, first_row=count + 2))
         package_finish(package, report, styles)
     return count
+
+
+def rows_check(count, totals_lines=0):
+    """Refuse a report too long for one sheet (Excel would cut it or refuse the file) with a message."""
+    if 1 + count + totals_lines > SHEET_MAX_ROWS:
+        raise ValidationError(
+            _("An XLSX sheet holds at most %(limit)s rows and this report has more: narrow its dates or choose CSV.")
+            % {"limit": number_format(SHEET_MAX_ROWS, force_grouping=True)}
+        )
 
 
 def _workbook(report):

@@ -25,8 +25,8 @@ from .csvcopy import FORMULA_SQL, _compiled, _fill_totals
 
 BLOCK_ROWS = 4096
 QUOTE = b"\x01"
-CONTROL_CODES = [code for code in range(1, 32) if code not in (9, 10, 13)]
-NEEDS_ESCAPE_SQL = "'[&<>\"\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f]'"
+CONTROL_CODES = [*(code for code in range(1, 32) if code not in (9, 10)), 0xFFFE, 0xFFFF]
+NEEDS_ESCAPE_SQL = "'[&<>\"\\x01-\\x08\\x0b-\\x1f\\uFFFE\\uFFFF]|_x[0-9A-Fa-f]{4}_'"
 
 
 def _text_sql(column, *, escaped):
@@ -34,6 +34,7 @@ def _text_sql(column, *, escaped):
     neutralised = f"CASE WHEN left({text}, 1) IN ({FORMULA_SQL}) THEN '''' || {text} ELSE {text} END"
     if not escaped:
         return neutralised
+    neutralised = f"regexp_replace({neutralised}, '_x([0-9A-Fa-f]{{4}})_', '_x005F_x\\1_', 'g')"
     for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
         neutralised = f"replace({neutralised}, '{character}', '{entity}')"
     for code in CONTROL_CODES:
@@ -122,13 +123,14 @@ def write_xlsx_copy(report, query, path, *, totals, progress=None):
     ):
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [timezone.get_current_timezone_name()])
         row_sql = _row_sql(report, styles, names, _currencies(report, cursor, source, params, names))
-        numbered = f"SELECT (row_number() OVER () + 1)::text AS row_ref, * FROM {source}"  # noqa: S608
+        # One row past what a sheet holds is enough to refuse the report, without reading the rest.
+        numbered = f"SELECT (row_number() OVER () + 1)::text AS row_ref, * FROM {source} LIMIT {xlsx.SHEET_MAX_ROWS}"  # noqa: S608
         # Only our column names, styles and Django's compiled SQL are interpolated; every value is a parameter.
         statement = (
             f"COPY (SELECT {row_sql} FROM ({numbered}) AS numbered) "  # noqa: S608
             "TO STDOUT WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
         )
-        with package.open(xlsx.SHEET, "w", force_zip64=True) as sheet:
+        with package.open(xlsx.SHEET, "w") as sheet:
             sheet.write(xlsx.sheet_start(report))
             pending = []
             with cursor.cursor.copy(statement, params) as copy:
@@ -137,6 +139,7 @@ def write_xlsx_copy(report, query, path, *, totals, progress=None):
                     if len(pending) == BLOCK_ROWS:
                         count += _write(sheet, pending)
             count += _write(sheet, pending)
+            xlsx.rows_check(count)
             if totals.indexes:
                 _fill_totals(report, cursor, source, params, names, totals)
             sheet.write(xlsx.totals_xml(report, styles, totals, first_row=count + 2))
