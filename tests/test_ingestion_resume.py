@@ -162,6 +162,7 @@ def test_an_import_killed_half_way_leaves_nothing_and_its_rerun_matches_a_clean_
         import_job_retry(job=job, actor=None)
     # Once the worker has been silent for longer than the silence window, the job can be run again.
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - worker_silence() - timedelta(seconds=1))
+    job.refresh_from_db()
 
     # Run the killed job again. In the test settings huey runs tasks at once, so the retry may
     # already have run the job; running it by id is then a no-op.
