@@ -22,10 +22,10 @@ from django.test import Client
 
 from portal.accounts.demo import seed_demo_users
 from portal.accounts.models import User
+from portal.claims.bulk import bulk_transition_run, bulk_transition_start
 from portal.claims.demo import seed_demo_claims, seed_scale_claims
 from portal.claims.models import Claim, ClaimTransition
 from portal.claims.selectors import claims_visible_to
-from portal.claims.services import bulk_transition_run, bulk_transition_start
 from portal.payments.demo import pay_out_claim
 from portal.policies.demo import seed_demo_policies
 

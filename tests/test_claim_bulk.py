@@ -5,7 +5,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
-from portal.claims import services, workflow
+from portal.claims import bulk, services, workflow
+from portal.claims.bulk import bulk_transition_run, bulk_transition_start
 from portal.claims.models import (
     BulkTransitionJob,
     BulkTransitionResult,
@@ -14,7 +15,7 @@ from portal.claims.models import (
     ClaimTransition,
     RejectionReason,
 )
-from portal.claims.services import bulk_transition_run, bulk_transition_start, claim_reject, claim_start_review
+from portal.claims.services import claim_reject, claim_start_review
 
 from .factories import UserFactory, file_claim, issue_policy
 from .helpers import claim_in
@@ -163,10 +164,10 @@ def test_running_a_half_done_job_again_applies_only_the_claims_without_a_result(
     job = bulk_transition_start(actor=supervisor, action="start_review", claim_ids=[claim.pk for claim in claims])
     # A worker that committed its first chunk and then died, or stopped on an error: the results
     # of those claims exist.
-    services._bulk_chunk(job, services.workflow.TRANSITIONS["start_review"], job.claim_ids[:2])
+    bulk._bulk_chunk(job, workflow.TRANSITIONS["start_review"], job.claim_ids[:2])
     BulkTransitionJob.objects.filter(pk=job.pk).update(status=left_as, error="Stopped")
     job.refresh_from_db()
-    monkeypatch.setattr(services, "BULK_CHUNK", 2)
+    monkeypatch.setattr(bulk, "BULK_CHUNK", 2)
 
     job = bulk_transition_run(job=job)
 
@@ -196,7 +197,7 @@ def test_running_a_finished_job_again_changes_nothing(people, supervisor):
 
 
 def test_a_job_over_several_chunks_reports_every_claim(people, supervisor, monkeypatch):
-    monkeypatch.setattr(services, "BULK_CHUNK", 3)
+    monkeypatch.setattr(bulk, "BULK_CHUNK", 3)
     claims = [claim_in(ClaimStatus.PENDING, people) for _ in range(7)]
 
     job = bulk_transition_run(
@@ -293,11 +294,9 @@ def test_a_small_bulk_job_runs_in_the_request_and_a_large_one_in_the_worker(
     settings.AMPARO_CLAIM_BULK_IN_REQUEST = 1
     small, large = [claim_in(ClaimStatus.PENDING, people)], [claim_in(ClaimStatus.PENDING, people) for _ in range(2)]
 
-    ran = services.bulk_transition_submit(actor=supervisor, action="start_review", claim_ids=[c.pk for c in small])
+    ran = bulk.bulk_transition_submit(actor=supervisor, action="start_review", claim_ids=[c.pk for c in small])
     with django_capture_on_commit_callbacks() as queued:
-        waiting = services.bulk_transition_submit(
-            actor=supervisor, action="start_review", claim_ids=[c.pk for c in large]
-        )
+        waiting = bulk.bulk_transition_submit(actor=supervisor, action="start_review", claim_ids=[c.pk for c in large])
 
     assert ran.status == "FINISHED"
     assert waiting.status == "QUEUED"

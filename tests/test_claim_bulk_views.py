@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
+from portal.claims import bulk as claim_bulk
 from portal.claims import services, workflow
 from portal.claims.models import BulkTransitionJob, BulkTransitionResult, Claim
 from portal.claims.views import CHANGE_REASON
@@ -247,14 +248,14 @@ def test_a_small_set_runs_in_the_request_without_the_worker(
 
 
 def test_the_progress_of_a_running_job_is_polled_until_it_finishes(client, agent, claims):
-    job = services.bulk_transition_start(actor=agent, action="start_review", claim_ids=[c.pk for c in claims])
+    job = claim_bulk.bulk_transition_start(actor=agent, action="start_review", claim_ids=[c.pk for c in claims])
     signed_in(client, agent)
     url = reverse("claims:bulk_job", args=[job.pk])
     poll = {"HX-Request": "true", "HX-Target": "bulk-progress"}
 
     queued = client.get(url).content.decode()
     polled = client.get(url, {"was_running": "1"}, headers=poll)
-    services.bulk_transition_run(job=job)
+    claim_bulk.bulk_transition_run(job=job)
     finished = client.get(url, {"was_running": "1"}, headers=poll)
 
     assert 'hx-trigger="every 1s"' in queued and "The result per claim shows here when it finishes" in queued
@@ -264,8 +265,8 @@ def test_the_progress_of_a_running_job_is_polled_until_it_finishes(client, agent
 
 
 def test_the_result_table_filters_by_outcome(client, agent, claims):
-    job = services.bulk_transition_start(actor=agent, action="start_review", claim_ids=[c.pk for c in claims])
-    services.bulk_transition_run(job=job)
+    job = claim_bulk.bulk_transition_start(actor=agent, action="start_review", claim_ids=[c.pk for c in claims])
+    claim_bulk.bulk_transition_run(job=job)
     signed_in(client, agent)
 
     refused = client.get(reverse("claims:bulk_job", args=[job.pk]), {"outcome": "REFUSED"}).content.decode()
@@ -274,13 +275,13 @@ def test_the_result_table_filters_by_outcome(client, agent, claims):
 
 
 def test_another_users_bulk_job_is_404(client, agent, supervisor, claims):
-    job = services.bulk_transition_start(actor=agent, action="start_review", claim_ids=[claims[0].pk])
+    job = claim_bulk.bulk_transition_start(actor=agent, action="start_review", claim_ids=[claims[0].pk])
 
     assert signed_in(client, supervisor).get(reverse("claims:bulk_job", args=[job.pk])).status_code == 404
 
 
 def test_the_job_page_names_when_and_by_whom_it_started(client, agent, claims):
-    job = services.bulk_transition_start(actor=agent, action="start_review", claim_ids=[claims[0].pk])
+    job = claim_bulk.bulk_transition_start(actor=agent, action="start_review", claim_ids=[claims[0].pk])
 
     body = signed_in(client, agent).get(reverse("claims:bulk_job", args=[job.pk])).content.decode()
 

@@ -7,14 +7,9 @@ from django.core.exceptions import ValidationError
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
+from portal.claims.bulk import bulk_transition_run, bulk_transition_start
 from portal.claims.models import BulkTransitionResult, Claim, ClaimStatus, ClaimTransition, RejectionReason
-from portal.claims.services import (
-    bulk_transition_run,
-    bulk_transition_start,
-    claim_approve,
-    claim_reject,
-    claim_start_review,
-)
+from portal.claims.services import claim_approve, claim_reject, claim_start_review
 from portal.core.exceptions import Conflict
 
 from .factories import UserFactory, grant_approval_limit, issue_policy

@@ -6,14 +6,10 @@ from django.core import mail
 from django.utils import translation
 
 from portal.accounts.models import Role
+from portal.claims.bulk import bulk_transition_submit
 from portal.claims.models import ClaimTransition, RejectionReason
 from portal.claims.notices import claim_status_emails_send
-from portal.claims.services import (
-    bulk_transition_submit,
-    claim_approve,
-    claim_reject,
-    claim_start_review,
-)
+from portal.claims.services import claim_approve, claim_reject, claim_start_review
 
 from .factories import CustomerFactory, UserFactory, file_claim, issue_policy
 

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.accounts.models import Role
+from portal.claims.bulk import bulk_transition_run, bulk_transition_start
 from portal.claims.selectors import claim_card_figures
-from portal.claims.services import bulk_transition_run, bulk_transition_start, claim_approve, claim_start_review
+from portal.claims.services import claim_approve, claim_start_review
 from portal.core import tasks as core_tasks
 from portal.loans import services as loan_services
 from portal.loans.repayments import loan_arrears_age
@@ -161,7 +162,7 @@ def test_a_bulk_claim_transition_asks_for_a_refresh_and_it_counts_the_claims_mov
 
 @pytest.mark.django_db(transaction=True)
 def test_a_bulk_job_in_many_chunks_refreshes_after_its_last_chunk(agent, supervisor, settings, monkeypatch):
-    monkeypatch.setattr("portal.claims.services.BULK_CHUNK", 1)
+    monkeypatch.setattr("portal.claims.bulk.BULK_CHUNK", 1)
     claims = [file_claim(actor=agent, agent=agent) for _ in range(3)]
     dashboard_figures_refresh()
     settings.AMPARO_DASHBOARD_REFRESH_DEBOUNCE_SECONDS = 60

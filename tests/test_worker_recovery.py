@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
-from portal.claims import services as claim_services
+from portal.claims import bulk as claim_bulk
 from portal.claims import workflow
+from portal.claims.bulk import bulk_transition_run, bulk_transition_start, bulk_transitions_requeue_silent
 from portal.claims.models import BulkTransitionJob, BulkTransitionResult, ClaimStatus, ClaimTransition
-from portal.claims.services import bulk_transition_run, bulk_transition_start, bulk_transitions_requeue_silent
 from portal.core.tasks import worker_silence
 from portal.ingestion import services as ingestion_services
 from portal.ingestion.models import ImportJob, RiskRow
@@ -45,7 +45,7 @@ def queued(monkeypatch):
     """What the sweeps queue, instead of running it (the tests run it themselves)."""
     calls = []
     monkeypatch.setattr(ingestion_services, "_enqueue", lambda job: calls.append(job.pk))
-    monkeypatch.setattr("portal.claims.services.enqueue_on_commit", lambda path, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr("portal.claims.bulk.enqueue_on_commit", lambda path, **kwargs: calls.append(kwargs))
     monkeypatch.setattr("portal.reports.services.enqueue_on_commit", lambda path, **kwargs: calls.append(kwargs))
     return calls
 
@@ -218,4 +218,4 @@ def test_a_bulk_action_whose_worker_went_silent_is_queued_again_and_moves_each_c
 
 def services_chunk(job, claims):
     """The chunk the dead worker committed before it died."""
-    claim_services._bulk_chunk(job, workflow.TRANSITIONS[job.action], [claim.pk for claim in claims])
+    claim_bulk._bulk_chunk(job, workflow.TRANSITIONS[job.action], [claim.pk for claim in claims])

@@ -11,10 +11,10 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from portal.claims.bulk import bulk_transition_submit
 from portal.claims.filters import ClaimFilter
 from portal.claims.models import BulkTransitionJob
 from portal.claims.selectors import bulk_claim_ids, bulk_job_of, bulk_results_of, claims_for_queue
-from portal.claims.services import bulk_transition_submit
 from portal.core.db_router import api_reads_from_replica
 
 from ..pagination import page_of

@@ -4,9 +4,9 @@ from huey import crontab
 
 from portal.core.tasks import correlated_periodic_task, correlated_task
 
+from .bulk import bulk_transition_run, bulk_transitions_requeue_silent
 from .models import BulkTransitionJob
 from .notices import claim_status_emails_send
-from .services import bulk_transition_run, bulk_transitions_requeue_silent
 
 
 # The service skips the claims a previous attempt already decided, so a retry finishes the job.

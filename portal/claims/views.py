@@ -32,7 +32,7 @@ from portal.core.uploads import body_limit
 from portal.customers.selectors import customers_visible_to
 from portal.policies.selectors import policies_visible_to
 
-from . import documents, services, workflow
+from . import bulk, documents, services, workflow
 from .filters import OPEN, ClaimFilter
 from .forms import BulkActionForm, ClaimFileForm, DocumentUploadForm, TransitionForm, bulk_action_choices
 from .models import BulkTransitionResult, Claim
@@ -278,7 +278,7 @@ def bulk_apply(request):
         template = "claims/bulk_confirm.html#confirm" if request.htmx else "claims/bulk_confirm.html"
         return render(request, template, context)
     try:
-        job = services.bulk_transition_submit(
+        job = bulk.bulk_transition_submit(
             actor=request.user,
             action=data["action"],
             claim_ids=ids,
