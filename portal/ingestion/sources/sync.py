@@ -237,7 +237,13 @@ def _replayed_pages(run, spec):
             raise PagingError(
                 _("Page %(page)d of run #%(run)d is no longer kept.") % {"page": page.number, "run": page.run_id}
             )
-        content = page_content(page)
+        try:
+            content = page_content(page)
+        except FileNotFoundError as exc:
+            raise PagingError(
+                _("Page %(page)d of run #%(run)d has lost its kept file; that run cannot be replayed.")
+                % {"page": page.number, "run": page.run_id}
+            ) from exc
         body = orjson.loads(content) if content.strip() else None
         yield page.number, page_records(body, spec, page.number)
 
@@ -276,8 +282,10 @@ def _ahead(pages):
             put(_Failed(error))
         finally:
             # Here, on this thread's connection: the pages' own clean-up (their last log rows).
-            pages.close()
-            db_connection.close()
+            try:
+                pages.close()
+            finally:
+                db_connection.close()
 
     thread = threading.Thread(target=produce, name="sync-fetch", daemon=True)
     thread.start()
