@@ -405,6 +405,7 @@ def _commit(run, connection, staging, stats, pages, cursor_before, cursor, start
         raise RunCancelled
     profile = MappingProfile.objects.filter(source=connection.source, kind=staging.kind).first()
     loaded = rejected = 0
+    held_back = bool(staging.unplaced_count)
     now = timezone.now()
     for part in staging.parts.values():
         job = part.job
@@ -432,6 +433,11 @@ def _commit(run, connection, staging, stats, pages, cursor_before, cursor, start
         )
         loaded += rows_loaded
         rejected += rows_rejected
+        held_back = held_back or refused
+    if held_back:
+        # Records refused whole, or with no period, must come back on the next run once fixed at the
+        # source; past the cursor they never would.
+        cursor = cursor_before
     SourceConnection.objects.filter(pk=connection.pk).update(cursor_value=cursor)
     counts = _counts(staging, stats, pages, started)
     SyncRun.objects.filter(pk=run.pk).update(
