@@ -14,7 +14,6 @@ class DatabaseBreakerStorage(CircuitBreakerStorage):
     def __init__(self, key):
         super().__init__(key)
         self.key = key
-        self.failures_seen = None
         SourceBreaker.objects.get_or_create(key=key)
 
     def _rows(self):
@@ -25,11 +24,7 @@ class DatabaseBreakerStorage(CircuitBreakerStorage):
 
     @property
     def state(self):
-        # Each call reads the state; the failures come along, so that the success that usually follows
-        # (pybreaker resets the count after every one) costs no UPDATE when there was nothing to reset.
-        row = self._rows().values_list("state", "failures").first()
-        state, self.failures_seen = row or ("closed", 0)
-        return state
+        return self._rows().values_list("state", flat=True).first() or "closed"
 
     @state.setter
     def state(self, state):
@@ -37,13 +32,11 @@ class DatabaseBreakerStorage(CircuitBreakerStorage):
 
     def increment_counter(self):
         self._rows().update(failures=F("failures") + 1)
-        self.failures_seen = None
 
     def reset_counter(self):
-        if self.failures_seen == 0:
-            return
-        self._rows().update(failures=0)
-        self.failures_seen = 0
+        # pybreaker resets after every success: the condition makes the usual case (nothing to reset)
+        # an UPDATE of no row, and a failure another process counted meanwhile is still reset.
+        self._rows().filter(failures__gt=0).update(failures=0)
 
     def increment_success_counter(self):
         self._rows().update(successes=F("successes") + 1)

@@ -37,28 +37,34 @@ class PageKeeper:
     def keep(self, *, number, url, status_code, records, content):
         stored_name = f"{secrets.token_hex(16)}.json.gz"
         while len(self.writing) >= self.ahead:
-            self.writing.popleft().result()
-        self.writing.append(self.pool.submit(_write_page, stored_name, content))
-        self.rows.append(
-            SyncPage(
-                run=self.run,
-                number=number,
-                url=url[:500],
-                status_code=status_code,
-                records=records,
-                bytes=len(content),
-                stored_name=stored_name,
-            )
+            self._written()
+        row = SyncPage(
+            run=self.run,
+            number=number,
+            url=url[:500],
+            status_code=status_code,
+            records=records,
+            bytes=len(content),
+            stored_name=stored_name,
         )
+        self.writing.append((self.pool.submit(_write_page, stored_name, content), row))
+
+    def _written(self):
+        """Wait for the oldest page's file; only once it is written may its row say it is kept."""
+        future, row = self.writing.popleft()
+        future.result()
+        self.rows.append(row)
 
     def flush(self):
         """Wait for the pages' files, then insert their rows."""
-        while self.writing:
-            self.writing.popleft().result()
-        SyncPage.objects.bulk_create(self.rows)
-        self.rows = []
-        SyncExchange.objects.bulk_create(SyncExchange(run=self.run, **exchange) for exchange in self.exchanges)
-        self.exchanges.clear()
+        try:
+            while self.writing:
+                self._written()
+        finally:
+            SyncPage.objects.bulk_create(self.rows)
+            self.rows = []
+            SyncExchange.objects.bulk_create(SyncExchange(run=self.run, **exchange) for exchange in self.exchanges)
+            self.exchanges.clear()
 
     def close(self):
         try:

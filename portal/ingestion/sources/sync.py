@@ -237,7 +237,13 @@ def _replayed_pages(run, spec):
             raise PagingError(
                 _("Page %(page)d of run #%(run)d is no longer kept.") % {"page": page.number, "run": page.run_id}
             )
-        content = page_content(page)
+        try:
+            content = page_content(page)
+        except FileNotFoundError as exc:
+            raise PagingError(
+                _("Page %(page)d of run #%(run)d has lost its kept file; that run cannot be replayed.")
+                % {"page": page.number, "run": page.run_id}
+            ) from exc
         body = orjson.loads(content) if content.strip() else None
         yield page.number, page_records(body, spec, page.number)
 
@@ -276,8 +282,10 @@ def _ahead(pages):
             put(_Failed(error))
         finally:
             # Here, on this thread's connection: the pages' own clean-up (their last log rows).
-            pages.close()
-            db_connection.close()
+            try:
+                pages.close()
+            finally:
+                db_connection.close()
 
     thread = threading.Thread(target=produce, name="sync-fetch", daemon=True)
     thread.start()
@@ -397,6 +405,7 @@ def _commit(run, connection, staging, stats, pages, cursor_before, cursor, start
         raise RunCancelled
     profile = MappingProfile.objects.filter(source=connection.source, kind=staging.kind).first()
     loaded = rejected = 0
+    held_back = bool(staging.unplaced_count)
     now = timezone.now()
     for part in staging.parts.values():
         job = part.job
@@ -424,6 +433,11 @@ def _commit(run, connection, staging, stats, pages, cursor_before, cursor, start
         )
         loaded += rows_loaded
         rejected += rows_rejected
+        held_back = held_back or refused
+    if held_back:
+        # Records refused whole, or with no period, must come back on the next run once fixed at the
+        # source; past the cursor they never would.
+        cursor = cursor_before
     SourceConnection.objects.filter(pk=connection.pk).update(cursor_value=cursor)
     counts = _counts(staging, stats, pages, started)
     SyncRun.objects.filter(pk=run.pk).update(
