@@ -1,20 +1,28 @@
 """Bordereau and report files on S3-compatible object storage (a local moto server speaking S3 over
 HTTP): uploads and generated reports land in the private bucket, the worker reads a bordereau from
 there, a download is a signed redirect handed out only after the permission check, and files leave
-the bucket when they are refused or expire. No worker node needs a shared disk."""
+the bucket when they are refused or expire; a pull's raw pages too. No worker node needs a shared disk."""
 
 import hashlib
+import json
 from datetime import timedelta
 
 import pytest
 import requests
+from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from portal.ingestion.models import ImportJob, RiskRow
+from portal.ingestion.sources.models import SyncRun
+from portal.ingestion.sources.pages import page_content, pages_purge
+from portal.ingestion.sources.services import source_connection_load, sync_run_start
+from portal.ingestion.sources.sync import sync_run_execute
 from portal.reports.models import ReportRun
 from portal.reports.services import report_run_request, report_runs_expire
 
+from .cedant_server import CLIENT_SECRET, CedantServer, risk_record
 from .factories import issue_policy
 from .helpers import as_upload, file_with_errors, risk_file, signed_in, stored_files, valid_rows
 from .s3_server import BUCKET
@@ -136,3 +144,31 @@ def test_the_report_command_copies_its_file_out_of_the_bucket(on_s3, book, tmp_p
     run = ReportRun.objects.get()
     assert hashlib.sha256(output.read_bytes()).hexdigest() == run.sha256
     assert report_key(run) in on_s3.object_keys()
+
+
+def test_a_pulls_pages_are_kept_in_the_bucket_replayed_from_it_and_purged_from_it(
+    on_s3, private_root, settings, monkeypatch
+):
+    from portal.ingestion.sources import client
+
+    settings.AMPARO_INGESTION_RETRY_BASE_SECONDS = 0.01
+    settings.AMPARO_INGESTION_SECRET_KEYS = Fernet.generate_key().decode()
+    monkeypatch.setenv("ANDINOS_SECRET", CLIENT_SECRET)
+    client._tokens.clear()
+    with CedantServer([risk_record(n) for n in range(1, 8)], mode="next_url") as server:
+        connection = source_connection_load(actor=None, spec=server.spec())
+        first = sync_run_execute(run_id=sync_run_start(actor=None, connection=connection, enqueue=False).pk)
+        asked = len(server.data_requests)
+        replay = sync_run_start(actor=None, connection=connection, replay_of=first, enqueue=False)
+        replay = sync_run_execute(run_id=replay.pk)
+        assert len(server.data_requests) == asked
+    assert (replay.status, replay.pages) == (SyncRun.Status.SUCCEEDED, 3)
+    names = first.page_set.values_list("stored_name", flat=True)
+    keys = {f"amparo/bordereaux/pages/{name[:2]}/{name}" for name in names}
+    assert len(keys) == 3 and keys <= set(on_s3.object_keys())
+    assert json.loads(page_content(first.page_set.first()))["data"][0]["certificateRef"] == "C0000001"
+    assert stored_files(private_root) == []
+
+    pages_purge(now=timezone.now() + timedelta(days=settings.AMPARO_INGESTION_PAGE_RETENTION_DAYS + 1))
+
+    assert not [key for key in on_s3.object_keys() if key.startswith("amparo/bordereaux/pages/")]
