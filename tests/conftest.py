@@ -9,6 +9,7 @@ from portal.claims.models import RejectionReason
 
 from .factories import TEST_PASSWORD, CustomerFactory, ProductFactory, TeamFactory, UserFactory, issue_policy
 from .helpers import UNREACHABLE_REDIS, People
+from .s3_server import ACCESS_KEY, BUCKET, SECRET_KEY, LocalS3
 from .wompi_server import running_wompi
 
 NOT_RUN_ON_SQLITE = pytest.StashKey[int]()
@@ -225,3 +226,22 @@ def database_down(db):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(connection, "cursor", refuse)
         yield
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """A local S3-compatible server (moto over HTTP) with one private bucket, for a test module."""
+    server = LocalS3().start()
+    server.bucket_create(BUCKET)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def on_s3(s3, settings):
+    """Private files in the local S3 server's bucket, with signed URLs valid for two seconds."""
+    settings.AMPARO_STORAGE_URL = s3.storage_url(BUCKET)
+    settings.AMPARO_STORAGE_ACCESS_KEY = ACCESS_KEY
+    settings.AMPARO_STORAGE_SECRET_KEY = SECRET_KEY
+    settings.AMPARO_STORAGE_SIGNED_URL_SECONDS = 2
+    return s3

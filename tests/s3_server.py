@@ -9,6 +9,7 @@ from moto.server import ThreadedMotoServer
 ACCESS_KEY = "amparo-test-access"
 SECRET_KEY = "amparo-test-secret"
 REGION = "us-east-1"
+BUCKET = "amparo-private-test"
 
 
 def _free_port():
@@ -38,6 +39,9 @@ class LocalS3:
             aws_secret_access_key=SECRET_KEY,
             region_name=REGION,
         )
+
+    def object_keys(self, bucket=BUCKET):
+        return [item["Key"] for item in self.client().list_objects_v2(Bucket=bucket).get("Contents", [])]
 
     def bucket_create(self, name):
         self.client().create_bucket(Bucket=name)

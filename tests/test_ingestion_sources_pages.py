@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from portal.ingestion.sources import pages as pages_module
 from portal.ingestion.sources import sync as sync_module
 from portal.ingestion.sources.models import SyncPage, SyncRun
-from portal.ingestion.sources.pages import PageKeeper, page_path
+from portal.ingestion.sources.pages import PageKeeper, page_storage
 from portal.ingestion.sources.services import source_connection_load, sync_run_start
 from portal.ingestion.sources.sync import sync_run_execute
 
@@ -26,6 +26,10 @@ def private(settings, tmp_path, monkeypatch):
     client._tokens.clear()
 
 
+def kept_name(page):
+    return f"{page.stored_name[:2]}/{page.stored_name}"
+
+
 def pulled(server):
     connection = source_connection_load(actor=None, spec=server.spec())
     run = sync_run_start(actor=None, connection=connection, enqueue=False)
@@ -39,10 +43,10 @@ def test_a_page_whose_file_could_not_be_written_gets_no_row(monkeypatch):
     run = sync_run_start(actor=None, connection=connection, enqueue=False)
     write = pages_module._write_page
 
-    def disk_full_on_page_two(stored_name, content):
+    def disk_full_on_page_two(storage, stored_name, content):
         if content == b"two":
             raise OSError("No space left on device")
-        write(stored_name, content)
+        write(storage, stored_name, content)
 
     monkeypatch.setattr(pages_module, "_write_page", disk_full_on_page_two)
     keeper = PageKeeper(run, exchanges=[])
@@ -51,7 +55,7 @@ def test_a_page_whose_file_could_not_be_written_gets_no_row(monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         keeper.close()
     kept = list(SyncPage.objects.filter(run=run))
-    assert [page.number for page in kept] == [1] and page_path(kept[0].stored_name).is_file()
+    assert [page.number for page in kept] == [1] and page_storage().exists(kept_name(kept[0]))
 
 
 @pytest.mark.django_db
@@ -59,7 +63,7 @@ def test_a_replay_whose_kept_page_file_is_gone_fails_naming_the_page():
     with CedantServer([risk_record(n) for n in range(1, 8)]) as server:
         first = pulled(server)
     lost = first.page_set.get(number=2)
-    page_path(lost.stored_name).unlink()
+    page_storage().delete(kept_name(lost))
     replay = sync_run_start(actor=None, connection=first.connection, replay_of=first, enqueue=False)
     replay = sync_run_execute(run_id=replay.pk)
     assert replay.status == SyncRun.Status.FAILED

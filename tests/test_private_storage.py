@@ -18,36 +18,13 @@ from portal.core.storage import private_storage, storage_url_options
 from .factories import CustomerFactory, ProductFactory, UserFactory, file_claim, issue_policy
 from .helpers import JPEG
 from .helpers import document_upload as upload
-from .s3_server import ACCESS_KEY, SECRET_KEY, LocalS3
-
-BUCKET = "amparo-private-test"
+from .s3_server import BUCKET
 
 
 @pytest.fixture
 def claim(agent):
     policy = issue_policy(customer=CustomerFactory(agent=agent, created_by=agent), product=ProductFactory())
     return file_claim(policy=policy, actor=agent)
-
-
-@pytest.fixture(scope="module")
-def s3():
-    server = LocalS3().start()
-    server.bucket_create(BUCKET)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def on_s3(s3, settings):
-    settings.AMPARO_STORAGE_URL = s3.storage_url(BUCKET)
-    settings.AMPARO_STORAGE_ACCESS_KEY = ACCESS_KEY
-    settings.AMPARO_STORAGE_SECRET_KEY = SECRET_KEY
-    settings.AMPARO_STORAGE_SIGNED_URL_SECONDS = 2
-    return s3
-
-
-def object_keys(s3):
-    return [item["Key"] for item in s3.client().list_objects_v2(Bucket=BUCKET).get("Contents", [])]
 
 
 def test_local_disk_is_the_default(settings, tmp_path):
@@ -69,7 +46,7 @@ def test_a_malformed_storage_url_is_refused_with_its_name(url):
 def test_a_claim_document_is_stored_in_the_bucket_under_its_prefix(on_s3, claim, agent):
     document = services.claim_document_add(claim=claim, upload=upload("Foto.jpg", JPEG), actor=agent)
     key = f"amparo/claim-documents/{document.stored_name[:2]}/{document.stored_name}"
-    assert key in object_keys(on_s3)
+    assert key in on_s3.object_keys()
     assert on_s3.client().get_object(Bucket=BUCKET, Key=key)["Body"].read() == JPEG
 
 
@@ -124,7 +101,7 @@ def test_a_document_missing_from_the_bucket_is_404(on_s3, client, claim, agent):
 
 def test_readiness_writes_and_removes_a_probe_in_the_bucket(on_s3):
     assert storage_problem() is None
-    assert not [key for key in object_keys(on_s3) if "/readiness/" in key]
+    assert not [key for key in on_s3.object_keys() if "/readiness/" in key]
 
 
 def test_readiness_reports_an_unreachable_object_store(on_s3, settings):

@@ -2,8 +2,9 @@
 parameters and runs as the portal: list what the user may run, request a run, follow it, download
 its file."""
 
+import mimetypes
+
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +18,7 @@ from portal.reports.catalogue import report_named, reports_for
 from portal.reports.models import ReportFormat, ReportRun
 from portal.reports.selectors import report_run_downloadable, report_runs_visible_to
 from portal.reports.services import report_run_request
-from portal.reports.storage import stored_path
+from portal.reports.storage import report_exists, report_response
 
 from .serializers import DetailSerializer
 from .views import staff_permission
@@ -147,12 +148,9 @@ def report_run_detail(request, pk):
 @permission_classes([IsAuthenticated, CanRunReports])
 def report_run_download(request, pk):
     run = _run_of(request, pk)
-    if not report_run_downloadable(run) or not stored_path(run.stored_name).exists():
+    if not report_run_downloadable(run) or not report_exists(run.stored_name):
         raise exceptions.NotFound(_("This run has no file: it is not finished, it failed or it expired."))
-    response = FileResponse(
-        open(stored_path(run.stored_name), "rb"),  # noqa: SIM115 - FileResponse closes it
-        as_attachment=True,
-        filename=run.download_name,
-    )
+    content_type = mimetypes.guess_type(run.download_name)[0] or "application/octet-stream"
+    response = report_response(run.stored_name, filename=run.download_name, content_type=content_type)
     response["X-Checksum-SHA256"] = run.sha256
     return response

@@ -31,6 +31,7 @@ from .detect import detect_layout, missing_required
 from .engine import CHUNK_ROWS, Batch, beside
 from .models import ImportJob
 from .readers import CsvRows, UnreadableFile, XlsxRows, binary_data_error, first_sheet, is_totals
+from .storage import bordereau_local_copy
 
 
 class JobCancelled(Exception):
@@ -54,7 +55,11 @@ def open_rows(path, layout, size):
 def run_import(job, *, profile, on_progress):
     """Import `job`'s file. `on_progress(rows_read, rows_rejected, fraction)` may raise JobCancelled."""
     started = time.perf_counter()
-    path = job.file_path
+    with bordereau_local_copy(job.stored_name) as path:
+        return _run_import(job, path, profile, on_progress, started)
+
+
+def _run_import(job, path, profile, on_progress, started):
     layout = detect_layout(
         path, job.kind, profile=profile, original_name=job.original_name, whole_file_is_utf8=job.layout.get("utf8")
     )

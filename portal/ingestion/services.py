@@ -18,7 +18,7 @@ from .fields import FIELDS, Kind
 from .models import ImportJob, MappingProfile, Source
 from .readers import UnreadableFile, first_sheet
 from .sources.models import SyncRun
-from .storage import store_upload
+from .storage import bordereau_local_copy, store_upload, stored_delete
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def import_job_create(*, actor, source, kind, period, upload, original_name, enq
         with transaction.atomic():
             job.save()
     except IntegrityError as exc:
-        job.file_path.unlink(missing_ok=True)
+        stored_delete(job.stored_name)
         raise ValidationError({"file": _("This file is already being imported for this source.")}) from exc
     audit_record(
         actor=actor,
@@ -151,13 +151,14 @@ def _queue_or_ask_for_mapping(job):
     """Look at the file's layout now, so the uploader learns at once when it needs a mapping."""
     profile = MappingProfile.objects.filter(source=job.source, kind=job.kind).first()
     try:
-        layout = detect_layout(
-            job.file_path,
-            job.kind,
-            profile=profile,
-            original_name=job.original_name,
-            whole_file_is_utf8=job.layout.get("utf8"),
-        )
+        with bordereau_local_copy(job.stored_name) as path:
+            layout = detect_layout(
+                path,
+                job.kind,
+                profile=profile,
+                original_name=job.original_name,
+                whole_file_is_utf8=job.layout.get("utf8"),
+            )
     except UnreadableFile as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED, error=str(exc), finished_at=timezone.now()

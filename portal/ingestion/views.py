@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +35,7 @@ from .selectors import (
 from .sources.probe import spec_probe
 from .sources.selectors import source_connections_visible_to, sync_exchanges_of, sync_runs_visible_to
 from .sources.services import source_connection_load, sync_run_cancel, sync_run_start
+from .storage import bordereau_response
 from .tables import ClaimRowTable, ImportJobTable, RiskRowTable, RowErrorTable, status_badge
 
 READ_REASON = gettext_lazy("Bordereaux are open to administrators, finance and Interventoría.")
@@ -155,11 +156,7 @@ def job_errors_export(request, pk, fmt):
 def job_file(request, pk):
     """The bordereau as it was uploaded: the only way its file leaves the server."""
     job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
-    if not job.file_path.is_file():
-        raise Http404
-    response = FileResponse(job.file_path.open("rb"), as_attachment=True, filename=job.original_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return bordereau_response(job.stored_name, filename=job.original_name)
 
 
 def _job_action(request, pk, action, success_message):

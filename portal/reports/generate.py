@@ -2,7 +2,8 @@
 sends are queued through the notifications service).
 
 A run is claimed by a conditional update (QUEUED -> RUNNING), so two workers handed the same run
-never both write it. The file is written under a random name in private storage, then its checksum
+never both write it. The file is written to a scratch file, saved under a random name in private
+storage (local disk or a bucket), then its checksum
 and size are recorded with the SUCCEEDED status in one transaction with the audit event.
 """
 
@@ -24,7 +25,7 @@ from portal.notifications.services import email_queue
 from . import writers
 from .catalogue import parameters_clean, report_named
 from .models import ReportRun, ReportSchedule
-from .storage import new_stored_name, stored_path
+from .storage import report_delete, report_store, scratch_path
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +87,7 @@ def report_run_generate(*, run_id):
 
 def _generate(run):
     report = report_named(run.report)
-    stored_name = new_stored_name(run.format)
-    path = stored_path(stored_name)
+    path = scratch_path(run.format)
     started = timezone.now()
     try:
         values, _stored = parameters_clean(report, run.parameters, user=run.requested_by)
@@ -103,13 +103,14 @@ def _generate(run):
             query=data.query,
         )
         checksum, size = file_sha256(path), path.stat().st_size
+        stored_name = report_store(path, run.format)
     except ValidationError as error:
-        path.unlink(missing_ok=True)
         return _fail(run, " ".join(error.messages))
     except Exception:
-        path.unlink(missing_ok=True)
         logger.exception("report run %s failed", run.pk)
         return _fail(run, _("The report could not be generated; the error was logged. Try again or tell support."))
+    finally:
+        path.unlink(missing_ok=True)
     with transaction.atomic():
         finished_at = timezone.now()
         ended = {
@@ -124,7 +125,7 @@ def _generate(run):
         }
         if not _still_mine(run).update(**ended):
             # The sweep queued the run again while this worker, silent too long, still wrote it.
-            path.unlink(missing_ok=True)
+            report_delete(stored_name)
             run.refresh_from_db()
             return run
         for name, value in ended.items():

@@ -18,7 +18,7 @@ from portal.core.tasks import enqueue_on_commit, worker_silence
 
 from .catalogue import REPORTS, may_run, parameters_clean, report_named
 from .models import ReportFormat, ReportRun, ReportSchedule
-from .storage import stored_path
+from .storage import report_delete
 
 logger = logging.getLogger(__name__)
 GENERATE_TASK = "portal.reports.tasks.report_run_process"
@@ -137,7 +137,7 @@ def report_runs_expire(*, now=None):
             run.stored_name = ""
             run.save(update_fields=["status", "stored_name"])
             audit_record(actor=None, actor_label="system", action="report.expired", target=run)
-            transaction.on_commit(lambda name=stored_name: stored_path(name).unlink(missing_ok=True))
+            transaction.on_commit(lambda name=stored_name: report_delete(name))
         expired += 1
     return expired
 

@@ -2,7 +2,7 @@
 and the list of runs. Thin views over the reports services and selectors."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -18,7 +18,7 @@ from .forms import report_form
 from .models import ReportFormat
 from .selectors import report_run_downloadable, report_runs_visible_to
 from .services import report_run_request
-from .storage import stored_path
+from .storage import report_response
 from .tables import ReportRunTable, status_badge
 
 VIEW_REASON = gettext_lazy("Reports are open to agents, supervisors, finance, Interventoría and administrators.")
@@ -82,15 +82,7 @@ def run_download(request, pk):
     run = get_object_or_404(report_runs_visible_to(request.user), pk=pk)
     if not report_run_downloadable(run):
         raise Http404
-    path = stored_path(run.stored_name)
-    if not path.exists():
-        raise Http404
-    return FileResponse(
-        open(path, "rb"),
-        as_attachment=True,
-        filename=run.download_name,
-        content_type=CONTENT_TYPES[run.format],
-    )
+    return report_response(run.stored_name, filename=run.download_name, content_type=CONTENT_TYPES[run.format])
 
 
 @permission_required("reports.view_reportrun", VIEW_REASON)

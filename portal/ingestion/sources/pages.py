@@ -1,5 +1,6 @@
-"""The raw pages of each run, kept gzipped under AMPARO_PRIVATE_ROOT/bordereaux/pages (they hold
-insured names and sums) so that a run can be replayed without calling the source again, until
+"""The raw pages of each run, kept gzipped in private storage (AMPARO_PRIVATE_ROOT/bordereaux/pages,
+or the private bucket AMPARO_STORAGE_URL names: portal/core/storage.py; they hold insured names and
+sums) so that a run can be replayed, on any worker node, without calling the source again, until
 AMPARO_INGESTION_PAGE_RETENTION_DAYS have passed."""
 
 import gzip
@@ -7,19 +8,24 @@ import secrets
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
 from django.utils import timezone
+
+from portal.core.storage import private_storage
 
 from .models import SyncExchange, SyncPage
 
 
-def _root():
-    return settings.AMPARO_PRIVATE_ROOT / "bordereaux" / "pages"
+def page_storage():
+    return private_storage("bordereaux/pages")
 
 
-def page_path(stored_name):
-    return _root() / stored_name[:2] / stored_name
+def _key(stored_name):
+    return f"{stored_name[:2]}/{stored_name}"
 
 
 class PageKeeper:
@@ -31,6 +37,7 @@ class PageKeeper:
     def __init__(self, run, *, exchanges, ahead=8):
         self.run, self.exchanges, self.ahead = run, exchanges, ahead
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pages")
+        self.storage = page_storage()
         self.writing = deque()
         self.rows = []
 
@@ -47,7 +54,7 @@ class PageKeeper:
             bytes=len(content),
             stored_name=stored_name,
         )
-        self.writing.append((self.pool.submit(_write_page, stored_name, content), row))
+        self.writing.append((self.pool.submit(_write_page, self.storage, stored_name, content), row))
 
     def _written(self):
         """Wait for the oldest page's file; only once it is written may its row say it is kept."""
@@ -73,15 +80,30 @@ class PageKeeper:
             self.pool.shutdown()
 
 
-def _write_page(stored_name, content):
-    path = page_path(stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write_page(storage, stored_name, content):
     # The fastest level: JSON pages still shrink to about a fifth.
-    path.write_bytes(gzip.compress(content, compresslevel=1))
+    storage.save(_key(stored_name), ContentFile(gzip.compress(content, compresslevel=1)))
 
 
 def page_content(page):
-    return gzip.decompress(page_path(page.stored_name).read_bytes())
+    with page_storage().open(_key(page.stored_name), "rb") as stored:
+        return gzip.decompress(stored.read())
+
+
+def _stored_before(storage, cutoff):
+    """The names of the stored pages last written before `cutoff`."""
+    if isinstance(storage, FileSystemStorage):
+        root = Path(storage.location)
+        if root.is_dir():
+            for path in root.glob("*/*.json.gz"):
+                if path.stat().st_mtime < cutoff.timestamp():
+                    yield path.relative_to(root).as_posix()
+        return
+    # One listing carries every object's time; asking the storage per file would be a request each.
+    prefix = f"{storage.location}/"
+    for item in storage.bucket.objects.filter(Prefix=prefix):
+        if item.last_modified < cutoff:
+            yield item.key[len(prefix) :]
 
 
 def pages_purge(*, now=None):
@@ -89,14 +111,13 @@ def pages_purge(*, now=None):
     pages' log rows stay, without the file. Files that never got their row (a worker killed between
     the two) go by their age."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.AMPARO_INGESTION_PAGE_RETENTION_DAYS)
+    storage = page_storage()
     purged = 0
     for page in SyncPage.objects.filter(fetched_at__lt=cutoff).exclude(stored_name="").iterator():
-        page_path(page.stored_name).unlink(missing_ok=True)
+        storage.delete(_key(page.stored_name))
         purged += 1
     SyncPage.objects.filter(fetched_at__lt=cutoff).update(stored_name="")
     SyncExchange.objects.filter(started_at__lt=cutoff).delete()
-    if _root().is_dir():
-        for path in _root().glob("*/*.json.gz"):
-            if path.stat().st_mtime < cutoff.timestamp():
-                path.unlink(missing_ok=True)
+    for name in list(_stored_before(storage, cutoff)):
+        storage.delete(name)
     return purged

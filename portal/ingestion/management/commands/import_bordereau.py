@@ -14,6 +14,7 @@ from portal.ingestion.models import ImportJob, MappingProfile, Source
 from portal.ingestion.readers import UnreadableFile
 from portal.ingestion.runner import import_job_run
 from portal.ingestion.services import import_job_create, period_from_text, profile_save, source_create
+from portal.ingestion.storage import bordereau_local_copy, stored_delete
 
 
 class Refused(Exception):
@@ -132,7 +133,7 @@ class Command(BaseCommand):
         try:
             self._map_columns(job, overrides, accept_suggestions)
         except Refused:
-            job.file_path.unlink(missing_ok=True)
+            stored_delete(job.stored_name)
             raise
         return job
 
@@ -175,13 +176,14 @@ class Command(BaseCommand):
                 column_map=column_map,
             )
         try:
-            return detect_layout(
-                job.file_path,
-                job.kind,
-                profile=settings,
-                original_name=job.original_name,
-                whole_file_is_utf8=job.layout.get("utf8"),
-            )
+            with bordereau_local_copy(job.stored_name) as path:
+                return detect_layout(
+                    path,
+                    job.kind,
+                    profile=settings,
+                    original_name=job.original_name,
+                    whole_file_is_utf8=job.layout.get("utf8"),
+                )
         except UnreadableFile:
             return None
 

@@ -6,7 +6,6 @@ Prints one JSON line: {"rows": .., "seconds": .., "path": .., "sha256": ..}.
 """
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from portal.reports.catalogue import REPORTS
 from portal.reports.generate import report_run_generate
 from portal.reports.models import ReportFormat, ReportRun
 from portal.reports.services import report_run_request
-from portal.reports.storage import stored_path
+from portal.reports.storage import report_copy_to
 
 SYSTEM_EMAIL = "reports@amparo.system"
 
@@ -63,7 +62,7 @@ class Command(BaseCommand):
             raise CommandError(run.error or f"the run ended {run.status}")
         destination = Path(output)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(stored_path(run.stored_name), destination)
+        report_copy_to(run.stored_name, destination)
         self.stdout.write(
             json.dumps(
                 {
