@@ -8,7 +8,7 @@ from portal.accounts.models import Role
 from portal.claims.models import RejectionReason
 
 from .factories import TEST_PASSWORD, CustomerFactory, ProductFactory, TeamFactory, UserFactory, issue_policy
-from .helpers import UNREACHABLE_REDIS, People
+from .helpers import TRICKY_TEXTS, UNREACHABLE_REDIS, People
 from .s3_server import ACCESS_KEY, BUCKET, SECRET_KEY, LocalS3
 from .wompi_server import running_wompi
 
@@ -194,6 +194,15 @@ def private_root(settings, tmp_path):
     """Private files (bordereaux, claim documents) go under the test's own temporary folder."""
     settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
     return settings.AMPARO_PRIVATE_ROOT
+
+
+@pytest.fixture
+def tricky_audit_events(admin_user):
+    """One audit event per tricky text, the text as its actor label (the reports' writers' test data)."""
+    from portal.audit.services import audit_record
+
+    for number, label in enumerate(TRICKY_TEXTS):
+        audit_record(actor=admin_user, action=f"test.{number}", actor_label=label)
 
 
 @pytest.fixture

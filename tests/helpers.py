@@ -22,12 +22,14 @@ from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 from portal.claims.models import Claim, ClaimStatus, ClaimTransition, RejectionReason
 from portal.claims.services import claim_approve, claim_close, claim_mark_paid, claim_reject, claim_start_review
+from portal.core.storage import private_storage
 from portal.gateways.services import online_payment_start
 from portal.ingestion.fields import FIELDS, Kind
 from portal.ingestion.runner import import_job_run
 from portal.ingestion.services import import_job_create
 from portal.loans import services as loan_services
 from portal.loans.models import Loan
+from portal.reports.catalogue import REPORTS, parameters_clean
 
 from .bureau_server import running_bureau
 from .factories import UserFactory, file_claim, issue_policy
@@ -489,3 +491,40 @@ def disbursed(loan, settings):
     )
     loan_services.loan_act(loan=loan, action="disbursement_confirm", actor=UserFactory(role=Role.FINANCE))
     return fresh(loan)
+
+
+def private_file(folder, stored_name):
+    """Where private storage keeps a stored file on local disk: AMPARO_PRIVATE_ROOT/<folder>/<ab>/<name>."""
+    return Path(private_storage(folder).path(f"{stored_name[:2]}/{stored_name}"))
+
+
+# Text that a CSV or XLSX writer must carry unchanged or neutralise: formulas, quotes, line ends, XML
+# markup, control characters, backslashes and escapes that look like the format's own.
+TRICKY_TEXTS = [
+    '=HYPERLINK("http://x")',
+    "+57 300",
+    "-1",
+    "@SUM(A1)",
+    "\tTab",
+    "\rReturn",
+    'a,"b"\nc',
+    "line\r\nbreak",
+    "back\\slash \\n \\\\",
+    "tab\tinside",
+    "Ana & <Luis> \"quoted\" 'single'",
+    "bell\x07 escape\x1b form\x0c unit\x1f vt\x0b one\x01 two\x02",
+    "emoji 🚗💥 ñandú, Bogotá",
+    "",
+    "]]> </t></is></c></row>",
+    "_x0041_ literal",
+    "'already",
+    ' "quoted',
+]
+
+
+def audit_extract_since_2000(user):
+    """The audit extract report and its data over the whole audit table, whatever today's date."""
+    report = REPORTS["audit_extract"]
+    values, _stored = parameters_clean(report, {}, user=user)
+    values["from"] = date(2000, 1, 1)
+    return report, report.source(user, values)

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from portal.ingestion.storage import stored_path
+from .helpers import private_file
 
 BEFORE = [("ingestion", "0003_natural_key_certificate_first")]
 AFTER = [("ingestion", "0004_bordereau_files_in_private_root")]
@@ -37,18 +37,18 @@ def test_the_migration_moves_existing_files_out_of_media_and_back_when_reversed(
 
         ImportJob = migrated_to(AFTER).get_model("ingestion", "ImportJob")
         moved, without_file = ImportJob.objects.get(pk=kept.pk), ImportJob.objects.get(pk=lost.pk)
-        assert stored_path(moved.stored_name).read_bytes() == CONTENT
+        assert private_file("bordereaux", moved.stored_name).read_bytes() == CONTENT
         assert not (media / old_name).exists()
         assert [path for path in media.rglob("*") if path.is_file()] == []
         assert len(moved.stored_name) == 36 and moved.stored_name.endswith(".csv")
         assert without_file.stored_name and without_file.stored_name != moved.stored_name
-        assert not stored_path(without_file.stored_name).exists()
+        assert not private_file("bordereaux", without_file.stored_name).exists()
 
         ImportJob = migrated_to(BEFORE).get_model("ingestion", "ImportJob")
         back = ImportJob.objects.get(pk=kept.pk)
         assert back.file.name == f"bordereaux/{moved.stored_name}"
         assert (media / back.file.name).read_bytes() == CONTENT
-        assert not stored_path(moved.stored_name).exists()
+        assert not private_file("bordereaux", moved.stored_name).exists()
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())

@@ -2,64 +2,34 @@
 writer makes from the same rows: header, formula neutralisation, empty and quoted cells, line ends,
 local date-times; its row count and totals agree; and without a query (or on SQLite) Python writes it."""
 
-from datetime import date
-
 import pytest
 from django.utils import timezone
 
-from portal.audit.services import audit_record, audit_record_many
+from portal.audit.services import audit_record_many
 from portal.reports import writers
 from portal.reports.catalogue import REPORTS, parameters_clean
 from portal.reports.csvcopy import copy_possible
 from portal.reports.generate import report_run_generate
 from portal.reports.models import ReportRun
 from portal.reports.services import report_run_request
-from portal.reports.storage import stored_path
 
 from .factories import issue_policy
+from .helpers import TRICKY_TEXTS, audit_extract_since_2000, private_file
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-TRICKY = [
-    '=HYPERLINK("http://x")',
-    "+57 300",
-    "-1",
-    "@SUM(A1)",
-    "\tTab",
-    "\rReturn",
-    'a,"b"\nc',
-    "line\r\nbreak",
-    "",
-    "ñandú, Bogotá",
-    "'already",
-    ' "quoted',
-]
-
-
-def audit_data(user):
-    report = REPORTS["audit_extract"]
-    values, _stored = parameters_clean(report, {}, user=user)
-    values["from"] = date(2000, 1, 1)
-    return report, report.source(user, values)
-
-
-@pytest.fixture
-def events(admin_user):
-    for number, label in enumerate(TRICKY):
-        audit_record(actor=admin_user, action=f"test.{number}", actor_label=label)
-
 
 @pytest.mark.parametrize("zone", ["America/Bogota", "America/St_Johns", "Asia/Kolkata", "UTC"])
-def test_the_copy_csv_is_byte_identical_to_the_python_csv(events, admin_user, tmp_path, zone):
+def test_the_copy_csv_is_byte_identical_to_the_python_csv(tricky_audit_events, admin_user, tmp_path, zone):
     with timezone.override(zone):
-        report, data = audit_data(admin_user)
+        report, data = audit_extract_since_2000(admin_user)
         assert copy_possible(data.query)
         python_count, _totals = writers.write_csv(report, data.rows, tmp_path / "python.csv")
         copy_count, _totals = writers.write(
             report, "csv", None, tmp_path / "copy.csv", parameters={}, requested_by=admin_user, query=data.query
         )
     python_bytes, copy_bytes = (tmp_path / "python.csv").read_bytes(), (tmp_path / "copy.csv").read_bytes()
-    assert copy_count == python_count >= len(TRICKY)
+    assert copy_count == python_count >= len(TRICKY_TEXTS)
     assert copy_bytes == python_bytes
     assert b"'=HYPERLINK" in copy_bytes and b",'+57 300," in copy_bytes and b"'\tTab" in copy_bytes
 
@@ -108,4 +78,4 @@ def test_a_run_of_thousands_of_rows_is_copied_and_reports_its_progress_once_the_
     )
     run = report_run_generate(run_id=run.pk)
     assert run.status == ReportRun.Status.SUCCEEDED and run.row_count == 2500
-    assert stored_path(run.stored_name).read_bytes().count(b"\r\n") == 2501
+    assert private_file("reports", run.stored_name).read_bytes().count(b"\r\n") == 2501

@@ -22,9 +22,9 @@ from portal.accounts.models import Role
 from portal.audit.models import AuditEvent
 from portal.reports.models import ReportRun
 from portal.reports.services import report_run_request, report_runs_expire, report_runs_fail_stalled
-from portal.reports.storage import stored_path
 
 from .factories import UserFactory, issue_policy
+from .helpers import private_file
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def written_by_sql():
 
 
 def run_file(run):
-    return stored_path(run.stored_name)
+    return private_file("reports", run.stored_name)
 
 
 def request_run(actor, fmt, **parameters):

@@ -3,42 +3,21 @@ Python writer makes from the same rows: values, types, number formats and bold, 
 run as a formula or that XML cannot carry, local date-times in several time zones, money styled per
 currency and the totals; its row count and progress agree; and without a query Python writes it."""
 
-from datetime import date
-
 import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from portal.audit.services import audit_record, audit_record_many
+from portal.audit.services import audit_record_many
 from portal.reports import writers
 from portal.reports.catalogue import REPORTS, parameters_clean
 from portal.reports.generate import report_run_generate
 from portal.reports.models import ReportRun
 from portal.reports.services import report_run_request
-from portal.reports.storage import stored_path
 
 from .factories import issue_policy
+from .helpers import TRICKY_TEXTS, audit_extract_since_2000, private_file
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
-
-TRICKY = [
-    '=HYPERLINK("http://x")',
-    "+57 300",
-    "-1",
-    "@SUM(A1)",
-    "\tTab",
-    "\rReturn",
-    'a,"b"\nc',
-    "line\r\nbreak",
-    "back\\slash \\n \\\\",
-    "tab\tinside",
-    "Ana & <Luis> \"quoted\" 'single'",
-    "bell\x07 escape\x1b form\x0c unit\x1f vt\x0b one\x01 two\x02",
-    "emoji 🚗💥 ñandú, Bogotá",
-    "",
-    "]]> </t></is></c></row>",
-    "_x0041_ literal",
-]
 
 
 def cells(path):
@@ -67,24 +46,16 @@ def both(report, data, user, tmp_path):
     return cells(tmp_path / "python.xlsx"), cells(tmp_path / "copy.xlsx")
 
 
-@pytest.fixture
-def events(admin_user):
-    for number, label in enumerate(TRICKY):
-        audit_record(actor=admin_user, action=f"test.{number}", actor_label=label)
-
-
 @pytest.mark.parametrize("zone", ["America/Bogota", "America/St_Johns", "Asia/Kolkata", "UTC"])
 def test_the_sql_built_sheet_reads_back_as_the_python_sheet_on_tricky_text_in_each_time_zone(
-    events, admin_user, tmp_path, zone
+    tricky_audit_events, admin_user, tmp_path, zone
 ):
-    report = REPORTS["audit_extract"]
     with timezone.override(zone):
-        values, _stored = parameters_clean(report, {}, user=admin_user)
-        values["from"] = date(2000, 1, 1)
-        python, copy = both(report, report.source(admin_user, values), admin_user, tmp_path)
+        report, data = audit_extract_since_2000(admin_user)
+        python, copy = both(report, data, admin_user, tmp_path)
     assert copy == python
     rows, frozen = copy
-    assert frozen == "A2" and len(rows) == len(TRICKY) + 1
+    assert frozen == "A2" and len(rows) == len(TRICKY_TEXTS) + 1
     labels = [row[1][1] for row in rows[1:]]
     assert '\'=HYPERLINK("http://x")' in labels and "emoji 🚗💥 ñandú, Bogotá" in labels
     assert "back\\slash \\n \\\\" in labels and "]]> </t></is></c></row>" in labels
@@ -125,6 +96,6 @@ def test_a_run_of_thousands_of_rows_is_built_by_postgresql_and_reports_its_progr
     )
     run = report_run_generate(run_id=run.pk)
     assert run.status == ReportRun.Status.SUCCEEDED and run.row_count == 2500 and run.progress == 100
-    sheet = load_workbook(stored_path(run.stored_name), read_only=True).active
+    sheet = load_workbook(private_file("reports", run.stored_name), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2501 and rows[-1][2] == "test.many"

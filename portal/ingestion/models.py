@@ -5,7 +5,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .fields import Kind
-from .storage import stored_path
 
 
 class Source(models.Model):
@@ -123,10 +122,6 @@ class ImportJob(models.Model):
     @property
     def is_active(self):
         return self.status in self.ACTIVE
-
-    @property
-    def file_path(self):
-        return stored_path(self.stored_name)
 
 
 class RowError(models.Model):

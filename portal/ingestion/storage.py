@@ -36,11 +36,6 @@ def store_upload(upload, original_name):
     return Path(saved).name
 
 
-def stored_path(stored_name):
-    """Where a stored file lies on local disk (only when private files are on local disk)."""
-    return Path(bordereau_storage().path(_key(stored_name)))
-
-
 def stored_delete(stored_name):
     bordereau_storage().delete(_key(stored_name))
 

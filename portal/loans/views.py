@@ -204,6 +204,20 @@ def _answer(request, loan, *, status=200, errors=None):
     return _loan_panel(request, loans_for_page(request.user).get(pk=loan.pk), status=status, errors=errors)
 
 
+def _refused(request, loan, error, *, form):
+    """The panel after a service said no: 409 when the loan moved on meanwhile, 403 saying why the role
+    may not, 422 with the message under the form that asked."""
+    if isinstance(error, PermissionDenied):
+        messages.error(request, str(error))
+        return _answer(request, loan, status=403)
+    if isinstance(error, Conflict):
+        messages.error(request, " ".join(error.messages))
+        return _answer(request, loan, status=409)
+    if not request.htmx:
+        messages.error(request, " ".join(error.messages))
+    return _answer(request, loan, status=422, errors={form: error.messages})
+
+
 @require_POST
 @permission_required("loans.change_loan", CHANGE_REASON)
 def loan_action(request, pk, action):
@@ -228,16 +242,8 @@ def loan_action(request, pk, action):
                 payee_account=request.POST.get("payee_account", ""),
                 expected_task=seen,
             )
-    except Conflict as error:
-        messages.error(request, " ".join(error.messages))
-        return _answer(request, loan, status=409)
-    except PermissionDenied as error:
-        messages.error(request, str(error))
-        return _answer(request, loan, status=403)
-    except ValidationError as error:
-        if not request.htmx:
-            messages.error(request, " ".join(error.messages))
-        return _answer(request, loan, status=422, errors={action: error.messages})
+    except (PermissionDenied, ValidationError) as error:
+        return _refused(request, loan, error, form=action)
     messages.success(request, _("Done: %(action)s.") % {"action": move.label})
     return _answer(request, loan)
 
@@ -255,16 +261,8 @@ def loan_repay(request, pk):
             reference=request.POST.get("reference", ""),
             actor=request.user,
         )
-    except Conflict as error:
-        messages.error(request, " ".join(error.messages))
-        return _answer(request, loan, status=409)
-    except PermissionDenied as error:
-        messages.error(request, str(error))
-        return _answer(request, loan, status=403)
-    except ValidationError as error:
-        if not request.htmx:
-            messages.error(request, " ".join(error.messages))
-        return _answer(request, loan, status=422, errors={"repay": error.messages})
+    except (PermissionDenied, ValidationError) as error:
+        return _refused(request, loan, error, form="repay")
     messages.success(
         request,
         _("Repayment of %(amount)s recorded.") % {"amount": format_money(repayment.amount, loan.currency)},
@@ -279,16 +277,8 @@ def loan_write_off(request, pk):
     loan = get_object_or_404(loans_for_page(request.user), pk=pk)
     try:
         repayments.loan_write_off(loan=loan, actor=request.user, note=request.POST.get("note", ""))
-    except Conflict as error:
-        messages.error(request, " ".join(error.messages))
-        return _answer(request, loan, status=409)
-    except PermissionDenied as error:
-        messages.error(request, str(error))
-        return _answer(request, loan, status=403)
-    except ValidationError as error:
-        if not request.htmx:
-            messages.error(request, " ".join(error.messages))
-        return _answer(request, loan, status=422, errors={"write_off": error.messages})
+    except (PermissionDenied, ValidationError) as error:
+        return _refused(request, loan, error, form="write_off")
     messages.success(request, _("Loan %(number)s written off.") % {"number": loan.number})
     return _answer(request, loan)
 

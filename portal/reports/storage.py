@@ -42,11 +42,6 @@ def report_store(path, extension):
     return Path(saved).name
 
 
-def stored_path(stored_name):
-    """Where a stored file lies on local disk (only when private files are on local disk)."""
-    return Path(report_storage().path(_key(stored_name)))
-
-
 def report_delete(stored_name):
     report_storage().delete(_key(stored_name))
 

@@ -17,7 +17,16 @@ from portal.audit.models import AuditEvent
 from portal.ingestion.fields import Kind
 from portal.ingestion.models import ImportJob, RiskRow, Source
 
-from ..helpers import UNUSUAL_HEADERS, as_upload, file_with_errors, risk_file, signed_in, stored_files, valid_rows
+from ..helpers import (
+    UNUSUAL_HEADERS,
+    as_upload,
+    file_with_errors,
+    private_file,
+    risk_file,
+    signed_in,
+    stored_files,
+    valid_rows,
+)
 from ..ingestion_workbooks import number_cell, sheet_row, text_cell, write_workbook
 
 
@@ -285,9 +294,9 @@ def test_a_bordereau_is_stored_under_a_random_name_outside_media_and_no_media_ur
     signed_in(client, finance_user)
     post_upload(client, django_capture_on_commit_callbacks, file=as_upload(file_with_errors(), "andinos-octubre.csv"))
     job = ImportJob.objects.get()
-    assert stored_files(private_root) == [job.file_path]
+    assert stored_files(private_root) == [private_file("bordereaux", job.stored_name)]
     assert re.fullmatch(r"[0-9a-f]{32}\.csv", job.stored_name)
-    assert job.file_path.parent.parent == private_root / "bordereaux"
+    assert private_file("bordereaux", job.stored_name).parent.parent == private_root / "bordereaux"
     assert stored_files(settings.MEDIA_ROOT) == [settings.MEDIA_ROOT / "public" / "logo.txt"]
     for path in stored_files(private_root):
         for url in (f"/media/{os.path.relpath(path, settings.MEDIA_ROOT)}", f"/media/{job.stored_name}"):
@@ -310,5 +319,5 @@ def test_the_uploaded_file_downloads_as_it_came_under_its_own_name(client, audit
 def test_the_file_of_another_job_or_a_lost_file_is_not_found(client, auditor, imported):
     signed_in(client, auditor)
     assert client.get(reverse("ingestion:job_file", args=[imported.pk + 999])).status_code == 404
-    imported.file_path.unlink()
+    private_file("bordereaux", imported.stored_name).unlink()
     assert client.get(reverse("ingestion:job_file", args=[imported.pk])).status_code == 404
