@@ -203,6 +203,30 @@ def test_a_corrected_resubmission_updates_rows_inside_the_same_partition(source)
 
 
 @pytest.mark.postgres
+def estimated_rows(table):
+    """What the planner believes `table` holds: its statistics, not a count."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_an_import_that_grows_a_partition_by_more_than_a_tenth_refreshes_its_statistics(source):
+    assert import_file(source, as_csv([risk(n) for n in range(1, 61)])).status == ImportJob.Status.SUCCEEDED
+    name = partitions.partition_name(RiskRow, source.pk, PERIOD)
+    assert estimated_rows(name) == 60
+
+    grown = import_file(source, as_csv([risk(n) for n in range(1, 161)]))
+    assert grown.rows_loaded == 160
+    assert estimated_rows(name) == 160
+
+    # Five rows more is under autovacuum's threshold (50 rows and a tenth): no ANALYZE for them.
+    import_file(source, as_csv([risk(n) for n in range(161, 166)]))
+    assert estimated_rows(name) == 160
+    assert RiskRow.objects.filter(source=source, period=PERIOD).count() == 165
+
+
 @pytest.mark.django_db
 def test_rows_written_outside_the_import_go_to_the_default_partition_and_a_later_import_updates_them(source):
     # A job for the hand-written row to point at; it is never run.

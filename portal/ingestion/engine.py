@@ -549,7 +549,8 @@ class Batch:
         fields = [spec.name for spec in self.fields]
         period = _db_value(job.period)
         good = f"t.status = 0 AND NOT EXISTS (SELECT 1 FROM {self.later} d WHERE d.row_number = t.row_number)"
-        if partitions.is_partitioned(self.model):
+        partitioned = partitions.is_partitioned(self.model)
+        if partitioned:
             self.execute(
                 "SELECT pg_advisory_xact_lock(%s, %s)", [job.source_id, job.period.year * 12 + job.period.month]
             )
@@ -588,14 +589,21 @@ class Batch:
             f"FROM {self.typed} t WHERE {good} {only_new} ORDER BY t.row_number"
         )
         if not existing:
-            return self.execute(insert)
+            written = self.execute(insert)
+        else:
+            written = self._update_existing(table, fields, good, same_key, job, period) + self.execute(
+                insert, [job.source_id, period]
+            )
+        if partitioned:
+            partitions.partition_statistics_refresh(self.model, job.source_id, job.period, written=written)
+        return written
+
+    def _update_existing(self, table, fields, good, same_key, job, period):
         changed = ", ".join(f"{name} = t.{name}" for name in fields)
-        updated = self.execute(
+        return self.execute(
             f"""UPDATE {table} AS existing SET job_id = t.job_id, row_number = t.row_number,
             updated_at = t.updated_at, {changed}
             FROM (SELECT * FROM {self.typed} t WHERE {good}) AS t
             WHERE existing.source_id = %s AND existing.period = %s AND {same_key}""",
             [job.source_id, period],
         )
-        inserted = self.execute(insert, [job.source_id, period])
-        return updated + inserted

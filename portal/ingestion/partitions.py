@@ -53,6 +53,22 @@ def default_partition_holds(model, source_id, period):
         return cursor.fetchone() is not None
 
 
+def partition_statistics_refresh(model, source_id, period, *, written):
+    """ANALYZE the bordereau's partition when an import wrote more of it than autovacuum waits for (50
+    rows and a tenth of the table): the next import's upsert must not be planned on the statistics of
+    a partition a tenth its size (a nested loop instead of a hash join), whether autovacuum has come
+    by yet or is off. Returns whether it did."""
+    name = partition_name(model, source_id, period)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [name])
+        row = cursor.fetchone()
+        # reltuples is -1 until the table is first analyzed.
+        if row is None or written <= 50 + 0.1 * max(row[0], 0):
+            return False
+        cursor.execute(f"ANALYZE {name}")
+    return True
+
+
 def _columns(cursor, table):
     """`table`'s columns, and whether each is NOT NULL."""
     cursor.execute(
