@@ -25,7 +25,7 @@ from portal.ingestion.forms import too_large_to_upload
 from portal.ingestion.models import ClaimRow, ImportJob, RiskRow, RowError
 from portal.ingestion.services import import_job_create, period_from_text
 
-from .exceptions import ErrorSerializer, PayloadTooLarge, Unprocessable
+from .exceptions import ErrorSerializer, InsufficientScope, PayloadTooLarge, Unprocessable
 from .pagination import paginated_response
 
 TAG = ["bordereaux"]
@@ -65,12 +65,11 @@ def scope_required(scope):
 
         def has_permission(self, request, view):
             token = request.auth
-            return bool(
-                token is not None
-                and hasattr(token, "allow_scopes")
-                and token.allow_scopes([scope])
-                and _client_source(request) is not None
-            )
+            if token is None or not hasattr(token, "allow_scopes"):
+                return False
+            if not token.allow_scopes([scope]):
+                raise InsufficientScope(scope, self.message)
+            return _client_source(request) is not None
 
     return HasScope
 

@@ -32,6 +32,15 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+class InsufficientScope(exceptions.PermissionDenied):
+    """A valid token without the scope the resource needs: 403 with the challenge RFC 6750 §3.1 gives
+    it, naming the scope."""
+
+    def __init__(self, scope, detail=None):
+        super().__init__(detail)
+        self.scope = scope
+
+
 class ErrorSerializer(serializers.Serializer):
     """The body of every refusal (the OpenAPI component the endpoints name for their errors)."""
 
@@ -85,6 +94,8 @@ def api_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, InsufficientScope):
+        response["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{exc.scope}"'
     if isinstance(exc, exceptions.ValidationError):
         errors = _field_errors(response.data)
         general = errors.pop("non_field_errors", [])

@@ -5,8 +5,11 @@ authentication (§2.3.1), `grant_type=client_credentials`, answering `{"access_t
 and 400 `unsupported_grant_type` (§5.2); the resource answers 401 with `WWW-Authenticate: Bearer
 error="invalid_token"` (RFC 6750 §3) once a token has expired.
 
+The Basic credentials are form-decoded as §2.3.1 says (django-oauth-toolkit does the same).
+
 `faults` is a list of what the next data requests get instead of their page, one per request:
-("status", code, headers), ("slow", seconds), ("malformed",) or ("repeat_cursor",)."""
+("status", code, headers), ("slow", seconds), ("malformed",), ("body", json) or ("repeat_cursor",);
+`token_faults` the same for token requests: ("status", code, headers) or ("body", json)."""
 
 import base64
 import json
@@ -15,7 +18,7 @@ import threading
 import time
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 CLIENT_ID = "amparo"
 CLIENT_SECRET = "s3cret-client"
@@ -55,6 +58,8 @@ class CedantServer:
             require_token,
         )
         self.faults = []
+        self.token_faults = []
+        self.client_secret = CLIENT_SECRET
         self.tokens = {}  # token -> expiry (monotonic)
         self.token_requests = 0
         self.data_requests = []  # (path, query) of each data request
@@ -152,10 +157,18 @@ class _Handler(BaseHTTPRequestHandler):
         client = None
         authorization = self.headers.get("Authorization", "")
         if authorization.startswith("Basic "):
-            client = base64.b64decode(authorization[6:]).decode().split(":", 1)
+            client = [unquote_plus(part) for part in base64.b64decode(authorization[6:]).decode().split(":", 1)]
         elif "client_id" in form:
             client = [form["client_id"][0], form.get("client_secret", [""])[0]]
-        if client != [CLIENT_ID, CLIENT_SECRET]:
+        with cedant.lock:
+            fault = cedant.token_faults.pop(0) if cedant.token_faults else None
+            if fault is not None:
+                cedant.token_requests += 1
+        if fault is not None:
+            if fault[0] == "status":
+                return self._send(fault[1], {"error": "fault"}, fault[2] if len(fault) > 2 else None)
+            return self._send(200, fault[1], {"Cache-Control": "no-store"})
+        if client != [CLIENT_ID, cedant.client_secret]:
             return self._send(401, {"error": "invalid_client"}, {"WWW-Authenticate": 'Basic realm="cedant"'})
         if form.get("grant_type") != ["client_credentials"]:
             return self._send(400, {"error": "unsupported_grant_type"})
@@ -190,6 +203,8 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fault[1])
             if fault[0] == "malformed":
                 return self._send(200, raw=b'{"data": [{"umr": "B0')
+            if fault[0] == "body":
+                return self._send(200, fault[1])
         records = cedant.visible(query)
         size = cedant.page_size
         mode = cedant.mode

@@ -27,6 +27,8 @@ from portal.gateways.services import online_payment_start
 from portal.ingestion.fields import FIELDS, Kind
 from portal.ingestion.runner import import_job_run
 from portal.ingestion.services import import_job_create
+from portal.ingestion.sources.services import source_connection_load, sync_run_start
+from portal.ingestion.sources.sync import sync_run_execute
 from portal.loans import services as loan_services
 from portal.loans.models import Loan
 from portal.reports.catalogue import REPORTS, parameters_clean
@@ -528,3 +530,17 @@ def audit_extract_since_2000(user):
     values, _stored = parameters_clean(report, {}, user=user)
     values["from"] = date(2000, 1, 1)
     return report, report.source(user, values)
+
+
+class Sleeps(list):
+    """A `sleep` for the pull that waits for nothing and keeps what it was asked to wait."""
+
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
+def pull(server, sleeps=None, **spec):
+    """One sync run of the local cedant `server`'s spec (with `spec`'s overrides), run here to its end."""
+    connection = source_connection_load(actor=None, spec=server.spec(**spec))
+    run = sync_run_start(actor=None, connection=connection, enqueue=False)
+    return sync_run_execute(run_id=run.pk, sleep=sleeps if sleeps is not None else Sleeps())

@@ -26,6 +26,7 @@ from portal.ingestion.sources.spec import spec_parse
 from portal.ingestion.sources.sync import sync_run_execute
 
 from .cedant_server import CLIENT_SECRET, CedantServer, risk_record
+from .helpers import Sleeps, pull
 
 PAGINATORS = ["page_number", "offset", "link_header", "json_cursor", "next_url", "single_page"]
 
@@ -41,17 +42,6 @@ def fast_and_private(settings, tmp_path, monkeypatch):
     from portal.ingestion.sources import client
 
     client._tokens.clear()
-
-
-class Sleeps(list):
-    def __call__(self, seconds):
-        self.append(seconds)
-
-
-def pull(server, sleeps=None, **spec):
-    connection = source_connection_load(actor=None, spec=server.spec(**spec))
-    run = sync_run_start(actor=None, connection=connection, enqueue=False)
-    return sync_run_execute(run_id=run.pk, sleep=sleeps if sleeps is not None else Sleeps())
 
 
 def certificates():

@@ -117,10 +117,14 @@ def test_a_bad_token_is_401_and_a_missing_scope_is_403(cedant):
     assert upload(nobody).status_code == 401
     assert APIClient().get(reverse("api:bordereau_rows")).status_code == 401
     reader = api_for(client_id, secret, scope="bordereaux:read")
-    assert upload(reader).status_code == 403
+    refused = upload(reader)
+    assert refused.status_code == 403
+    # RFC 6750 §3.1: the challenge names the error and the scope the resource needs.
+    assert refused["WWW-Authenticate"] == 'Bearer error="insufficient_scope", scope="bordereaux:write"'
+    assert refused.json()["detail"] == "This token does not carry the bordereaux:write scope."
     assert reader.get(reverse("api:bordereau_rows")).status_code == 200
     writer = api_for(client_id, secret, scope="bordereaux:write")
-    assert writer.get(reverse("api:bordereau_rows")).status_code == 403
+    assert writer.get(reverse("api:bordereau_rows"))["WWW-Authenticate"].endswith('scope="bordereaux:read"')
 
 
 def test_a_client_allowed_only_to_read_never_gets_the_write_scope():

@@ -5,16 +5,18 @@ retries (tenacity) of what is safe to retry: these are GETs, so 429, 5xx, timeou
 and unreadable pages are tried again with exponential backoff and jitter, never sooner than a
 `Retry-After` asks. Exchanges are logged with addresses and headers through an allowlist."""
 
+import base64
 import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 import orjson
 import requests
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
@@ -48,8 +50,20 @@ class Retryable(SourceError):
         self.retry_after = retry_after
 
 
+class Throttled(Retryable):
+    """A 429: the source is up and asks us to slow down; it does not count against its circuit breaker."""
+
+
 class Refused(SourceError):
     """The source said no in a way trying again cannot change (bad credentials, 404, 400...)."""
+
+
+class RefusedPage(Refused):
+    """A 4xx: the source is up and answering; it does not count against its circuit breaker."""
+
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -102,6 +116,33 @@ def spec_param_names(spec):
     return frozenset(names)
 
 
+def _client_secret_basic(client, method, uri, headers, body):
+    """HTTP Basic client authentication as RFC 6749 §2.3.1 has it: the id and the secret are each
+    form-encoded before being joined and base64-encoded (authlib joins them raw, which a server that
+    decodes them as the RFC says reads wrong when they hold `+`, `/`, `=`, `%` or `:`)."""
+    text = f"{quote_plus(client.client_id)}:{quote_plus(client.client_secret or '')}"
+    headers["Authorization"] = "Basic " + base64.b64encode(text.encode()).decode()
+    return uri, headers, body
+
+
+def _throttled_token_answer(response):
+    """A 429 from the token endpoint is a reason to wait, whatever error its body names (authlib would
+    read that body as a refusal of our credentials)."""
+    if response.status_code == 429:
+        response.raise_for_status()
+    return response
+
+
+def _leeway(token):
+    """How long before its expiry a token is renewed: the setting, or half the token's lifetime when
+    that is shorter."""
+    leeway = settings.AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS
+    try:
+        return min(leeway, int(float(token.get("expires_in")) / 2))
+    except (TypeError, ValueError):
+        return leeway
+
+
 class SourceClient:
     def __init__(self, *, key, spec, secret, stats, sleep=time.sleep, probe=False):
         """With `probe` (the portal's "test connection", on a web worker): one try, short timeouts, and
@@ -130,7 +171,7 @@ class SourceClient:
                 fail_max=settings.AMPARO_INGESTION_BREAKER_FAILURES,
                 reset_timeout=settings.AMPARO_INGESTION_BREAKER_COOLDOWN_SECONDS,
                 listeners=[_TripCounter(stats)],
-                exclude=[Refused],
+                exclude=[Refused, Throttled],
             )
         self.session = self._session()
 
@@ -148,10 +189,13 @@ class SourceClient:
                 leeway=settings.AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS,
                 default_timeout=self.timeout,
             )
+            session.register_client_auth_method(("client_secret_basic", _client_secret_basic))
+            session.register_compliance_hook("access_token_response", _throttled_token_answer)
             with _tokens_lock:
                 cached = _tokens.get(self._token_key())
             if cached is not None:
                 session.token = cached
+                session.leeway = _leeway(cached)
             return session
         session = requests.Session()
         if kind == "bearer":
@@ -169,21 +213,32 @@ class SourceClient:
     def _fresh_token(self, *, force=False):
         """A token that will not expire within the leeway: the cached one, or a new one (RFC 6749 §4.4)."""
         token = self.session.token
-        if not force and token and not token.is_expired(leeway=settings.AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS):
+        if not force and token and not token.is_expired(leeway=self.session.leeway):
             return
         extra = {"audience": self.auth["audience"]} if self.auth.get("audience") else {}
         started = time.perf_counter()
         try:
             token = self.session.fetch_token(self.auth["token_url"], grant_type="client_credentials", **extra)
-        except (OAuthError, *NETWORK_FAILURES, ValueError) as exc:
+        except (OAuthError, requests.HTTPError, *NETWORK_FAILURES, ValueError) as exc:
             self._exchange("POST", self.auth["token_url"], started, error=type(exc).__name__, page=None)
             self._token_refused(exc)
         self._exchange("POST", self.auth["token_url"], started, status=200, page=None)
+        if not token.get("access_token") or str(token.get("token_type", "bearer")).lower() != "bearer":
+            raise Refused(_("The token endpoint's answer holds no bearer access token (RFC 6750)."))
+        # A token living no longer than the leeway would be fetched again before every page.
+        self.session.leeway = _leeway(token)
         logger.info("source %s: new access token, expires in %s s", self.key, token.get("expires_in"))
         with _tokens_lock:
             _tokens[self._token_key()] = token
 
     def _token_refused(self, exc):
+        if isinstance(exc, requests.HTTPError):
+            response = exc.response
+            status = response.status_code if response is not None else 0
+            message = _("The token endpoint answered %(status)d.") % {"status": status}
+            if status == 429 or status >= 500:
+                raise Retryable(message, retry_after=retry_after_seconds(response.headers.get("Retry-After"))) from exc
+            raise Refused(message) from exc
         if isinstance(exc, OAuthError):
             raise Refused(
                 _("The token endpoint refused our client credentials (%(error)s).") % {"error": exc.error}
@@ -247,8 +302,6 @@ class SourceClient:
 
     def _attempt(self, url, params):
         self.attempt += 1
-        if self.rate:
-            budget_wait(self.rate["key"], requests=self.rate["requests"], per=self.rate["per"], sleep=self.sleep)
         if self.breaker is None:
             return self._send(url, params)
         try:
@@ -271,10 +324,17 @@ class SourceClient:
         return self._read(response)
 
     def _request(self, url, params):
+        if self.rate:
+            budget_wait(self.rate["key"], requests=self.rate["requests"], per=self.rate["per"], sleep=self.sleep)
         self.stats.requests += 1
         started = time.perf_counter()
         try:
             response = self.session.get(url, params=params, timeout=self.timeout)
+        except (OAuthError, requests.HTTPError) as exc:
+            # authlib renews a token by itself when it finds it expired as the request goes out.
+            self._token_refused(exc)
+        except AuthlibBaseError as exc:
+            raise Refused(_("The access token cannot be used: %(error)s") % {"error": exc.error}) from exc
         except NETWORK_FAILURES as exc:
             self._exchange("GET", url, started, page=self.page, error=type(exc).__name__)
             # Not `exc`: its text holds the whole address, query values (keys, signatures) included.
@@ -298,16 +358,18 @@ class SourceClient:
     def _read(self, response):
         status = response.status_code
         url = redact_url(response.url, self.kept_params)
-        if status == 429:
-            self.stats.throttled += 1
+        if status == 429 or status >= 500:
+            # RFC 9110 §10.2.3: with a 503 too, Retry-After says how long the service expects to be away.
             wait = retry_after_seconds(response.headers.get("Retry-After"))
-            if wait is not None and wait > settings.AMPARO_INGESTION_RETRY_MAX_SECONDS:
+            # Longer than that and the silent-worker sweep would take the waiting run back.
+            if wait is not None and wait > settings.AMPARO_WORKER_SILENCE_SECONDS / 2:
                 raise Refused(_("The source asks us to wait %(seconds)d s before asking again.") % {"seconds": wait})
-            raise Retryable(_("The source asks us to slow down (429)."), retry_after=wait)
-        if status >= 500:
-            raise Retryable(_("The source answered %(status)d.") % {"status": status})
+            if status != 429:
+                raise Retryable(_("The source answered %(status)d.") % {"status": status}, retry_after=wait)
+            self.stats.throttled += 1
+            raise Throttled(_("The source asks us to slow down (429)."), retry_after=wait)
         if status >= 400:
-            raise _RefusedPage(_("The source refused %(url)s: %(status)d.") % {"url": url, "status": status})
+            raise RefusedPage(_("The source refused %(url)s: %(status)d.") % {"url": url, "status": status}, status)
         content = response.content
         self.stats.bytes += len(content)
         try:
@@ -315,10 +377,6 @@ class SourceClient:
         except ValueError as exc:
             raise Retryable(_("The page at %(url)s is not valid JSON.") % {"url": url}) from exc
         return Page(url=url, status=status, content=content, body=body, response=response)
-
-
-class _RefusedPage(Refused):
-    """A 4xx: the source is up and answering; it does not count against its circuit breaker."""
 
 
 class _TripCounter:

@@ -23,7 +23,13 @@ def spec_schema():
 
 
 def spec_parse(text):
-    """The spec in `text` (YAML, of which JSON is a part), checked; ValidationError says what is wrong."""
+    """The spec in `text` (YAML or JSON), checked; ValidationError says what is wrong. Text that opens
+    with `{` is read as JSON first: JSON is YAML only without tabs and with keys under 1,024 characters."""
+    if text.lstrip("\ufeff \t\r\n").startswith("{"):
+        try:
+            return spec_check(json.loads(text.lstrip("\ufeff")))
+        except ValueError:
+            pass  # not JSON after all: YAML's flow mappings open with `{` too
     try:
         spec = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -24,7 +24,7 @@ from portal.audit.services import audit_record
 from ..engine import Batch
 from ..models import ImportJob, MappingProfile
 from ..pipeline import batch_load, batch_type
-from .client import SourceClient, SourceError, Stats
+from .client import RefusedPage, SourceClient, SourceError, Stats
 from .credentials import MissingSecret, connection_secret
 from .models import SourceConnection, SyncPage, SyncRun
 from .pages import PageKeeper, page_content
@@ -81,7 +81,8 @@ class _Staging:
         self.records = 0
         self.unplaced = []
         self.unplaced_count = 0
-        self.period_of = periods_reader(spec["period"])
+        # A spec stored before `period` was required has none: the run fails saying so (sync_run_execute).
+        self.period_of = periods_reader(spec["period"]) if isinstance(spec.get("period"), dict) else None
         self.beat_at = 0.0  # time.monotonic() of the last heartbeat
 
     def add(self, page_number, records):
@@ -176,9 +177,11 @@ def _claim(run_id):
 
 
 def page_records(body, spec, number):
+    """The records of page `number`. After the first page, an empty answer or one without the list
+    (null, or no such key) is the end: APIs answer the page past the end that way as well."""
     path = spec["resource"].get("records")
     records = dotted(body, path) if path else body
-    if body is None and not path:
+    if records is None and (number > 1 or body is None):
         return []
     if not isinstance(records, list):
         raise PagingError(
@@ -220,7 +223,13 @@ def _pages_kept(client, paginator, request, spec, keeper):
         number += 1
         if number > MAX_PAGES:
             raise PagingError(_("More than %(pages)d pages: stopped.") % {"pages": MAX_PAGES})
-        page = client.get(url, query, page=number)
+        try:
+            page = client.get(url, query, page=number)
+        except RefusedPage as refusal:
+            if number > 1 and paginator.counts_pages and refusal.status in (400, 404):
+                logger.info("page %d answered %d: taken as the end of the records", number, refusal.status)
+                return
+            raise
         records = page_records(page.body, spec, number)
         keeper.keep(number=number, url=page.url, status_code=page.status, records=len(records), content=page.content)
         if time.monotonic() - logged_at >= PAGES_LOGGED_EVERY_SECONDS:
@@ -333,6 +342,8 @@ def sync_run_execute(*, run_id, sleep=time.sleep):
     pages = 0
     SyncRun.objects.filter(pk=run.pk).update(cursor_before=cursor_before)
     try:
+        if staging.period_of is None:
+            raise RecordsUnusable(_("The spec gives no period ({field: ...} or {value: ...}): the rows have no place."))
         replay = run.replay_of_id is not None
         source_pages = _replayed_pages(run, spec) if replay else _fetched_pages(run, spec, cursor_before, stats, sleep)
         for number, records in _ahead(source_pages):
