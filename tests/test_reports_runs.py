@@ -243,3 +243,19 @@ def test_the_runs_list_uses_the_filter_bar(client, book, finance_user):
     client.force_login(finance_user)
     page = client.get(reverse("reports:run_list"), {"status": "SUCCEEDED"})
     assert page.status_code == 200 and b"Premium production" in page.content
+
+
+def test_a_pdf_lists_its_parameters_in_the_reports_order_not_the_databases(book, finance_user):
+    with committing():
+        run = report_run_request(
+            report_name="premium_production",
+            fmt="pdf",
+            parameters={"to": "2026-06-30", "from": "2026-01-01"},
+            actor=finance_user,
+            language="es-co",
+        )
+    run.refresh_from_db()
+    assert list(run.parameters) == ["to", "from"]  # jsonb's own order
+    text = "\n".join(page.extract_text() for page in PdfReader(run_file(run)).pages)
+    assert text.index("Desde") < text.index("Hasta")
+    assert text.index("2026-01-01") < text.index("2026-06-30")

@@ -196,7 +196,6 @@ def write_pdf(report, rows, path, *, parameters, requested_by, progress=None):
             for kind, value in zip(kinds, row, strict=True)
         ]
 
-    labels = {param.name: param.label for param in report.params}
     total_lines = [cells(line) for line in totals.rows()]
     # The cover's summary: the label, the currency and the summed columns only.
     kept = [
@@ -214,7 +213,10 @@ def write_pdf(report, rows, path, *, parameters, requested_by, progress=None):
             "page_counter": page_counter_css(),
             "generated_at": timezone.localtime(),
             "requested_by": requested_by,
-            "parameters": [(labels.get(name, name), value) for name, value in parameters.items()],
+            # In the definition's order: the stored parameters come back in jsonb's key order ("to" first).
+            "parameters": [
+                (param.label, parameters[param.name]) for param in report.params if param.name in parameters
+            ],
             "columns": report.columns,
             "rows": [cells(row) for row in shown],
             "totals": total_lines,
