@@ -6,6 +6,7 @@ REPORTS lists them all. Scope is never a parameter: every source reads through t
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -22,12 +23,19 @@ BOOK_ROLES = EVERY_BOOK | {Role.SUPERVISOR, Role.AGENT}
 MAX_RANGE_DAYS = 3 * 366
 
 
+# How finely a ratio is given, in the rows (sources.py) and in the totals (writers.Totals).
+RATIO_QUANTUM = Decimal("0.0001")
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
     label: str
     kind: str = TEXT
     total: bool = False
+    # (numerator key, denominator key) of two total columns: the totals line gives the ratio of their
+    # totals (a sum of ratios means nothing); blank unless the denominator's total is positive, as in a row.
+    ratio_of: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +204,7 @@ REPORTS = {
                 Column("currency", _("Currency")),
                 Column("earned", _("Earned premium"), MONEY, total=True),
                 Column("incurred", _("Incurred"), MONEY, total=True),
-                Column("loss_ratio", _("Loss ratio"), PERCENT),
+                Column("loss_ratio", _("Loss ratio"), PERCENT, ratio_of=("incurred", "earned")),
             ),
             source=sources.loss_ratio,
             chart=("product", "loss_ratio"),
