@@ -164,17 +164,23 @@ def report_runs_expire(*, now=None):
 
 # --- schedules -------------------------------------------------------------------------------------
 
+# Installed by migrations/0005_finance_pack_schedule.py, which keeps its own copy (a migration must not change).
 FINANCE_PACK = ["premium_production", "earned_premium", "receivables_ageing", "claims", "loss_ratio"]
 
 
-def report_schedule_clean(*, reports, fmt, day_of_month, recipients, owner):
+def _schedule_may_run(owner, report):
+    # No owner: the runs are the system account's, an administrator.
+    return Role.ADMIN in report.roles if owner is None else may_run(owner, report)
+
+
+def report_schedule_clean(*, reports, fmt, day_of_month, recipients, owner, emails_finance=False):
     """ValidationError naming the field when a schedule could not run as asked (also the admin form's check)."""
     unknown = [name for name in reports if name not in REPORTS]
     if not reports or unknown:
         raise ValidationError(
             {"reports": _("Choose reports from the catalogue: %(names)s.") % {"names": ", ".join(REPORTS)}}
         )
-    refused = [name for name in reports if owner is None or not may_run(owner, REPORTS[name])]
+    refused = [name for name in reports if not _schedule_may_run(owner, REPORTS[name])]
     if refused:
         raise ValidationError(
             {"owner": _("%(user)s may not run %(names)s.") % {"user": owner, "names": ", ".join(refused)}}
@@ -183,24 +189,33 @@ def report_schedule_clean(*, reports, fmt, day_of_month, recipients, owner):
         raise ValidationError({"format": _("The format must be one of csv, xlsx or pdf.")})
     if not 1 <= int(day_of_month) <= 28:
         raise ValidationError({"day_of_month": _("Choose a day from 1 to 28, so that every month has it.")})
-    if not recipients:
-        raise ValidationError({"recipients": _("Name at least one recipient.")})
+    if not recipients and not emails_finance:
+        raise ValidationError({"recipients": _("Name at least one recipient, or email every finance user.")})
     for address in recipients:
         validate_email(address)
 
 
 @transaction.atomic
-def report_schedule_create(*, name, reports, fmt, day_of_month, recipients, owner, actor):
-    """A monthly schedule of `reports` run as `owner` and emailed to `recipients`; administrators only."""
+def report_schedule_create(*, name, reports, fmt, day_of_month, recipients, owner, actor, emails_finance=False):
+    """A monthly schedule of `reports` run as `owner` (None: the system account) and emailed to
+    `recipients` (and every active finance user with `emails_finance`); administrators only."""
     if actor.role != Role.ADMIN:
         raise PermissionDenied(_("Only administrators add report schedules."))
-    report_schedule_clean(reports=reports, fmt=fmt, day_of_month=day_of_month, recipients=recipients, owner=owner)
+    report_schedule_clean(
+        reports=reports,
+        fmt=fmt,
+        day_of_month=day_of_month,
+        recipients=recipients,
+        owner=owner,
+        emails_finance=emails_finance,
+    )
     schedule = ReportSchedule.objects.create(
         name=name,
         reports=list(reports),
         format=fmt,
         day_of_month=day_of_month,
         recipients=list(recipients),
+        emails_finance=emails_finance,
         owner=owner,
     )
     audit_record(
@@ -235,7 +250,7 @@ def report_schedules_run_due(*, today=None):
     for schedule_id in list(due.values_list("pk", flat=True)):
         with transaction.atomic():
             schedule = (
-                ReportSchedule.objects.select_for_update(skip_locked=True)
+                ReportSchedule.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=schedule_id, is_active=True)
                 .exclude(last_period=month)
                 .select_related("owner")
@@ -245,6 +260,7 @@ def report_schedules_run_due(*, today=None):
                 continue
             schedule.last_period = month
             schedule.save(update_fields=["last_period"])
+            runner = schedule.owner or reports_system_user()
             for name in schedule.reports:
                 try:
                     requested.append(
@@ -252,9 +268,9 @@ def report_schedules_run_due(*, today=None):
                             report_name=name,
                             fmt=schedule.format,
                             parameters=schedule_parameters(REPORTS[name], today=today),
-                            actor=schedule.owner,
+                            actor=runner,
                             schedule=schedule,
-                            language=schedule.owner.language or settings.LANGUAGE_CODE,
+                            language=runner.language or settings.LANGUAGE_CODE,
                         )
                     )
                 except (ValidationError, PermissionDenied, KeyError) as error:
