@@ -278,3 +278,22 @@ def test_reports_of_every_shape_write_a_pdf(world, admin_user, tmp_path, name):
         report, "pdf", iter(rows), tmp_path / "r.pdf", parameters={}, requested_by=admin_user
     )
     assert count == len(rows) and (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_lone_end_of_an_earlier_year_ranges_from_the_first_day_of_that_year(finance_user):
+    _values, stored = parameters_clean(
+        REPORTS["premium_production"], {"to": "2025-06-01"}, user=finance_user, today=date(2026, 12, 7)
+    )
+    assert stored == {"from": "2025-01-01", "to": "2025-06-01"}
+
+
+def test_a_lone_start_after_today_ranges_to_the_end_of_its_year(finance_user):
+    _values, stored = parameters_clean(
+        REPORTS["premium_production"], {"from": "2027-03-01"}, user=finance_user, today=date(2026, 12, 7)
+    )
+    assert stored == {"from": "2027-03-01", "to": "2027-12-31"}
+
+
+def test_with_no_dates_a_report_covers_this_year_to_today(finance_user):
+    _values, stored = parameters_clean(REPORTS["premium_production"], {}, user=finance_user, today=date(2026, 12, 7))
+    assert stored == {"from": "2026-01-01", "to": "2026-12-07"}

@@ -8,13 +8,16 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from portal.audit.models import AuditEvent
-from portal.reports.demo import FINANCE_PACK_NAME, seed_demo_reports
 from portal.reports.models import ReportRun, ReportSchedule
 from portal.reports.services import FINANCE_PACK, report_schedule_create, report_schedules_run_due
 
-from .factories import UserFactory
-
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_installed_pack(db):
+    """The finance pack the migrations install would run beside the schedules these tests add."""
+    ReportSchedule.objects.all().delete()
 
 
 @pytest.fixture
@@ -117,15 +120,6 @@ def test_a_report_the_owner_may_no_longer_run_is_skipped_and_audited(pack, finan
     runs = report_schedules_run_due(today=date(2026, 12, 1))
     assert sorted(run.report for run in runs) == ["claims", "premium_production", "receivables_ageing"]
     assert AuditEvent.objects.filter(action="report.schedule_skipped").count() == 2
-
-
-def test_the_demo_seeds_the_finance_pack_once(admin_user):
-    UserFactory(email_primary="finance@amparo.demo", role="FINANCE")
-    UserFactory(email_primary="admin@amparo.demo", role="ADMIN")
-    seed_demo_reports()
-    seed_demo_reports()
-    schedule = ReportSchedule.objects.get(name=FINANCE_PACK_NAME)
-    assert schedule.reports == FINANCE_PACK and schedule.day_of_month == 1
 
 
 def test_administrators_add_schedules_in_the_django_admin_and_the_save_is_audited(client, admin_user, finance_user):

@@ -12,7 +12,6 @@ from portal.integrations.demo import seed_demo_outbox
 from portal.loans.demo import seed_demo_loans
 from portal.payments.demo import pay_out_claim, seed_demo_payments
 from portal.policies.demo import seed_demo_policies, seed_scale_policies
-from portal.reports.demo import seed_demo_reports
 
 
 def seed_demo():
@@ -27,8 +26,6 @@ def seed_demo():
     seed_demo_loans()
     # Last: the policies' messages for the insurer's core, waiting while sync is off.
     seed_demo_outbox()
-    # The finance pack's schedule (the dashboards' figures follow within minutes: a periodic task).
-    seed_demo_reports()
     return logins
 
 

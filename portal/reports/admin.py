@@ -13,7 +13,7 @@ from .services import report_schedule_clean
 class ReportScheduleForm(forms.ModelForm):
     class Meta:
         model = ReportSchedule
-        fields = ["name", "reports", "format", "day_of_month", "recipients", "owner", "is_active"]
+        fields = ["name", "reports", "format", "day_of_month", "recipients", "emails_finance", "owner", "is_active"]
 
     def clean(self):
         cleaned = super().clean()
@@ -24,6 +24,7 @@ class ReportScheduleForm(forms.ModelForm):
                 day_of_month=cleaned.get("day_of_month") or 0,
                 recipients=cleaned.get("recipients") or [],
                 owner=cleaned.get("owner"),
+                emails_finance=cleaned.get("emails_finance", False),
             )
         return cleaned
 

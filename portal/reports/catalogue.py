@@ -6,6 +6,7 @@ REPORTS lists them all. Scope is never a parameter: every source reads through t
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -22,12 +23,19 @@ BOOK_ROLES = EVERY_BOOK | {Role.SUPERVISOR, Role.AGENT}
 MAX_RANGE_DAYS = 3 * 366
 
 
+# How finely a ratio is given, in the rows (sources.py) and in the totals (writers.Totals).
+RATIO_QUANTUM = Decimal("0.0001")
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
     label: str
     kind: str = TEXT
     total: bool = False
+    # (numerator key, denominator key) of two total columns: the totals line gives the ratio of their
+    # totals (a sum of ratios means nothing); blank unless the denominator's total is positive, as in a row.
+    ratio_of: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -38,15 +46,19 @@ class Param:
     required: bool = True
 
 
-def _first_of_month(today):
-    return today.replace(day=1)
+def _default_from(today, given):
+    """The first day of the year of `to` when only `to` is given (a lone earlier `to` then still makes a
+    range), else of this year."""
+    return given.get("to", today).replace(month=1, day=1)
 
 
-def _first_of_year(today):
-    return today.replace(month=1, day=1)
+def _default_to(today, given):
+    """Today, or the last day of `from`'s year when only a `from` after today is given."""
+    start = given.get("from")
+    return start.replace(month=12, day=31) if start is not None and start > today else today
 
 
-DEFAULTS = {"from": _first_of_year, "to": lambda today: today, "as_of": lambda today: today}
+DEFAULTS = {"from": _default_from, "to": _default_to, "as_of": lambda today, given: today}
 FROM = Param("from", _("From"))
 TO = Param("to", _("To"))
 AS_OF = Param("as_of", _("As of"))
@@ -192,7 +204,7 @@ REPORTS = {
                 Column("currency", _("Currency")),
                 Column("earned", _("Earned premium"), MONEY, total=True),
                 Column("incurred", _("Incurred"), MONEY, total=True),
-                Column("loss_ratio", _("Loss ratio"), PERCENT),
+                Column("loss_ratio", _("Loss ratio"), PERCENT, ratio_of=("incurred", "earned")),
             ),
             source=sources.loss_ratio,
             chart=("product", "loss_ratio"),
@@ -351,13 +363,17 @@ def parameters_clean(report, raw, *, user, today=None):
             _("The report %(report)s takes no parameter %(names)s; it takes %(known)s.")
             % {"report": report.name, "names": ", ".join(unknown), "known": ", ".join(known)}
         )
-    values = {}
+    given = {}
     for name, param in known.items():
         text = str(raw.get(name) or "").strip()
         if text:
-            values[name] = _parse(param, text)
+            given[name] = _parse(param, text)
+    values = {}
+    for name, param in known.items():
+        if name in given:
+            values[name] = given[name]
         elif param.required and name in DEFAULTS:
-            values[name] = DEFAULTS[name](today)
+            values[name] = DEFAULTS[name](today, given)
     if "from" in values and "to" in values:
         if values["from"] > values["to"]:
             raise ValidationError({"to": _("The end of the range comes before its start.")})

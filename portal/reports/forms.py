@@ -19,7 +19,7 @@ def report_form(report, user, *, data=None, today):
     fields = {"format": forms.ChoiceField(label=_("Format"), choices=ReportFormat.choices, initial=ReportFormat.XLSX)}
     for param in report.params:
         if param.kind == DATE:
-            default = DEFAULTS[param.name](today)
+            default = DEFAULTS[param.name](today, {})
             fields[param.name] = forms.CharField(
                 label=param.label,
                 required=False,

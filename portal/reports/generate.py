@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from portal.accounts.models import Role, User
 from portal.audit.services import audit_record
 from portal.core.tasks import heartbeat
 from portal.notifications.services import email_queue
@@ -168,8 +169,15 @@ def _email_pack_when_complete(schedule_id):
             lines.append(f"- {title} ({run.format.upper()}, {run.row_count}): {run_link(run)}")
         else:
             lines.append(f"- {title}: " + _("could not be generated (%(error)s)") % {"error": run.error})
+    recipients = list(schedule.recipients)
+    if schedule.emails_finance:
+        finance = User.objects.filter(role=Role.FINANCE, is_active=True).order_by("email_primary")
+        recipients += [email for email in finance.values_list("email_primary", flat=True) if email not in recipients]
+    if not recipients:
+        logger.warning("schedule %s has nobody to email its reports to", schedule.pk)
+        return
     email_queue(
-        to=list(schedule.recipients),
+        to=recipients,
         subject=_("%(name)s for %(month)s")
         % {"name": schedule.name, "month": (schedule.last_period - timedelta(days=1)).strftime("%Y-%m")},
         body=_("The reports of %(name)s are ready (sign in to download them):") % {"name": schedule.name}

@@ -97,10 +97,23 @@ class ReportSchedule(models.Model):
     reports = models.JSONField(_("reports"), default=list, help_text=_("Names of the catalogue's reports."))
     format = models.CharField(_("format"), max_length=4, choices=ReportFormat.choices, default=ReportFormat.PDF)
     day_of_month = models.PositiveSmallIntegerField(_("day of the month"), default=1)
-    recipients = models.JSONField(_("recipients"), default=list, help_text=_("Email addresses."))
-    # The runs are requested as this user, so they see what the owner's role and scope allow.
+    recipients = models.JSONField(_("recipients"), default=list, blank=True, help_text=_("Email addresses."))
+    # Read when the pack is emailed, so finance staff who join or leave later are counted.
+    emails_finance = models.BooleanField(
+        _("email every active finance user"),
+        default=False,
+        help_text=_("Besides the recipients, every active user with the finance role when the reports are ready."),
+    )
+    # The runs are requested as this user, so they see what the owner's role and scope allow; without
+    # one, as the reports' system account (an administrator who cannot sign in).
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("runs as"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("runs as"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text=_("Empty: the reports' system account, which sees every book."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     # The month (first day) last generated: a schedule runs once per month however often the task looks.

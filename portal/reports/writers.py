@@ -3,7 +3,8 @@
 (WeasyPrint: a cover with the parameters, the totals, a bar chart drawn as SVG on the server, the
 rows, and "page N of M"). Text cells are neutralised against formula injection as in every export.
 
-Totals are per currency: each money column with `total` summed over the rows of that currency.
+Totals are per currency: each money column with `total` summed over the rows of that currency, and
+each ratio column (`ratio_of`) the ratio of two of those sums.
 """
 
 import csv
@@ -22,7 +23,7 @@ from portal.core.exports import FORMULA_STARTS
 from portal.policies.documents import COMPANY, LOGO, STATIC_DIR, LocalStaticFetcher, page_counter_css
 
 from . import xlsx
-from .catalogue import DATE, DATETIME, INT, MONEY, MONTH, PERCENT, TEXT
+from .catalogue import DATE, DATETIME, INT, MONEY, MONTH, PERCENT, RATIO_QUANTUM, TEXT
 from .csvcopy import copy_possible, write_csv_copy
 from .xlsxcopy import write_xlsx_copy
 
@@ -33,13 +34,20 @@ CHART_BARS = 12
 
 
 class Totals:
-    """Sums of the report's total columns per currency, collected while the rows go by."""
+    """Sums of the report's total columns per currency, collected while the rows go by, and the ratios
+    of those sums for the columns that are a ratio of two of them."""
 
     def __init__(self, report):
         self.report = report
         self.indexes = [index for index, column in enumerate(report.columns) if column.total]
         self.currency_index = report.column_index(report.currency_column) if report.currency_column else None
         self.sums = defaultdict(lambda: [0] * len(self.indexes))
+        position_of = {report.columns[index].key: position for position, index in enumerate(self.indexes)}
+        self.ratios = [
+            (index, position_of[column.ratio_of[0]], position_of[column.ratio_of[1]])
+            for index, column in enumerate(report.columns)
+            if column.ratio_of
+        ]
 
     def add(self, row):
         if not self.indexes:
@@ -60,8 +68,12 @@ class Totals:
             line[0] = _("Total")
             if self.currency_index is not None:
                 line[self.currency_index] = currency
+            sums = self.sums[currency]
             for position, index in enumerate(self.indexes):
-                line[index] = self.sums[currency][position]
+                line[index] = sums[position]
+            for index, numerator, denominator in self.ratios:
+                if sums[denominator] > 0:
+                    line[index] = (Decimal(sums[numerator]) / Decimal(sums[denominator])).quantize(RATIO_QUANTUM)
             lines.append(line)
         return lines
 
@@ -196,13 +208,12 @@ def write_pdf(report, rows, path, *, parameters, requested_by, progress=None):
             for kind, value in zip(kinds, row, strict=True)
         ]
 
-    labels = {param.name: param.label for param in report.params}
     total_lines = [cells(line) for line in totals.rows()]
-    # The cover's summary: the label, the currency and the summed columns only.
+    # The cover's summary: the label, the currency and the summed and ratio columns only.
     kept = [
         index
         for index, column in enumerate(report.columns)
-        if index == 0 or column.total or column.key == report.currency_column
+        if index == 0 or column.total or column.ratio_of or column.key == report.currency_column
     ]
     html = render_to_string(
         "reports/report_document.html",
@@ -214,7 +225,10 @@ def write_pdf(report, rows, path, *, parameters, requested_by, progress=None):
             "page_counter": page_counter_css(),
             "generated_at": timezone.localtime(),
             "requested_by": requested_by,
-            "parameters": [(labels.get(name, name), value) for name, value in parameters.items()],
+            # In the definition's order: the stored parameters come back in jsonb's key order ("to" first).
+            "parameters": [
+                (param.label, parameters[param.name]) for param in report.params if param.name in parameters
+            ],
             "columns": report.columns,
             "rows": [cells(row) for row in shown],
             "totals": total_lines,

@@ -6,32 +6,42 @@ Prints one JSON line: {"rows": .., "seconds": .., "path": .., "sha256": ..}.
 """
 
 import json
+import os
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
-from portal.accounts.models import Role, User
 from portal.reports.catalogue import REPORTS
 from portal.reports.generate import report_run_generate
 from portal.reports.models import ReportFormat, ReportRun
-from portal.reports.services import report_run_request
+from portal.reports.services import report_run_request, reports_system_user
 from portal.reports.storage import report_copy_to
 
-SYSTEM_EMAIL = "reports@amparo.system"
+
+def _language(code):
+    try:
+        return translation.get_supported_language_variant(code)
+    except LookupError:
+        choices = ", ".join(code for code, _name in settings.LANGUAGES)
+        raise CommandError(f"--language takes one of {choices} (or es), got {code!r}") from None
 
 
-def system_user():
-    """The account operators' runs are recorded under: an administrator who cannot sign in."""
-    user, created = User.objects.get_or_create(
-        email_primary=SYSTEM_EMAIL,
-        defaults={"full_name": "Amparo reports", "role": Role.ADMIN, "id_type": "NIT", "id_number": "REPORTS-SYSTEM"},
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
+def _writable_destination(output):
+    """`output` as a path whose directory exists and may be written, checked before any run is stored."""
+    destination = Path(output)
+    if destination.is_dir():
+        raise CommandError(f"--output {output} is a directory; name the file to write")
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(f"--output {output}: cannot create its directory ({error.strerror})") from None
+    if not os.access(destination.parent, os.W_OK):
+        raise CommandError(f"--output {output}: its directory may not be written")
+    return destination
 
 
 class Command(BaseCommand):
@@ -42,27 +52,40 @@ class Command(BaseCommand):
         parser.add_argument("--format", dest="fmt", choices=ReportFormat.values, default=ReportFormat.CSV)
         parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
         parser.add_argument("--output", required=True)
+        parser.add_argument(
+            "--language", default=settings.LANGUAGE_CODE, help="The file's language: es or en (headers, PDF)."
+        )
 
-    def handle(self, *args, name, fmt, param, output, **options):
+    def handle(self, *args, name, fmt, param, output, language, **options):
         parameters = {}
         for pair in param:
             key, separator, value = pair.partition("=")
             if not separator:
                 raise CommandError(f"--param takes KEY=VALUE, got {pair!r}")
             parameters[key.strip()] = value.strip()
+        language = _language(language)
+        destination = _writable_destination(output)
         started = time.perf_counter()
         try:
-            run = report_run_request(report_name=name, fmt=fmt, parameters=parameters, actor=system_user())
+            with translation.override(language):
+                run = report_run_request(
+                    report_name=name,
+                    fmt=fmt,
+                    parameters=parameters,
+                    actor=reports_system_user(),
+                    language=language,
+                    queue=False,
+                )
         except (ValidationError, PermissionDenied) as error:
             messages = error.messages if isinstance(error, ValidationError) else [str(error)]
             raise CommandError(" ".join(messages)) from None
-        # In a worker-backed deployment the queued task may already have run it; this is a no-op then.
         run = report_run_generate(run_id=run.pk)
         if run.status != ReportRun.Status.SUCCEEDED:
             raise CommandError(run.error or f"the run ended {run.status}")
-        destination = Path(output)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        report_copy_to(run.stored_name, destination)
+        try:
+            report_copy_to(run.stored_name, destination)
+        except OSError as error:
+            raise CommandError(f"--output {output}: the file could not be written ({error.strerror})") from None
         self.stdout.write(
             json.dumps(
                 {
