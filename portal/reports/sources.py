@@ -74,21 +74,40 @@ def _listed(rows):
 
 
 def premium_production(user, params):
+    """Versions booked by their effective month (a backdated version counts where it takes effect, not
+    when it was recorded), grouped by product and agent ids so namesakes stay apart."""
     kinds = ("new_business", "renewal", "endorsement", "cancellation", "reinstatement")
-    group = ("month", "policy__product__name", "policy__customer__agent__full_name", "currency")
+    group = (
+        "month",
+        "policy__product_id",
+        "policy__product__name",
+        "policy__customer__agent_id",
+        "policy__customer__agent__full_name",
+        "currency",
+    )
     query = (
         PolicyVersion.objects.filter(
             policy__in=policies_visible_to(user).values("pk"),
-            created_at__gte=_start_of(params["from"]),
-            created_at__lt=_start_of(params["to"] + timedelta(days=1)),
+            effective_date__gte=params["from"],
+            effective_date__lte=params["to"],
         )
         .filter(_agent_filter(params, "policy__customer__agent"))
-        .annotate(month=TruncMonth("created_at", output_field=DateField()))
+        .annotate(month=TruncMonth("effective_date", output_field=DateField()))
         .values(*group)
         .annotate(**{kind.lower(): Count("pk", filter=Q(kind=kind)) for kind in PolicyVersion.Kind.values})
         .annotate(written=Coalesce(Sum("premium_change"), ZERO, output_field=MONEY_FIELD))
-        .order_by(*group)
-        .values_list(*group, *kinds, "written")
+        .order_by(
+            "month",
+            "policy__product__name",
+            "policy__product_id",
+            "policy__customer__agent__full_name",
+            "policy__customer__agent_id",
+            "currency",
+        )
+        # Exactly the report's columns, in order: PostgreSQL COPYs this query as the file.
+        .values_list(
+            "month", "policy__product__name", "policy__customer__agent__full_name", "currency", *kinds, "written"
+        )
     )
     return ReportData(rows=query.iterator(chunk_size=CHUNK), query=query)
 
@@ -110,20 +129,31 @@ class _Version:
         return self.kind == PolicyVersion.Kind.CANCELLATION
 
 
+@dataclass(frozen=True)
+class _PolicyFields:
+    number: str
+    product_id: int
+    product: str
+    agent: str
+    currency: str
+
+
 VERSION_FIELDS = ("number", "kind", "effective_date", "start_date", "end_date", "premium", "premium_change")
 
 
-def _versions_by_policy(user, params, *, recorded_before):
-    """(policy fields, [versions recorded before `recorded_before`]) per policy in scope, policy by policy."""
+def _versions_by_policy(user, params, *, effective_by):
+    """(policy fields, [versions effective on or before `effective_by`]) per policy in scope, policy by
+    policy. Business dates decide: a version recorded today for a date in the past counts from that date."""
     rows = (
         PolicyVersion.objects.filter(
-            policy__in=policies_visible_to(user).values("pk"), created_at__lt=_start_of(recorded_before)
+            policy__in=policies_visible_to(user).values("pk"), effective_date__lte=effective_by
         )
         .filter(_agent_filter(params, "policy__customer__agent"))
         .order_by("policy_id", "number")
         .values_list(
             "policy_id",
             "policy__number",
+            "policy__product_id",
             "policy__product__name",
             "policy__customer__agent__full_name",
             "currency",
@@ -133,7 +163,11 @@ def _versions_by_policy(user, params, *, recorded_before):
     )
     for _policy_id, group in itertools.groupby(rows, key=lambda row: row[0]):
         group = list(group)
-        yield group[0][1:5], [_Version(*row[5:]) for row in group]
+        # A version counts once every version before it does too: withdrawing a scheduled cancellation
+        # makes a version effective before the cancellation it undoes, and alone it would charge back
+        # a return that has not happened yet.
+        in_effect = itertools.takewhile(lambda numbered: numbered[0] == numbered[1][6], enumerate(group, 1))
+        yield _PolicyFields(*group[0][1:6]), [_Version(*row[6:]) for _number, row in in_effect]
 
 
 def policy_earnings(versions, *, until):
@@ -148,16 +182,28 @@ def policy_earnings(versions, *, until):
 
 
 def earned_premium(user, params):
-    """Written, earned (pro rata by day through the date) and unearned premium per policy at a date."""
-    day_after = params["as_of"] + timedelta(days=1)
+    """Written, earned (pro rata by day through the date) and unearned premium per policy at a date,
+    over the versions effective by then."""
+    as_of = params["as_of"]
+    day_after = as_of + timedelta(days=1)
 
     def rows():
-        for (number, product, agent, currency), versions in _versions_by_policy(
-            user, params, recorded_before=day_after
-        ):
-            yield number, product, agent, currency, *policy_earnings(versions, until=day_after)
+        for policy, versions in _versions_by_policy(user, params, effective_by=as_of):
+            yield (
+                policy.number,
+                policy.product,
+                policy.agent,
+                policy.currency,
+                *policy_earnings(versions, until=day_after),
+            )
 
-    count = policies_visible_to(user).filter(_agent_filter(params, "customer__agent")).count()
+    # A policy has a version effective by the date when its cover starts by then: every version shares
+    # the term's start, and the first takes effect on it.
+    count = (
+        policies_visible_to(user)
+        .filter(_agent_filter(params, "customer__agent"), current_version__start_date__lte=as_of)
+        .count()
+    )
     return ReportData(rows=rows(), total=count)
 
 
@@ -292,28 +338,31 @@ def claims(user, params):
 
 
 def loss_ratio(user, params):
-    """Earned premium in [from, to] (earned through `to` less earned before `from`, per version) against
-    claims approved for losses in that period, per product and currency."""
+    """Earned premium in [from, to] (earned through `to` less earned before `from`, over the versions
+    effective by `to`) against claims approved for losses in that period, per product and currency."""
     start, end = params["from"], params["to"] + timedelta(days=1)
     earned = defaultdict(lambda: ZERO)
-    for (_number, product, _agent, currency), versions in _versions_by_policy(user, params, recorded_before=end):
-        earned[(product, currency)] += (
-            policy_earnings(versions, until=end)[1] - policy_earnings(versions, until=start)[1]
-        )
-    incurred = {
-        (row["policy__product__name"], row["currency"]): row["incurred"]
-        for row in claims_visible_to(user)
+    names = {}
+    for policy, versions in _versions_by_policy(user, params, effective_by=params["to"]):
+        key = (policy.product_id, policy.currency)
+        names[policy.product_id] = policy.product
+        earned[key] += policy_earnings(versions, until=end)[1] - policy_earnings(versions, until=start)[1]
+    incurred = {}
+    for row in (
+        claims_visible_to(user)
         .filter(status__in=INCURRED_CLAIM, approved_amount__isnull=False, loss_date__gte=start, loss_date__lt=end)
         .filter(_agent_filter(params, "customer__agent"))
         .order_by()
-        .values("policy__product__name", "currency")
+        .values("policy__product_id", "policy__product__name", "currency")
         .annotate(incurred=Sum("approved_amount"))
-    }
+    ):
+        names[row["policy__product_id"]] = row["policy__product__name"]
+        incurred[(row["policy__product_id"], row["currency"])] = row["incurred"]
     rows = []
-    for key in sorted(set(earned) | set(incurred)):
-        premium, losses = earned.get(key, ZERO), incurred.get(key, ZERO)
+    for product_id, currency in sorted(set(earned) | set(incurred), key=lambda key: (names[key[0]], *key)):
+        premium, losses = earned.get((product_id, currency), ZERO), incurred.get((product_id, currency), ZERO)
         ratio = (losses / premium).quantize(Decimal("0.0001")) if premium > 0 else None
-        rows.append((*key, premium, losses, ratio))
+        rows.append((names[product_id], currency, premium, losses, ratio))
     return ReportData(rows=rows, total=len(rows))
 
 
