@@ -12,10 +12,12 @@ from django.utils import timezone
 
 from portal.accounts.models import Role
 from portal.claims.services import claim_approve, claim_start_review
+from portal.payments.models import Payment
+from portal.payments.services import payment_receive, payment_reverse
 from portal.policies.services import policy_cancel, policy_endorse, policy_reinstate
 from portal.reports.catalogue import REPORTS, parameters_clean
 
-from .factories import ProductFactory, UserFactory, file_claim, grant_approval_limit, issue_policy
+from .factories import CustomerFactory, ProductFactory, UserFactory, file_claim, grant_approval_limit, issue_policy
 
 pytestmark = pytest.mark.django_db
 YEAR = timezone.localdate().year - 1
@@ -198,3 +200,80 @@ def test_premium_production_keeps_namesake_agents_and_products_apart(team, finan
     assert len(rows) == len(groups) == 2
     assert {(row[1], row[2]) for row in rows} == {("Autos", "Carlos Pérez")}
     assert sorted(column(report, rows, "written_premium")) == sorted(written for _p, _a, written in groups)
+
+
+def ageing_by_sql(as_of):
+    """{bucket: outstanding} of the instalments open on `as_of`, paid by then from payments received by
+    then and not reversed by then, of policies whose cover had begun."""
+    by_bucket = {}
+    for due_date, outstanding in sql(
+        """
+        SELECT i.due_date, i.amount - COALESCE((
+            SELECT SUM(a.amount) FROM payments_paymentallocation a JOIN payments_payment p ON p.id = a.payment_id
+            WHERE a.instalment_id = i.id AND p.received_on <= %(as_of)s
+              AND (p.status = 'CONFIRMED' OR p.reversed_at >= %(day_after)s)), 0) AS outstanding
+        FROM payments_instalment i JOIN policies_policyversion v ON v.id = i.policy_version_id
+        WHERE v.start_date <= %(as_of)s
+        """,
+        {
+            "as_of": as_of,
+            "day_after": timezone.make_aware(timezone.datetime.combine(as_of, timezone.datetime.min.time()))
+            + timedelta(days=1),
+        },
+    ):
+        if outstanding <= 0:
+            continue
+        overdue = (as_of - due_date).days
+        bucket = BUCKETS[
+            0 if overdue <= 0 else 1 if overdue <= 30 else 2 if overdue <= 60 else 3 if overdue <= 90 else 4
+        ]
+        by_bucket[bucket] = by_bucket.get(bucket, Decimal(0)) + outstanding
+    return by_bucket
+
+
+def test_receivables_ageing_is_as_at_its_date(agent, finance_user):
+    as_of = date(YEAR, 3, 31)
+    paid_late = issue_policy(actor=agent, agent=agent, as_of=date(YEAR, 1, 5))
+    payment_receive(
+        customer=paid_late.customer,
+        amount=paid_late.current_version.premium,
+        currency="COP",
+        method="CASH",
+        reference="LATE-1",
+        actor=agent,
+        received_on=date(YEAR, 5, 2),
+    )
+    reversed_later = issue_policy(actor=agent, agent=agent, as_of=date(YEAR, 1, 20))
+    payment = payment_receive(
+        customer=reversed_later.customer,
+        amount=Decimal("100000"),
+        currency="COP",
+        method="CASH",
+        reference="REV-1",
+        actor=agent,
+        received_on=date(YEAR, 2, 1),
+    )
+    payment_reverse(payment=payment, actor=agent, reason="Cheque devuelto")
+    issue_policy(actor=agent, agent=agent, as_of=date(YEAR, 4, 15))
+    report, rows = report_rows("receivables_ageing", finance_user, as_of=as_of.isoformat())
+
+    by_sql = ageing_by_sql(as_of)
+    for bucket in BUCKETS:
+        assert sum(column(report, rows, bucket), Decimal(0)) == by_sql.get(bucket, 0)
+    for row in rows:
+        assert sum(row[report.column_index(bucket)] for bucket in BUCKETS) == row[report.column_index("open_balance")]
+    assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REVERSED
+    assert len(rows) == 2
+    # Paid in May: still owed in March. Reversed today: paid in part in March.
+    assert sum(column(report, rows, "open_balance"), Decimal(0)) == (
+        paid_late.current_version.premium + reversed_later.current_version.premium - Decimal("100000")
+    )
+
+
+def test_receivables_ageing_keeps_namesake_customers_apart_by_their_id_number(agent, finance_user):
+    for id_number in ("52111222", "52333444"):
+        customer = CustomerFactory(full_name="María García", id_number=id_number, agent=agent, created_by=agent)
+        issue_policy(actor=agent, customer=customer)
+    report, rows = report_rows("receivables_ageing", finance_user)
+
+    assert sorted(column(report, rows, "customer")) == ["María García (52111222)", "María García (52333444)"]

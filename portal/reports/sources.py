@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DateField, DecimalField, F, Q, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, DateField, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Concat, TruncMonth
 from django.utils import timezone
 
 from portal.accounts.models import Role, User
@@ -27,7 +27,7 @@ from portal.ingestion.models import ImportJob
 from portal.ingestion.selectors import bordereau_totals_visible_to, import_jobs_visible_to
 from portal.loans.models import AccountState, ArrearsBucket, LoanInstalment, LoanRepayment
 from portal.loans.selectors import loans_visible_to
-from portal.payments.models import ClaimPayout, Instalment, Payment
+from portal.payments.models import ClaimPayout, Payment, PaymentAllocation
 from portal.payments.selectors import instalments_visible_to, payments_visible_to, payouts_visible_to
 from portal.policies.models import PolicyVersion
 from portal.policies.prorata import earned_premium as prorata_earned
@@ -235,10 +235,33 @@ def collections(user, params):
     )
 
 
+def paid_as_at(as_of):
+    """What had been paid of an instalment (the outer query's row) on `as_of`: its allocations from
+    payments received by then that had not been reversed by then."""
+    return Coalesce(
+        Subquery(
+            PaymentAllocation.objects.filter(instalment=OuterRef("pk"), payment__received_on__lte=as_of)
+            .filter(
+                Q(payment__status=Payment.Status.CONFIRMED)
+                | Q(payment__reversed_at__gte=_start_of(as_of + timedelta(days=1)))
+            )
+            .order_by()
+            .values("instalment")
+            .annotate(paid=Sum("amount"))
+            .values("paid")
+        ),
+        ZERO,
+        output_field=MONEY_FIELD,
+    )
+
+
 def receivables_ageing(user, params):
-    """Open instalments' outstanding amounts per customer, agent and currency, by days overdue on the date."""
+    """Instalments open on the date (amounts paid as at that date) per customer, agent and currency, by
+    days overdue on the date. An instalment counts once its policy's cover has begun by the date (the
+    business date of the version that scheduled it), as earned premium counts versions; its amount is
+    today's, since a schedule keeps no history of its amounts."""
     as_of = params["as_of"]
-    outstanding = F("amount") - F("amount_paid")
+    outstanding = F("amount") - F("paid")
     buckets = {
         "current": Q(due_date__gte=as_of),
         "days_1_30": Q(due_date__lt=as_of, due_date__gte=as_of - timedelta(days=30)),
@@ -246,27 +269,34 @@ def receivables_ageing(user, params):
         "days_61_90": Q(due_date__lt=as_of - timedelta(days=60), due_date__gte=as_of - timedelta(days=90)),
         "days_90_plus": Q(due_date__lt=as_of - timedelta(days=90)),
     }
+    group = (
+        "account__customer__agent__full_name",
+        "account__customer__agent_id",
+        "account__customer__full_name",
+        "account__customer__id_number",
+        "account__customer_id",
+        "currency",
+    )
     open_instalments = (
         instalments_visible_to(user)
-        .filter(status=Instalment.Status.OPEN, amount__gt=F("amount_paid"))
+        .filter(policy_version__start_date__lte=as_of)
         .filter(_agent_filter(params, "account__customer__agent"))
+        .annotate(paid=paid_as_at(as_of))
+        .filter(amount__gt=F("paid"))
         .order_by()
-        .values("account__customer__full_name", "account__customer__agent__full_name", "currency")
+        .values(*group)
         .annotate(
+            # The id number tells namesakes apart.
+            customer=Concat("account__customer__full_name", Value(" ("), "account__customer__id_number", Value(")")),
             **{
                 name: Coalesce(Sum(outstanding, filter=condition), ZERO, output_field=MONEY_FIELD)
                 for name, condition in buckets.items()
             },
             open_balance=Sum(outstanding, output_field=MONEY_FIELD),
         )
-        .order_by("account__customer__agent__full_name", "account__customer__full_name", "currency")
-        .values_list(
-            "account__customer__full_name",
-            "account__customer__agent__full_name",
-            "currency",
-            *buckets,
-            "open_balance",
-        )
+        .order_by(*group)
+        # Exactly the report's columns, in order: PostgreSQL COPYs this query as the file.
+        .values_list("customer", "account__customer__agent__full_name", "currency", *buckets, "open_balance")
     )
     return ReportData(rows=open_instalments.iterator(chunk_size=CHUNK), query=open_instalments)
 
