@@ -11,7 +11,9 @@ from django.db import connection
 from django.utils import timezone
 
 from portal.accounts.models import Role
-from portal.claims.services import claim_approve, claim_start_review
+from portal.claims.models import Claim
+from portal.claims.services import claim_approve, claim_close, claim_reject, claim_start_review
+from portal.payments.demo import pay_out_claim
 from portal.payments.models import Payment
 from portal.payments.services import payment_receive, payment_reverse
 from portal.policies.services import policy_cancel, policy_endorse, policy_reinstate
@@ -277,3 +279,24 @@ def test_receivables_ageing_keeps_namesake_customers_apart_by_their_id_number(ag
     report, rows = report_rows("receivables_ageing", finance_user)
 
     assert sorted(column(report, rows, "customer")) == ["María García (52111222)", "María García (52333444)"]
+
+
+def test_claim_statuses_add_up_to_the_claims_filed(agent, supervisor, reason, finance_user):
+    grant_approval_limit(supervisor, "50000000")
+    policy = issue_policy(actor=agent, agent=agent)
+    rejected = claim_start_review(claim=file_claim(policy=policy, actor=agent), actor=supervisor)
+    claim_close(claim=claim_reject(claim=rejected, actor=supervisor, reason=reason, note="No"), actor=supervisor)
+    approved = claim_start_review(claim=file_claim(policy=policy, actor=agent), actor=supervisor)
+    approved = claim_approve(claim=approved, actor=UserFactory(role=Role.ADMIN), amount=Decimal("1000000"), note="ok")
+    pay_out_claim(approved, maker=finance_user, checker=UserFactory(role=Role.FINANCE))
+    claim_close(claim=Claim.objects.get(pk=approved.pk), actor=supervisor)
+    file_claim(policy=policy, actor=agent)
+    report, rows = report_rows("claims", finance_user)
+
+    [row] = rows
+    values = {key: row[report.column_index(key)] for key in ("filed", "open", "approved", "rejected")}
+    assert values == {"filed": 3, "open": 1, "approved": 1, "rejected": 1}
+    [[closed_without_amount]] = sql(
+        "SELECT COUNT(*) FROM claims_claim WHERE status = 'CLOSED' AND approved_amount IS NULL"
+    )
+    assert closed_without_amount == 1

@@ -303,6 +303,10 @@ def receivables_ageing(user, params):
 
 OPEN_CLAIM = (Claim.Status.PENDING, Claim.Status.UNDER_REVIEW)
 INCURRED_CLAIM = (Claim.Status.APPROVED, Claim.Status.PAID, Claim.Status.CLOSED)
+# Every claim filed is open, approved or rejected: one closed with an approved amount was approved
+# (and settled), one closed without any was turned down (rejected, or withdrawn before a decision).
+APPROVED_CLAIM = Q(status__in=INCURRED_CLAIM, approved_amount__isnull=False)
+REJECTED_CLAIM = Q(status=Claim.Status.REJECTED) | Q(status=Claim.Status.CLOSED, approved_amount__isnull=True)
 
 
 def claims(user, params):
@@ -312,42 +316,42 @@ def claims(user, params):
         .filter(created_at__gte=_start_of(params["from"]), created_at__lt=_start_of(params["to"] + timedelta(days=1)))
         .filter(_agent_filter(params, "customer__agent"))
     )
-    group = ("month", "policy__product__name", "currency")
+    group = ("month", "policy__product_id", "currency")
     figures = (
         in_range.annotate(month=TruncMonth("created_at"))
         .order_by()
-        .values(*group)
+        .values(*group, "policy__product__name")
         .annotate(
             filed=Count("pk"),
             open=Count("pk", filter=Q(status__in=OPEN_CLAIM)),
-            approved=Count("pk", filter=Q(status__in=INCURRED_CLAIM, approved_amount__isnull=False)),
-            rejected=Count("pk", filter=Q(status=Claim.Status.REJECTED)),
+            approved=Count("pk", filter=APPROVED_CLAIM),
+            rejected=Count("pk", filter=REJECTED_CLAIM),
             incurred=Coalesce(
                 Sum("approved_amount", filter=Q(status__in=INCURRED_CLAIM)), ZERO, output_field=MONEY_FIELD
             ),
         )
-        .order_by(*group)
+        .order_by("month", "policy__product__name", "policy__product_id", "currency")
     )
     open_ages = defaultdict(list)
-    for month, product, currency, filed_at in (
+    for month, product_id, currency, filed_at in (
         in_range.filter(status__in=OPEN_CLAIM)
         .annotate(month=TruncMonth("created_at"))
         .values_list(*group, "created_at")
         .iterator(chunk_size=CHUNK)
     ):
-        open_ages[(month, product, currency)].append((today - timezone.localtime(filed_at).date()).days)
+        open_ages[(month, product_id, currency)].append((today - timezone.localtime(filed_at).date()).days)
     paid = {
-        (row["month"], row["policy__product__name"], row["currency"]): row["paid"]
+        (row["month"], row["policy__product_id"], row["currency"]): row["paid"]
         for row in ClaimPayout.objects.filter(status=ClaimPayout.Status.CONFIRMED, claim__in=in_range.values("pk"))
-        .annotate(month=TruncMonth("claim__created_at"), policy__product__name=F("claim__policy__product__name"))
+        .annotate(month=TruncMonth("claim__created_at"), policy__product_id=F("claim__policy__product_id"))
         .order_by()
-        .values("month", "policy__product__name", "currency")
+        .values("month", "policy__product_id", "currency")
         .annotate(paid=Sum("amount"))
     }
 
     def rows():
         for row in figures:
-            key = (row["month"], row["policy__product__name"], row["currency"])
+            key = (row["month"], row["policy__product_id"], row["currency"])
             ages = open_ages.get(key)
             paid_amount = paid.get(key, ZERO)
             yield (
