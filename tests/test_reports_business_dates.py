@@ -13,6 +13,7 @@ from django.utils import timezone
 from portal.accounts.models import Role
 from portal.claims.models import Claim
 from portal.claims.services import claim_approve, claim_close, claim_reject, claim_start_review
+from portal.ingestion.models import ClaimTotal, ImportJob, RiskTotal, Source
 from portal.payments.demo import pay_out_claim
 from portal.payments.models import Payment
 from portal.payments.services import payment_receive, payment_reverse
@@ -300,3 +301,72 @@ def test_claim_statuses_add_up_to_the_claims_filed(agent, supervisor, reason, fi
         "SELECT COUNT(*) FROM claims_claim WHERE status = 'CLOSED' AND approved_amount IS NULL"
     )
     assert closed_without_amount == 1
+
+
+def test_bordereaux_count_rejections_once_and_show_the_classes_a_period_dropped(finance_user):
+    source = Source.objects.create(name="Seguros Andinos")
+    this_month = timezone.localdate().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    for period, class_of_business, premium in [
+        (last_month, "Marine", "100.00"),
+        (last_month, "Cargo", "40.00"),
+        (this_month, "Marine", "250.00"),
+        (this_month, "Fire", "70.00"),
+    ]:
+        RiskTotal.objects.create(
+            source=source,
+            period=period,
+            currency="USD",
+            rows=2,
+            class_of_business=class_of_business,
+            sum_insured=Decimal("1000"),
+            gross_premium=Decimal(premium),
+            net_premium=Decimal(premium),
+        )
+    ClaimTotal.objects.create(
+        source=source,
+        period=this_month,
+        currency="USD",
+        rows=1,
+        claim_status="Open",
+        total_incurred=Decimal("30.00"),
+        paid=Decimal("0"),
+        reserves=Decimal("30.00"),
+    )
+    all_rejected = Source.objects.create(name="Aseguradora del Llano")
+    imports = ((source, "risk", 3), (source, "risk", 2), (source, "claims", 4), (all_rejected, "risk", 5))
+    for file, (cedant, kind, rejected) in enumerate(imports):
+        ImportJob.objects.create(
+            source=cedant,
+            kind=kind,
+            period=this_month,
+            stored_name=f"{file}.csv",
+            original_name=f"{file}.csv",
+            sha256=str(file),
+            status=ImportJob.Status.SUCCEEDED,
+            rows_rejected=rejected,
+        )
+    report, rows = report_rows("bordereaux", finance_user, **{"from": this_month.isoformat()})
+
+    [[rejected_by_sql]] = sql("SELECT SUM(rows_rejected) FROM ingestion_importjob WHERE period = %s", [this_month])
+    assert sum(column(report, rows, "rows_rejected")) == rejected_by_sql == 14
+    assert [row[report.column_index("rows_rejected")] for row in rows if row[0] == "Seguros Andinos"] == [
+        3 + 2,
+        0,
+        0,
+        4,
+    ]
+    [blank] = [row for row in rows if row[0] == "Aseguradora del Llano"]
+    assert blank[3:] == ("", "", 0, 5, 0, 0, 0)
+    by_group = {(row[2], row[3]): row for row in rows}
+    cargo = by_group[("Risk / premium", "Cargo")]
+    assert (cargo[report.column_index("amount")], cargo[report.column_index("previous")]) == (0, Decimal("40.00"))
+    assert cargo[report.column_index("difference")] == Decimal("-40.00")
+    [[this_total, last_total]] = sql(
+        "SELECT SUM(gross_premium) FILTER (WHERE period = %s), SUM(gross_premium) FILTER (WHERE period = %s) "
+        "FROM ingestion_risktotal",
+        [this_month, last_month],
+    )
+    risk_rows = [row for row in rows if row[2] == "Risk / premium"]
+    assert sum(row[report.column_index("amount")] for row in risk_rows) == this_total
+    assert sum(row[report.column_index("previous")] for row in risk_rows) == last_total

@@ -434,45 +434,59 @@ def _month_before(period):
 
 
 def bordereaux(user, params):
-    """Each bordereau's stored totals (kept by its imports) per group and currency, with the rows its
-    imports rejected and the same group's figure in the cedant's previous period."""
+    """Each bordereau's stored totals (kept by its imports) per group and currency against the same
+    group's figure in the cedant's previous period; a group the previous period had and this one has
+    not shows with 0, so its drop is in the difference. The rows its imports rejected are counted
+    once per cedant, period and kind, on that bordereau's first row (the others 0), so they add up."""
     start, end = params["from"].replace(day=1), params["to"]
     kinds = {Kind.RISK: ("gross_premium", "class_of_business"), Kind.CLAIMS: ("total_incurred", "claim_status")}
     rows = []
     for kind, (amount_field, group_field) in kinds.items():
         lines = bordereau_totals_visible_to(user, kind).select_related("source")
-        figures = {
-            (line.source.name, line.period, getattr(line, group_field), line.currency): line
-            for line in lines.filter(period__gte=_month_before(start), period__lte=end)
-        }
-        rejected = {
-            (row["source__name"], row["period"]): row["rejected"]
-            for row in import_jobs_visible_to(user)
+        figures = {}
+        names = {}
+        for line in lines.filter(period__gte=_month_before(start), period__lte=end):
+            figures[(line.source_id, line.period, getattr(line, group_field), line.currency)] = line
+            names[line.source_id] = line.source.name
+        rejected = {}
+        for row in (
+            import_jobs_visible_to(user)
             .filter(kind=kind, status=ImportJob.Status.SUCCEEDED, period__gte=start, period__lte=end)
             .order_by()
-            .values("source__name", "period")
+            .values("source_id", "source__name", "period")
             .annotate(rejected=Sum("rows_rejected"))
-        }
-        for (source, period, group, currency), line in sorted(figures.items()):
-            if period < start:
-                continue
-            amount = getattr(line, amount_field)
-            before = figures.get((source, _month_before(period), group, currency))
-            previous = getattr(before, amount_field) if before else ZERO
-            rows.append(
-                (
-                    source,
-                    period,
-                    str(KIND_LABELS[kind]),
-                    group,
-                    currency,
-                    line.rows,
-                    rejected.get((source, period), 0),
-                    amount,
-                    previous,
-                    amount - previous,
+        ):
+            rejected[(row["source_id"], row["period"])] = row["rejected"]
+            names[row["source_id"]] = row["source__name"]
+        groups = defaultdict(set)
+        for source_id, period, group, currency in figures:
+            groups[(source_id, period)].add((group, currency))
+        bordereaux_in_range = {key for key in groups if key[1] >= start} | set(rejected)
+        for source_id, period in sorted(bordereaux_in_range, key=lambda key: (names[key[0]], *key)):
+            before = _month_before(period)
+            unreported = rejected.get((source_id, period), 0)
+            # A bordereau whose every row was rejected has no group: one blank row still counts them.
+            shown = sorted(groups[(source_id, period)] | groups[(source_id, before)]) or [("", "")]
+            for group, currency in shown:
+                line = figures.get((source_id, period, group, currency))
+                previous_line = figures.get((source_id, before, group, currency))
+                amount = getattr(line, amount_field) if line else ZERO
+                previous = getattr(previous_line, amount_field) if previous_line else ZERO
+                rows.append(
+                    (
+                        names[source_id],
+                        period,
+                        str(KIND_LABELS[kind]),
+                        group,
+                        currency,
+                        line.rows if line else 0,
+                        unreported,
+                        amount,
+                        previous,
+                        amount - previous,
+                    )
                 )
-            )
+                unreported = 0
     return ReportData(rows=rows, total=len(rows))
 
 
