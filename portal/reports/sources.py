@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DateField, DecimalField, F, Q, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, DateField, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Concat, TruncMonth
 from django.utils import timezone
 
 from portal.accounts.models import Role, User
@@ -27,7 +27,7 @@ from portal.ingestion.models import ImportJob
 from portal.ingestion.selectors import bordereau_totals_visible_to, import_jobs_visible_to
 from portal.loans.models import AccountState, ArrearsBucket, LoanInstalment, LoanRepayment
 from portal.loans.selectors import loans_visible_to
-from portal.payments.models import ClaimPayout, Instalment, Payment
+from portal.payments.models import ClaimPayout, Payment, PaymentAllocation
 from portal.payments.selectors import instalments_visible_to, payments_visible_to, payouts_visible_to
 from portal.policies.models import PolicyVersion
 from portal.policies.prorata import earned_premium as prorata_earned
@@ -74,21 +74,40 @@ def _listed(rows):
 
 
 def premium_production(user, params):
+    """Versions booked by their effective month (a backdated version counts where it takes effect, not
+    when it was recorded), grouped by product and agent ids so namesakes stay apart."""
     kinds = ("new_business", "renewal", "endorsement", "cancellation", "reinstatement")
-    group = ("month", "policy__product__name", "policy__customer__agent__full_name", "currency")
+    group = (
+        "month",
+        "policy__product_id",
+        "policy__product__name",
+        "policy__customer__agent_id",
+        "policy__customer__agent__full_name",
+        "currency",
+    )
     query = (
         PolicyVersion.objects.filter(
             policy__in=policies_visible_to(user).values("pk"),
-            created_at__gte=_start_of(params["from"]),
-            created_at__lt=_start_of(params["to"] + timedelta(days=1)),
+            effective_date__gte=params["from"],
+            effective_date__lte=params["to"],
         )
         .filter(_agent_filter(params, "policy__customer__agent"))
-        .annotate(month=TruncMonth("created_at", output_field=DateField()))
+        .annotate(month=TruncMonth("effective_date", output_field=DateField()))
         .values(*group)
         .annotate(**{kind.lower(): Count("pk", filter=Q(kind=kind)) for kind in PolicyVersion.Kind.values})
         .annotate(written=Coalesce(Sum("premium_change"), ZERO, output_field=MONEY_FIELD))
-        .order_by(*group)
-        .values_list(*group, *kinds, "written")
+        .order_by(
+            "month",
+            "policy__product__name",
+            "policy__product_id",
+            "policy__customer__agent__full_name",
+            "policy__customer__agent_id",
+            "currency",
+        )
+        # Exactly the report's columns, in order: PostgreSQL COPYs this query as the file.
+        .values_list(
+            "month", "policy__product__name", "policy__customer__agent__full_name", "currency", *kinds, "written"
+        )
     )
     return ReportData(rows=query.iterator(chunk_size=CHUNK), query=query)
 
@@ -110,20 +129,31 @@ class _Version:
         return self.kind == PolicyVersion.Kind.CANCELLATION
 
 
+@dataclass(frozen=True)
+class _PolicyFields:
+    number: str
+    product_id: int
+    product: str
+    agent: str
+    currency: str
+
+
 VERSION_FIELDS = ("number", "kind", "effective_date", "start_date", "end_date", "premium", "premium_change")
 
 
-def _versions_by_policy(user, params, *, recorded_before):
-    """(policy fields, [versions recorded before `recorded_before`]) per policy in scope, policy by policy."""
+def _versions_by_policy(user, params, *, effective_by):
+    """(policy fields, [versions effective on or before `effective_by`]) per policy in scope, policy by
+    policy. Business dates decide: a version recorded today for a date in the past counts from that date."""
     rows = (
         PolicyVersion.objects.filter(
-            policy__in=policies_visible_to(user).values("pk"), created_at__lt=_start_of(recorded_before)
+            policy__in=policies_visible_to(user).values("pk"), effective_date__lte=effective_by
         )
         .filter(_agent_filter(params, "policy__customer__agent"))
         .order_by("policy_id", "number")
         .values_list(
             "policy_id",
             "policy__number",
+            "policy__product_id",
             "policy__product__name",
             "policy__customer__agent__full_name",
             "currency",
@@ -133,7 +163,11 @@ def _versions_by_policy(user, params, *, recorded_before):
     )
     for _policy_id, group in itertools.groupby(rows, key=lambda row: row[0]):
         group = list(group)
-        yield group[0][1:5], [_Version(*row[5:]) for row in group]
+        # A version counts once every version before it does too: withdrawing a scheduled cancellation
+        # makes a version effective before the cancellation it undoes, and alone it would charge back
+        # a return that has not happened yet.
+        in_effect = itertools.takewhile(lambda numbered: numbered[0] == numbered[1][6], enumerate(group, 1))
+        yield _PolicyFields(*group[0][1:6]), [_Version(*row[6:]) for _number, row in in_effect]
 
 
 def policy_earnings(versions, *, until):
@@ -148,16 +182,28 @@ def policy_earnings(versions, *, until):
 
 
 def earned_premium(user, params):
-    """Written, earned (pro rata by day through the date) and unearned premium per policy at a date."""
-    day_after = params["as_of"] + timedelta(days=1)
+    """Written, earned (pro rata by day through the date) and unearned premium per policy at a date,
+    over the versions effective by then."""
+    as_of = params["as_of"]
+    day_after = as_of + timedelta(days=1)
 
     def rows():
-        for (number, product, agent, currency), versions in _versions_by_policy(
-            user, params, recorded_before=day_after
-        ):
-            yield number, product, agent, currency, *policy_earnings(versions, until=day_after)
+        for policy, versions in _versions_by_policy(user, params, effective_by=as_of):
+            yield (
+                policy.number,
+                policy.product,
+                policy.agent,
+                policy.currency,
+                *policy_earnings(versions, until=day_after),
+            )
 
-    count = policies_visible_to(user).filter(_agent_filter(params, "customer__agent")).count()
+    # A policy has a version effective by the date when its cover starts by then: every version shares
+    # the term's start, and the first takes effect on it.
+    count = (
+        policies_visible_to(user)
+        .filter(_agent_filter(params, "customer__agent"), current_version__start_date__lte=as_of)
+        .count()
+    )
     return ReportData(rows=rows(), total=count)
 
 
@@ -189,10 +235,33 @@ def collections(user, params):
     )
 
 
+def paid_as_at(as_of):
+    """What had been paid of an instalment (the outer query's row) on `as_of`: its allocations from
+    payments received by then that had not been reversed by then."""
+    return Coalesce(
+        Subquery(
+            PaymentAllocation.objects.filter(instalment=OuterRef("pk"), payment__received_on__lte=as_of)
+            .filter(
+                Q(payment__status=Payment.Status.CONFIRMED)
+                | Q(payment__reversed_at__gte=_start_of(as_of + timedelta(days=1)))
+            )
+            .order_by()
+            .values("instalment")
+            .annotate(paid=Sum("amount"))
+            .values("paid")
+        ),
+        ZERO,
+        output_field=MONEY_FIELD,
+    )
+
+
 def receivables_ageing(user, params):
-    """Open instalments' outstanding amounts per customer, agent and currency, by days overdue on the date."""
+    """Instalments open on the date (amounts paid as at that date) per customer, agent and currency, by
+    days overdue on the date. An instalment counts once its policy's cover has begun by the date (the
+    business date of the version that scheduled it), as earned premium counts versions; its amount is
+    today's, since a schedule keeps no history of its amounts."""
     as_of = params["as_of"]
-    outstanding = F("amount") - F("amount_paid")
+    outstanding = F("amount") - F("paid")
     buckets = {
         "current": Q(due_date__gte=as_of),
         "days_1_30": Q(due_date__lt=as_of, due_date__gte=as_of - timedelta(days=30)),
@@ -200,33 +269,44 @@ def receivables_ageing(user, params):
         "days_61_90": Q(due_date__lt=as_of - timedelta(days=60), due_date__gte=as_of - timedelta(days=90)),
         "days_90_plus": Q(due_date__lt=as_of - timedelta(days=90)),
     }
+    group = (
+        "account__customer__agent__full_name",
+        "account__customer__agent_id",
+        "account__customer__full_name",
+        "account__customer__id_number",
+        "account__customer_id",
+        "currency",
+    )
     open_instalments = (
         instalments_visible_to(user)
-        .filter(status=Instalment.Status.OPEN, amount__gt=F("amount_paid"))
+        .filter(policy_version__start_date__lte=as_of)
         .filter(_agent_filter(params, "account__customer__agent"))
+        .annotate(paid=paid_as_at(as_of))
+        .filter(amount__gt=F("paid"))
         .order_by()
-        .values("account__customer__full_name", "account__customer__agent__full_name", "currency")
+        .values(*group)
         .annotate(
+            # The id number tells namesakes apart.
+            customer=Concat("account__customer__full_name", Value(" ("), "account__customer__id_number", Value(")")),
             **{
                 name: Coalesce(Sum(outstanding, filter=condition), ZERO, output_field=MONEY_FIELD)
                 for name, condition in buckets.items()
             },
             open_balance=Sum(outstanding, output_field=MONEY_FIELD),
         )
-        .order_by("account__customer__agent__full_name", "account__customer__full_name", "currency")
-        .values_list(
-            "account__customer__full_name",
-            "account__customer__agent__full_name",
-            "currency",
-            *buckets,
-            "open_balance",
-        )
+        .order_by(*group)
+        # Exactly the report's columns, in order: PostgreSQL COPYs this query as the file.
+        .values_list("customer", "account__customer__agent__full_name", "currency", *buckets, "open_balance")
     )
     return ReportData(rows=open_instalments.iterator(chunk_size=CHUNK), query=open_instalments)
 
 
 OPEN_CLAIM = (Claim.Status.PENDING, Claim.Status.UNDER_REVIEW)
 INCURRED_CLAIM = (Claim.Status.APPROVED, Claim.Status.PAID, Claim.Status.CLOSED)
+# Every claim filed is open, approved or rejected: one closed with an approved amount was approved
+# (and settled), one closed without any was turned down (rejected, or withdrawn before a decision).
+APPROVED_CLAIM = Q(status__in=INCURRED_CLAIM, approved_amount__isnull=False)
+REJECTED_CLAIM = Q(status=Claim.Status.REJECTED) | Q(status=Claim.Status.CLOSED, approved_amount__isnull=True)
 
 
 def claims(user, params):
@@ -236,42 +316,42 @@ def claims(user, params):
         .filter(created_at__gte=_start_of(params["from"]), created_at__lt=_start_of(params["to"] + timedelta(days=1)))
         .filter(_agent_filter(params, "customer__agent"))
     )
-    group = ("month", "policy__product__name", "currency")
+    group = ("month", "policy__product_id", "currency")
     figures = (
         in_range.annotate(month=TruncMonth("created_at"))
         .order_by()
-        .values(*group)
+        .values(*group, "policy__product__name")
         .annotate(
             filed=Count("pk"),
             open=Count("pk", filter=Q(status__in=OPEN_CLAIM)),
-            approved=Count("pk", filter=Q(status__in=INCURRED_CLAIM, approved_amount__isnull=False)),
-            rejected=Count("pk", filter=Q(status=Claim.Status.REJECTED)),
+            approved=Count("pk", filter=APPROVED_CLAIM),
+            rejected=Count("pk", filter=REJECTED_CLAIM),
             incurred=Coalesce(
                 Sum("approved_amount", filter=Q(status__in=INCURRED_CLAIM)), ZERO, output_field=MONEY_FIELD
             ),
         )
-        .order_by(*group)
+        .order_by("month", "policy__product__name", "policy__product_id", "currency")
     )
     open_ages = defaultdict(list)
-    for month, product, currency, filed_at in (
+    for month, product_id, currency, filed_at in (
         in_range.filter(status__in=OPEN_CLAIM)
         .annotate(month=TruncMonth("created_at"))
         .values_list(*group, "created_at")
         .iterator(chunk_size=CHUNK)
     ):
-        open_ages[(month, product, currency)].append((today - timezone.localtime(filed_at).date()).days)
+        open_ages[(month, product_id, currency)].append((today - timezone.localtime(filed_at).date()).days)
     paid = {
-        (row["month"], row["policy__product__name"], row["currency"]): row["paid"]
+        (row["month"], row["policy__product_id"], row["currency"]): row["paid"]
         for row in ClaimPayout.objects.filter(status=ClaimPayout.Status.CONFIRMED, claim__in=in_range.values("pk"))
-        .annotate(month=TruncMonth("claim__created_at"), policy__product__name=F("claim__policy__product__name"))
+        .annotate(month=TruncMonth("claim__created_at"), policy__product_id=F("claim__policy__product_id"))
         .order_by()
-        .values("month", "policy__product__name", "currency")
+        .values("month", "policy__product_id", "currency")
         .annotate(paid=Sum("amount"))
     }
 
     def rows():
         for row in figures:
-            key = (row["month"], row["policy__product__name"], row["currency"])
+            key = (row["month"], row["policy__product_id"], row["currency"])
             ages = open_ages.get(key)
             paid_amount = paid.get(key, ZERO)
             yield (
@@ -292,28 +372,31 @@ def claims(user, params):
 
 
 def loss_ratio(user, params):
-    """Earned premium in [from, to] (earned through `to` less earned before `from`, per version) against
-    claims approved for losses in that period, per product and currency."""
+    """Earned premium in [from, to] (earned through `to` less earned before `from`, over the versions
+    effective by `to`) against claims approved for losses in that period, per product and currency."""
     start, end = params["from"], params["to"] + timedelta(days=1)
     earned = defaultdict(lambda: ZERO)
-    for (_number, product, _agent, currency), versions in _versions_by_policy(user, params, recorded_before=end):
-        earned[(product, currency)] += (
-            policy_earnings(versions, until=end)[1] - policy_earnings(versions, until=start)[1]
-        )
-    incurred = {
-        (row["policy__product__name"], row["currency"]): row["incurred"]
-        for row in claims_visible_to(user)
+    names = {}
+    for policy, versions in _versions_by_policy(user, params, effective_by=params["to"]):
+        key = (policy.product_id, policy.currency)
+        names[policy.product_id] = policy.product
+        earned[key] += policy_earnings(versions, until=end)[1] - policy_earnings(versions, until=start)[1]
+    incurred = {}
+    for row in (
+        claims_visible_to(user)
         .filter(status__in=INCURRED_CLAIM, approved_amount__isnull=False, loss_date__gte=start, loss_date__lt=end)
         .filter(_agent_filter(params, "customer__agent"))
         .order_by()
-        .values("policy__product__name", "currency")
+        .values("policy__product_id", "policy__product__name", "currency")
         .annotate(incurred=Sum("approved_amount"))
-    }
+    ):
+        names[row["policy__product_id"]] = row["policy__product__name"]
+        incurred[(row["policy__product_id"], row["currency"])] = row["incurred"]
     rows = []
-    for key in sorted(set(earned) | set(incurred)):
-        premium, losses = earned.get(key, ZERO), incurred.get(key, ZERO)
+    for product_id, currency in sorted(set(earned) | set(incurred), key=lambda key: (names[key[0]], *key)):
+        premium, losses = earned.get((product_id, currency), ZERO), incurred.get((product_id, currency), ZERO)
         ratio = (losses / premium).quantize(Decimal("0.0001")) if premium > 0 else None
-        rows.append((*key, premium, losses, ratio))
+        rows.append((names[product_id], currency, premium, losses, ratio))
     return ReportData(rows=rows, total=len(rows))
 
 
@@ -351,45 +434,59 @@ def _month_before(period):
 
 
 def bordereaux(user, params):
-    """Each bordereau's stored totals (kept by its imports) per group and currency, with the rows its
-    imports rejected and the same group's figure in the cedant's previous period."""
+    """Each bordereau's stored totals (kept by its imports) per group and currency against the same
+    group's figure in the cedant's previous period; a group the previous period had and this one has
+    not shows with 0, so its drop is in the difference. The rows its imports rejected are counted
+    once per cedant, period and kind, on that bordereau's first row (the others 0), so they add up."""
     start, end = params["from"].replace(day=1), params["to"]
     kinds = {Kind.RISK: ("gross_premium", "class_of_business"), Kind.CLAIMS: ("total_incurred", "claim_status")}
     rows = []
     for kind, (amount_field, group_field) in kinds.items():
         lines = bordereau_totals_visible_to(user, kind).select_related("source")
-        figures = {
-            (line.source.name, line.period, getattr(line, group_field), line.currency): line
-            for line in lines.filter(period__gte=_month_before(start), period__lte=end)
-        }
-        rejected = {
-            (row["source__name"], row["period"]): row["rejected"]
-            for row in import_jobs_visible_to(user)
+        figures = {}
+        names = {}
+        for line in lines.filter(period__gte=_month_before(start), period__lte=end):
+            figures[(line.source_id, line.period, getattr(line, group_field), line.currency)] = line
+            names[line.source_id] = line.source.name
+        rejected = {}
+        for row in (
+            import_jobs_visible_to(user)
             .filter(kind=kind, status=ImportJob.Status.SUCCEEDED, period__gte=start, period__lte=end)
             .order_by()
-            .values("source__name", "period")
+            .values("source_id", "source__name", "period")
             .annotate(rejected=Sum("rows_rejected"))
-        }
-        for (source, period, group, currency), line in sorted(figures.items()):
-            if period < start:
-                continue
-            amount = getattr(line, amount_field)
-            before = figures.get((source, _month_before(period), group, currency))
-            previous = getattr(before, amount_field) if before else ZERO
-            rows.append(
-                (
-                    source,
-                    period,
-                    str(KIND_LABELS[kind]),
-                    group,
-                    currency,
-                    line.rows,
-                    rejected.get((source, period), 0),
-                    amount,
-                    previous,
-                    amount - previous,
+        ):
+            rejected[(row["source_id"], row["period"])] = row["rejected"]
+            names[row["source_id"]] = row["source__name"]
+        groups = defaultdict(set)
+        for source_id, period, group, currency in figures:
+            groups[(source_id, period)].add((group, currency))
+        bordereaux_in_range = {key for key in groups if key[1] >= start} | set(rejected)
+        for source_id, period in sorted(bordereaux_in_range, key=lambda key: (names[key[0]], *key)):
+            before = _month_before(period)
+            unreported = rejected.get((source_id, period), 0)
+            # A bordereau whose every row was rejected has no group: one blank row still counts them.
+            shown = sorted(groups[(source_id, period)] | groups[(source_id, before)]) or [("", "")]
+            for group, currency in shown:
+                line = figures.get((source_id, period, group, currency))
+                previous_line = figures.get((source_id, before, group, currency))
+                amount = getattr(line, amount_field) if line else ZERO
+                previous = getattr(previous_line, amount_field) if previous_line else ZERO
+                rows.append(
+                    (
+                        names[source_id],
+                        period,
+                        str(KIND_LABELS[kind]),
+                        group,
+                        currency,
+                        line.rows if line else 0,
+                        unreported,
+                        amount,
+                        previous,
+                        amount - previous,
+                    )
                 )
-            )
+                unreported = 0
     return ReportData(rows=rows, total=len(rows))
 
 
