@@ -90,15 +90,14 @@ class Batch:
     the rows that repeat an earlier key."""
 
     def __init__(self, kind, job_id, layout):
-        self.kind, self.job_id, self.layout = kind, job_id, layout
+        self.kind, self.job_id = kind, job_id
         self.fields = FIELDS[kind]
         self.model = ROW_MODELS[kind]
         self.raw = f"ingestion_raw_{job_id}"
         self.typed = f"ingestion_typed_{job_id}"
         self.later = f"ingestion_later_{job_id}"
         self.rejected = f"ingestion_rejected_{job_id}"
-        self.width = len(layout.headers)
-        self.positions = sorted({layout.columns[spec.name] for spec in self.fields if spec.name in layout.columns})
+        self._take(layout)
         self.cells = self.width  # cells kept per raw row
         # Rows copied straight from the file still hold their blank and totals rows (see build_typed).
         self.streamed = False
@@ -161,6 +160,19 @@ class Batch:
         self.execute(
             f"CREATE {scratch()} TABLE {self.raw} (row_number integer{numbered}, extra_cells integer, {cells_sql})"
         )
+
+    def widen(self, layout):
+        """Take `layout`, this batch's own with columns added after its last: the raw table gets them,
+        empty in the rows it already holds (as a cell the source left out is)."""
+        for position in range(self.cells, len(layout.headers)):
+            self.execute(f"ALTER TABLE {self.raw} ADD COLUMN c{position} text DEFAULT ''")
+        self._take(layout)
+        self.cells = max(self.cells, self.width)
+
+    def _take(self, layout):
+        self.layout = layout
+        self.width = len(layout.headers)
+        self.positions = sorted({layout.columns[spec.name] for spec in self.fields if spec.name in layout.columns})
 
     def write(self, rows):
         """Rows read by Python: (row number, extra cells, text of each cell in `positions`)."""

@@ -4,6 +4,7 @@ reach into nested objects), each record's cells as text for the import's raw tab
 and the incremental cursor's order."""
 
 import re
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from itertools import repeat
 
@@ -38,13 +39,10 @@ def _keys(record, prefix=""):
             yield path
 
 
-def records_layout(spec, records):
-    """The Layout of the source's records, from the first records seen: one column per field found."""
+def _key_columns(spec, keys):
+    """field -> position in `keys` of the key that feeds it: the spec's mapping first, then the
+    synonyms; two keys that read as one field are refused (a person must choose)."""
     kind = spec["kind"]
-    keys = list(
-        dict.fromkeys(key for record in records[:SAMPLE_RECORDS] if isinstance(record, dict) for key in _keys(record))
-    )
-    keys += [key for key in spec.get("mapping") or {} if key not in keys]
     label_to_field = {}
     for spec_field in FIELDS[kind]:
         for name in (spec_field.label, spec_field.name.replace("_", " "), *spec_field.synonyms):
@@ -65,6 +63,17 @@ def records_layout(spec, records):
             _("Two record keys both read as %(field)s (%(first)s and %(second)s): map one of them in the spec.")
             % {"field": name, "first": keys[first], "second": keys[second]}
         )
+    return columns
+
+
+def records_layout(spec, records):
+    """The Layout of the source's records, from the first records seen: one column per field found."""
+    kind = spec["kind"]
+    keys = list(
+        dict.fromkeys(key for record in records[:SAMPLE_RECORDS] if isinstance(record, dict) for key in _keys(record))
+    )
+    keys += [key for key in spec.get("mapping") or {} if key not in keys]
+    columns = _key_columns(spec, keys)
     # One column per field found, in the fields' order, headed by the record key that feeds it.
     found = [spec_field.name for spec_field in FIELDS[kind] if spec_field.name in columns]
     layout = Layout(
@@ -81,6 +90,55 @@ def records_layout(spec, records):
             % {"fields": ", ".join(spec_field.label for spec_field in missing)}
         )
     return layout
+
+
+def layout_with_keys(spec, layout, keys):
+    """`layout` with a column after its own for each of `keys` (record keys first seen after it was
+    made) that feeds a field it lacks; None when none does."""
+    known = set(layout.headers)
+    headers = layout.headers + [key for key in keys if key not in known]
+    columns = _key_columns(spec, headers)
+    added = sorted((position, name) for name, position in columns.items() if name not in layout.columns)
+    if not added:
+        return None
+    return replace(
+        layout,
+        headers=layout.headers + [headers[position] for position, _name in added],
+        columns={**layout.columns, **{name: len(layout.headers) + at for at, (_position, name) in enumerate(added)}},
+    )
+
+
+class KeyWatch:
+    """The dotted record keys a page brings that no page before it had, found with C-level unions of
+    each level's keys (of the dicts themselves: a union takes a dict's keys faster than its keys
+    view's): a key known to hold values costs nothing more; an object's keys are gathered again on
+    each page."""
+
+    def __init__(self):
+        self.leaves, self.objects, self.reported = set(), set(), set()
+
+    def new_keys(self, records, prefix=""):
+        """The dotted keys of `records` (dicts only) not seen before, as `_keys` names them."""
+        found = []
+        for key in set().union(*records):
+            path = prefix + key
+            if path in self.leaves:
+                continue
+            values = list(map(dict.get, records, repeat(key)))
+            objects = [value for value in values if type(value) is dict]
+            if objects:
+                self.objects.add(path)
+                found += self.new_keys(objects, f"{path}.")
+                continue
+            if path in self.objects:
+                continue
+            # A key null wherever it appears so far may hold an object on a later page: looked at again.
+            if any(value is not None for value in values):
+                self.leaves.add(path)
+            if path not in self.reported:
+                self.reported.add(path)
+                found.append(path)
+        return found
 
 
 def cell_text(value):

@@ -29,7 +29,16 @@ from .credentials import MissingSecret, connection_secret
 from .models import SourceConnection, SyncPage, SyncRun
 from .pages import PageKeeper, page_content
 from .paginators import PagingError, dotted, paginator_for
-from .records import RecordsUnusable, columns_reader, copy_text, cursor_max, periods_reader, records_layout
+from .records import (
+    KeyWatch,
+    RecordsUnusable,
+    columns_reader,
+    copy_text,
+    cursor_max,
+    layout_with_keys,
+    periods_reader,
+    records_layout,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +86,7 @@ class _Staging:
         self.run, self.spec = run, spec
         self.kind = spec["kind"]
         self.layout = None
+        self.keys = KeyWatch()
         self.parts = {}
         self.records = 0
         self.unplaced = []
@@ -91,6 +101,7 @@ class _Staging:
         if self.layout is None:
             self.layout = records_layout(self.spec, records)
             self.columns_of = columns_reader(self.layout)
+        self._take_new_keys(records)
         first = self.records + 1
         self.records += len(records)
         shared = self._one_period(records)
@@ -112,6 +123,25 @@ class _Staging:
             grouped.append(record)
         for period, (numbers, grouped) in groups.items():
             (self.parts.get(period) or self._part(period)).add(numbers, self.columns_of(grouped))
+
+    def _take_new_keys(self, records):
+        """Stage from this page on the fields fed by keys no page before it had: APIs leave out a key
+        whose value is empty, so a page may be the first to hold one."""
+        if set(map(type, records)) != {dict}:
+            records = [record for record in records if type(record) is dict]
+        keys = self.keys.new_keys(records)
+        if not keys:
+            return
+        layout = layout_with_keys(self.spec, self.layout, keys)
+        if layout is None:
+            return
+        self.flush()
+        for part in self.parts.values():
+            part.batch.widen(layout)
+            part.job.layout = layout.as_dict()
+        ImportJob.objects.filter(pk__in=[part.job.pk for part in self.parts.values()]).update(layout=layout.as_dict())
+        self.layout = layout
+        self.columns_of = columns_reader(layout)
 
     def _one_period(self, records):
         """(period, problem) of every record of the page when one value gives it (the usual page), else None."""
