@@ -197,6 +197,26 @@ def private_root(settings, tmp_path):
 
 
 @pytest.fixture
+def cedant_pull(settings, tmp_path, monkeypatch):
+    """What a pull from the local cedant API (tests/cedant_server.py) needs: private files under tmp,
+    quick retries, tokens renewed only when expired, an encryption key, the client secret in its
+    variable, and no token cached by an earlier test."""
+    from cryptography.fernet import Fernet
+
+    from portal.ingestion.sources import client
+
+    from .cedant_server import CLIENT_SECRET
+
+    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
+    settings.AMPARO_INGESTION_RETRY_BASE_SECONDS = 0.01
+    settings.AMPARO_INGESTION_RETRY_MAX_SECONDS = 5
+    settings.AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS = 0
+    settings.AMPARO_INGESTION_SECRET_KEYS = Fernet.generate_key().decode()
+    monkeypatch.setenv("ANDINOS_SECRET", CLIENT_SECRET)
+    client._tokens.clear()
+
+
+@pytest.fixture
 def tricky_audit_events(admin_user):
     """One audit event per tricky text, the text as its actor label (the reports' writers' test data)."""
     from portal.audit.services import audit_record

@@ -30,18 +30,7 @@ from .helpers import Sleeps, pull
 
 PAGINATORS = ["page_number", "offset", "link_header", "json_cursor", "next_url", "single_page"]
 
-
-@pytest.fixture(autouse=True)
-def fast_and_private(settings, tmp_path, monkeypatch):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
-    settings.AMPARO_INGESTION_RETRY_BASE_SECONDS = 0.01
-    settings.AMPARO_INGESTION_RETRY_MAX_SECONDS = 5
-    settings.AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS = 0
-    settings.AMPARO_INGESTION_SECRET_KEYS = Fernet.generate_key().decode()
-    monkeypatch.setenv("ANDINOS_SECRET", CLIENT_SECRET)
-    from portal.ingestion.sources import client
-
-    client._tokens.clear()
+pytestmark = pytest.mark.usefixtures("cedant_pull")
 
 
 def certificates():

@@ -7,33 +7,16 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from cryptography.fernet import Fernet
 
 from portal.ingestion.models import ImportJob, RiskRow, RowError
 from portal.ingestion.sources.models import SyncRun
-from portal.ingestion.sources.services import source_connection_load, sync_run_start
+from portal.ingestion.sources.services import sync_run_start
 from portal.ingestion.sources.sync import sync_run_execute
 
-from .cedant_server import CLIENT_SECRET, CedantServer, risk_record
+from .cedant_server import CedantServer, risk_record
+from .helpers import pull
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_and_private(settings, tmp_path, monkeypatch):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
-    settings.AMPARO_INGESTION_RETRY_BASE_SECONDS = 0.01
-    settings.AMPARO_INGESTION_SECRET_KEYS = Fernet.generate_key().decode()
-    monkeypatch.setenv("ANDINOS_SECRET", CLIENT_SECRET)
-    from portal.ingestion.sources import client
-
-    client._tokens.clear()
-
-
-def pulled(server):
-    connection = source_connection_load(actor=None, spec=server.spec())
-    run = sync_run_start(actor=None, connection=connection, enqueue=False)
-    return sync_run_execute(run_id=run.pk, sleep=lambda seconds: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cedant_pull")]
 
 
 def without_taxes(number, **changes):
@@ -55,7 +38,7 @@ def test_a_top_level_key_first_seen_on_page_two_is_loaded_from_that_page_on_in_e
     records = [without_taxes(n, period=month(n)) for n in range(1, 4)]
     records += [risk_record(n, period=month(n)) for n in range(4, 7)]
     with CedantServer(records) as server:
-        run = pulled(server)
+        run = pull(server)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert (run.rows_loaded, run.rows_rejected) == (6, 0)
     assert not RowError.objects.exists()
@@ -67,7 +50,7 @@ def test_a_nested_key_first_seen_on_page_three_is_loaded_from_that_page_on():
     records = [risk_record(n, transaction={"id": f"T{n}"}) for n in range(1, 7)]
     records += [risk_record(n, transaction={"id": f"T{n}", "effectiveDate": "2026-10-05"}) for n in range(7, 10)]
     with CedantServer(records) as server:
-        run = pulled(server)
+        run = pull(server)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert (run.rows_loaded, run.rows_rejected) == (9, 0)
     assert rows("transaction_date") == [(f"C{n:07d}", date(2026, 10, 1 if n < 7 else 5)) for n in range(1, 10)]
@@ -77,7 +60,7 @@ def test_a_nested_object_first_seen_on_a_later_page_is_loaded_from_that_page_on(
     records = [risk_record(n) for n in range(1, 4)]
     records += [risk_record(n, transaction={"effectiveDate": "2026-10-05"}) for n in range(4, 7)]
     with CedantServer(records) as server:
-        run = pulled(server)
+        run = pull(server)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert rows("transaction_date") == [(f"C{n:07d}", date(2026, 10, 1 if n < 4 else 5)) for n in range(1, 7)]
 
@@ -85,7 +68,7 @@ def test_a_nested_object_first_seen_on_a_later_page_is_loaded_from_that_page_on(
 def test_a_later_key_that_reads_as_a_field_already_fed_fails_the_run_naming_both_keys():
     records = [risk_record(n) for n in range(1, 4)] + [risk_record(n, taxes=50) for n in range(4, 7)]
     with CedantServer(records) as server:
-        run = pulled(server)
+        run = pull(server)
     assert run.status == SyncRun.Status.FAILED
     assert run.error == "Two record keys both read as total_taxes (totalTaxes and taxes): map one of them in the spec."
     assert not RiskRow.objects.exists()
@@ -94,7 +77,7 @@ def test_a_later_key_that_reads_as_a_field_already_fed_fails_the_run_naming_both
 def test_a_replay_of_a_run_with_a_later_key_loads_the_same_rows():
     records = [without_taxes(n) for n in range(1, 4)] + [risk_record(n) for n in range(4, 8)]
     with CedantServer(records) as server:
-        first = pulled(server)
+        first = pull(server)
         loaded = rows("total_taxes", "net_premium")
         RiskRow.objects.all().delete()
         replay = sync_run_start(actor=None, connection=first.connection, replay_of=first, enqueue=False)

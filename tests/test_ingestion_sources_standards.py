@@ -8,7 +8,6 @@ import json
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
 from requests.structures import CaseInsensitiveDict
 
@@ -17,22 +16,12 @@ from portal.ingestion.sources.models import SyncRun
 from portal.ingestion.sources.paginators import LinkHeader, PagingError, link_header_links, resource_url
 from portal.ingestion.sources.spec import spec_parse
 
-from .cedant_server import CLIENT_SECRET, CedantServer, risk_record
+from .cedant_server import CedantServer, risk_record
 from .helpers import Sleeps, pull
 
 NEXT = "http://h.example/v1/risks?page=3"
 
-
-@pytest.fixture(autouse=True)
-def fast_and_private(settings, tmp_path, monkeypatch):
-    settings.AMPARO_PRIVATE_ROOT = tmp_path / "private"
-    settings.AMPARO_INGESTION_RETRY_BASE_SECONDS = 0.01
-    settings.AMPARO_INGESTION_TOKEN_LEEWAY_SECONDS = 0
-    settings.AMPARO_INGESTION_SECRET_KEYS = Fernet.generate_key().decode()
-    monkeypatch.setenv("ANDINOS_SECRET", CLIENT_SECRET)
-    from portal.ingestion.sources import client
-
-    client._tokens.clear()
+pytestmark = pytest.mark.usefixtures("cedant_pull")
 
 
 def page_answer(link, url="http://h.example/v1/sub/risks?page=2"):

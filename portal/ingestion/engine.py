@@ -6,8 +6,6 @@ The SQL here is assembled from table and column names of our own models and fiel
 never from file contents; every value travels as a query parameter or through COPY.
 """
 
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -20,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import movements, parsing, partitions, totals
+from .concurrently import side_by_side
 from .fields import FIELDS, NATURAL_KEYS, Kind
 from .models import ClaimRow, ImportJob, RiskRow
 from .readers import (
@@ -37,42 +36,6 @@ LOOKUP_TYPES = frozenset({"date", "currency", "country", "choice", "percent"})
 # sequence, so that parallel workers can number the rows as they type them.
 ROW_ID = "(CAST(%d AS bigint) * 4294967296 + row_number)"
 FORMULA_STARTS = ("=", "+", "-", "@")
-
-
-def _on_own_connection(call):
-    try:
-        return call()
-    finally:
-        connection.close()  # this thread's connection
-
-
-def _may_run_beside():
-    """Other connections see the working tables only once they are committed: an import runs
-    outside any transaction, except in the test suite's transactions."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
-
-
-def side_by_side(*calls):
-    """The results of `calls`, the first run here and each other one at the same time on a
-    connection of its own (one after another where `_may_run_beside` says no): a query runs on
-    one core, and these machines have two."""
-    if len(calls) < 2 or not _may_run_beside():
-        return [call() for call in calls]
-    with ThreadPoolExecutor(max_workers=len(calls) - 1) as pool:
-        others = [pool.submit(_on_own_connection, call) for call in calls[1:]]
-        return [calls[0](), *(other.result() for other in others)]
-
-
-@contextmanager
-def beside(call):
-    """Start `call` on a connection of its own (see `side_by_side`) and give a function that
-    waits for it to end, raising what it raised; where it may not run beside, that function runs it."""
-    if not _may_run_beside():
-        yield call
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        running = pool.submit(_on_own_connection, call)
-        yield running.result
 
 
 def _db_value(value):

@@ -27,8 +27,9 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from . import totals
+from .concurrently import beside
 from .detect import detect_layout, missing_required
-from .engine import CHUNK_ROWS, Batch, beside
+from .engine import CHUNK_ROWS, Batch
 from .models import ImportJob
 from .readers import CsvRows, UnreadableFile, XlsxRows, binary_data_error, first_sheet, is_totals
 from .storage import bordereau_local_copy
