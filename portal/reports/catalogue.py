@@ -91,8 +91,9 @@ REPORTS = {
             name="premium_production",
             title=_("Premium production"),
             description=_(
-                "Written premium by month, product and agent, net of cancellations and returns, with counts of "
-                "new business, renewals, endorsements, cancellations and reinstatements."
+                "Written premium by month of the versions' effective dates, product and agent, net of "
+                "cancellations and returns, with counts of new business, renewals, endorsements, cancellations "
+                "and reinstatements."
             ),
             roles=BOOK_ROLES,
             params=(FROM, TO, AGENT),
@@ -115,8 +116,8 @@ REPORTS = {
             name="earned_premium",
             title=_("Earned and unearned premium"),
             description=_(
-                "Per policy at a date, pro rata by day over each version: written, earned and unearned premium "
-                "(earned + unearned = written)."
+                "Per policy at a date, over the versions effective by then, pro rata by day: written, earned "
+                "and unearned premium (earned + unearned = written)."
             ),
             roles=EVERY_BOOK | {Role.SUPERVISOR},
             params=(AS_OF, AGENT),
@@ -151,7 +152,10 @@ REPORTS = {
         Report(
             name="receivables_ageing",
             title=_("Receivables ageing"),
-            description=_("Open instalments per customer and agent by days overdue: current, 1-30, 31-60, 61-90, 90+."),
+            description=_(
+                "As at a date: the instalments of policies in cover by then, less what payments received by then "
+                "paid, per customer and agent by days overdue: current, 1-30, 31-60, 61-90, 90+."
+            ),
             roles=BOOK_ROLES,
             params=(AS_OF, AGENT),
             columns=(
@@ -172,8 +176,9 @@ REPORTS = {
             name="claims",
             title=_("Claims"),
             description=_(
-                "Claims filed per month and product: by status, the age of the open ones, and incurred "
-                "(approved), paid and outstanding amounts."
+                "Claims filed per month and product: open, approved and rejected (a claim closed without an "
+                "approved amount counts as rejected), the age of the open ones, and incurred (approved), paid "
+                "and outstanding amounts."
             ),
             roles=BOOK_ROLES,
             params=(FROM, TO, AGENT),
