@@ -156,6 +156,31 @@ def test_the_portal_reads_a_secret_from_a_variable_with_the_sources_prefix(clien
     assert "Connected: 1 records on the first page" in body and CLIENT_SECRET not in body
 
 
+def test_the_portal_refuses_a_variable_that_holds_another_sources_secret(client, monkeypatch):
+    client = signed_in(client, Role.ADMIN)
+    monkeypatch.setenv("AMPARO_SOURCE_SECRET_ANDINOS", CLIENT_SECRET)
+    with CedantServer([risk_record(1)]) as server, CedantServer([risk_record(1)], require_token=False) as attacker:
+        andinos = server.spec()
+        andinos["auth"]["client_secret_env"] = "AMPARO_SOURCE_SECRET_ANDINOS"
+        saved = client.post(reverse("ingestion:source_spec_new"), {"spec_text": yaml.safe_dump(andinos)})
+        assert saved.status_code == 302
+        borrowed = yaml.safe_load(bearer_spec(attacker, "AMPARO_SOURCE_SECRET_ANDINOS"))
+        borrowed["name"] = "Otra Cedente API"
+        tested = client.post(reverse("ingestion:source_spec_test_new"), {"spec_text": yaml.safe_dump(borrowed)})
+        refused = client.post(reverse("ingestion:source_spec_new"), {"spec_text": yaml.safe_dump(borrowed)})
+        assert not attacker.data_requests
+        # The source that owns the variable may still be edited with it.
+        connection = SourceConnection.objects.get()
+        kept = client.post(
+            reverse("ingestion:source_spec_edit", args=[connection.pk]),
+            {"spec_text": yaml.safe_dump(andinos), "enabled": "on"},
+        )
+    message = "AMPARO_SOURCE_SECRET_ANDINOS holds the secret of Seguros Andinos API"
+    assert message in tested.content.decode() and CLIENT_SECRET not in tested.content.decode()
+    assert refused.status_code == 422 and message in refused.content.decode()
+    assert kept.status_code == 302 and SourceConnection.objects.count() == 1
+
+
 def test_a_kept_secret_is_not_sent_to_a_new_host_by_the_test_nor_kept_on_save_until_typed_again(client):
     client = signed_in(client, Role.ADMIN)
     with CedantServer([risk_record(1)]) as server, CedantServer([risk_record(1)]) as elsewhere:

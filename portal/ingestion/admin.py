@@ -80,7 +80,7 @@ class SourceConnectionForm(forms.ModelForm):
 
     def clean_spec_text(self):
         spec = spec_parse(self.cleaned_data["spec_text"])
-        portal_secret_env_check(spec)
+        portal_secret_env_check(spec, connection=self.instance if self.instance.pk else None)
         return spec
 
     def clean(self):

@@ -122,5 +122,5 @@ class SourceSpecForm(forms.Form):
                 _("name: this page edits %(source)s; a spec with another name is a new source.")
                 % {"source": self.connection.source.name}
             )
-        portal_secret_env_check(spec)
+        portal_secret_env_check(spec, connection=self.connection)
         return spec

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext as _
 
+from .models import SourceConnection
+
 # Where each kind of authentication names the environment variable of its secret.
 SECRET_ENV_KEYS = {
     "oauth2_client_credentials": "client_secret_env",
@@ -60,8 +62,10 @@ def secret_retype_needed(*, kept_for, encrypted, spec, secret):
     return uses_kept and not secret and bool(encrypted) and secret_moved(kept_for, spec)
 
 
-def portal_secret_env_check(spec):
-    """ValidationError when `spec` names an environment variable the portal may not read."""
+def portal_secret_env_check(spec, *, connection=None):
+    """ValidationError when `spec` (for `connection`, or a new one) names an environment variable the
+    portal may not read: one outside the sources' prefix, or one another source's spec already names
+    (its secret would go to whatever address this spec gives)."""
     for key, name in secret_env_names(spec):
         if not name.startswith(PORTAL_SECRET_ENV_PREFIX):
             raise ValidationError(
@@ -71,6 +75,13 @@ def portal_secret_env_check(spec):
                 )
                 % {"key": key, "prefix": PORTAL_SECRET_ENV_PREFIX}
             )
+        others = SourceConnection.objects.exclude(pk=getattr(connection, "pk", None)).select_related("source")
+        for other in others:
+            if name in dict(secret_env_names(other.spec)).values():
+                raise ValidationError(
+                    _("auth.%(key)s: %(name)s holds the secret of %(source)s; each source reads a variable of its own.")
+                    % {"key": key, "name": name, "source": other.source.name}
+                )
 
 
 def _fernet():
