@@ -83,6 +83,12 @@ def test_the_same_origin_is_recognised_in_any_case_and_with_its_default_port():
             next_of(f'<{elsewhere}>; rel="next"')
 
 
+@pytest.mark.parametrize("address", ["http://h.example:99999/p2", "http://h.example:abc/p2"])
+def test_a_next_address_with_a_port_out_of_range_is_refused_not_a_crash(address):
+    with pytest.raises(PagingError, match="not a valid URL"):
+        next_of(f'<{address}>; rel="next"')
+
+
 def test_a_base_url_with_a_path_keeps_it():
     assert resource_url("https://api.cedant.example/bordereaux", "/v1/risks") == (
         "https://api.cedant.example/bordereaux/v1/risks"

@@ -151,6 +151,28 @@ def test_a_withdrawn_scheduled_cancellation_charges_nothing_back_before_the_date
         assert row[report.column_index("earned")] == earned_by_sql(as_of + timedelta(days=1), as_of)[policy.number]
 
 
+def test_an_endorsement_after_a_withdrawn_cancellation_counts_from_its_own_date(agent, finance_user):
+    policy = issue_policy(actor=agent, agent=agent, as_of=ISSUED)
+    policy_cancel(
+        policy=policy, actor=agent, effective_date=date(YEAR, 11, 1), reason="Vende el carro", as_of=date(YEAR, 4, 1)
+    )
+    policy_reinstate(policy=policy, actor=agent, reason="Ya no lo vende", as_of=date(YEAR, 5, 1))
+    policy_endorse(
+        policy=policy, actor=agent, effective_date=date(YEAR, 6, 1), reason="Más cobertura", sum_insured="90000000"
+    )
+    [[issued_premium, endorsed]] = sql(
+        "SELECT SUM(premium_change) FILTER (WHERE number = 1), SUM(premium_change) FILTER (WHERE kind = %s) "
+        "FROM policies_policyversion",
+        ["ENDORSEMENT"],
+    )
+    assert endorsed != 0
+
+    report, [row] = report_rows("earned_premium", finance_user, as_of=date(YEAR, 7, 31).isoformat())
+    assert row[report.column_index("written")] == issued_premium + endorsed
+    report, [row] = report_rows("earned_premium", finance_user, as_of=date(YEAR, 5, 31).isoformat())
+    assert row[report.column_index("written")] == issued_premium
+
+
 def test_loss_ratio_earns_the_period_over_backdated_versions(backdated_book, finance_user):
     start, end = date(YEAR, 3, 1), date(YEAR, 5, 31)
     _report, rows = report_rows("loss_ratio", finance_user, **{"from": start.isoformat(), "to": end.isoformat()})

@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 from django.apps import apps
+from django.urls import reverse
 
-from portal.accounts.models import Role, UserStatus
+from portal.accounts.models import Role, User, UserStatus
 from portal.reports.models import ReportRun, ReportSchedule
 from portal.reports.services import FINANCE_PACK, SYSTEM_EMAIL, report_schedules_run_due
 
@@ -36,6 +37,32 @@ def test_a_pack_renamed_by_an_administrator_is_not_installed_twice():
     assert ReportSchedule.objects.count() == 1
 
 
+def test_reversed_the_migration_removes_the_pack_it_installed_and_keeps_the_others(admin_user):
+    ReportSchedule.objects.create(
+        name="Mine", reports=["claims"], format="csv", day_of_month=2, recipients=[], owner=admin_user
+    )
+    MIGRATION.remove_finance_pack(apps, None)
+    assert list(ReportSchedule.objects.values_list("name", flat=True)) == ["Mine"]
+
+
+def test_a_schedule_for_every_finance_user_is_saved_in_the_admin_with_no_recipients_typed(admin_client):
+    answer = admin_client.post(
+        "/admin/reports/reportschedule/add/",
+        {
+            "name": "Cartera",
+            "reports": '["receivables_ageing"]',
+            "format": "xlsx",
+            "day_of_month": "5",
+            "recipients": "",
+            "emails_finance": "on",
+            "owner": "",
+            "is_active": "on",
+        },
+    )
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    assert ReportSchedule.objects.get(name="Cartera").recipients == []
+
+
 def test_a_database_without_the_pack_gets_it():
     ReportSchedule.objects.all().delete()
     MIGRATION.install_finance_pack(apps, None)
@@ -43,7 +70,7 @@ def test_a_database_without_the_pack_gets_it():
 
 
 def test_the_installed_pack_runs_as_the_system_account_and_emails_the_active_finance_users(
-    mailoutbox, django_capture_on_commit_callbacks
+    mailoutbox, django_capture_on_commit_callbacks, client, private_root
 ):
     UserFactory(role=Role.FINANCE, email_primary="cfo@amparo.test")
     UserFactory(role=Role.FINANCE, email_primary="analyst@amparo.test")
@@ -58,6 +85,13 @@ def test_the_installed_pack_runs_as_the_system_account_and_emails_the_active_fin
     assert set(ReportRun.objects.values_list("status", flat=True)) == {ReportRun.Status.SUCCEEDED}
     [email] = mailoutbox
     assert email.to == ["analyst@amparo.test", "cfo@amparo.test"]
+    # Every link in it opens for a recipient, though the runs are the system account's; not for an agent.
+    run = ReportRun.objects.first()
+    client.force_login(User.objects.get(email_primary="cfo@amparo.test"))
+    assert client.get(reverse("reports:run_detail", args=[run.pk])).status_code == 200
+    assert client.get(reverse("reports:run_download", args=[run.pk])).status_code == 200
+    client.force_login(User.objects.get(email_primary="agent@amparo.test"))
+    assert client.get(reverse("reports:run_detail", args=[run.pk])).status_code == 404
 
 
 def test_a_pack_with_nobody_to_email_sends_nothing(mailoutbox, django_capture_on_commit_callbacks):

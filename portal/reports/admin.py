@@ -17,6 +17,8 @@ class ReportScheduleForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        # An empty JSON field comes back as None; the column holds a list.
+        cleaned["recipients"] = cleaned.get("recipients") or []
         if not self.errors:
             report_schedule_clean(
                 reports=cleaned.get("reports") or [],

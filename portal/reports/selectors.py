@@ -1,5 +1,7 @@
 """Reads of the reports domain, scoped to the user."""
 
+from django.db.models import Q
+
 from portal.accounts.models import Role
 
 from .models import ReportRun, ReportSchedule
@@ -8,12 +10,16 @@ SEES_EVERY_RUN = frozenset({Role.ADMIN, Role.INTERVENTORIA})
 
 
 def report_runs_visible_to(user):
-    """A user's own runs; administrators and Interventoría see everyone's (read-only oversight)."""
+    """A user's own runs; finance also the runs of the schedules emailed to every finance user (the
+    finance pack, run as the reports' system account); administrators and Interventoría everyone's
+    (read-only oversight)."""
     runs = ReportRun.objects.select_related("requested_by")
     if not user.is_authenticated or not user.is_active:
         return runs.none()
     if user.role in SEES_EVERY_RUN:
         return runs
+    if user.role == Role.FINANCE:
+        return runs.filter(Q(requested_by=user) | Q(schedule__emails_finance=True))
     return runs.filter(requested_by=user)
 
 

@@ -142,12 +142,10 @@ VERSION_FIELDS = ("number", "kind", "effective_date", "start_date", "end_date", 
 
 
 def _versions_by_policy(user, params, *, effective_by):
-    """(policy fields, [versions effective on or before `effective_by`]) per policy in scope, policy by
-    policy. Business dates decide: a version recorded today for a date in the past counts from that date."""
+    """(policy fields, [versions in effect on `effective_by`]) per policy in scope, policy by policy.
+    Business dates decide: a version recorded today for a date in the past counts from that date."""
     rows = (
-        PolicyVersion.objects.filter(
-            policy__in=policies_visible_to(user).values("pk"), effective_date__lte=effective_by
-        )
+        PolicyVersion.objects.filter(policy__in=policies_visible_to(user).values("pk"))
         .filter(_agent_filter(params, "policy__customer__agent"))
         .order_by("policy_id", "number")
         .values_list(
@@ -163,11 +161,25 @@ def _versions_by_policy(user, params, *, effective_by):
     )
     for _policy_id, group in itertools.groupby(rows, key=lambda row: row[0]):
         group = list(group)
-        # A version counts once every version before it does too: withdrawing a scheduled cancellation
-        # makes a version effective before the cancellation it undoes, and alone it would charge back
-        # a return that has not happened yet.
-        in_effect = itertools.takewhile(lambda numbered: numbered[0] == numbered[1][6], enumerate(group, 1))
-        yield _PolicyFields(*group[0][1:6]), [_Version(*row[6:]) for _number, row in in_effect]
+        versions = _in_effect([_Version(*row[6:]) for row in group], on=effective_by)
+        if versions:
+            yield _PolicyFields(*group[0][1:6]), versions
+
+
+def _in_effect(versions, *, on):
+    """The versions (in number order) in effect on day `on`: those effective by then, less the
+    reinstatement that withdrew a scheduled cancellation not yet effective (it is dated before the
+    cancellation it undoes, and alone it would give back a return that has not happened yet)."""
+    kept, withdrawn = [], False
+    for version in versions:
+        future = version.effective_date > on
+        if version.kind == PolicyVersion.Kind.CANCELLATION and future:
+            withdrawn = True
+        elif version.kind == PolicyVersion.Kind.REINSTATEMENT and withdrawn:
+            withdrawn = False
+        elif not future:
+            kept.append(version)
+    return kept
 
 
 def policy_earnings(versions, *, until):

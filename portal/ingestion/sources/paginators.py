@@ -116,8 +116,14 @@ class Paginator:
     def _same_host(self, url, response):
         """`url` resolved against the page it came with; a next address elsewhere would receive our
         token: refused."""
-        url = urljoin(response.url or self.url, url)
-        if _origin(url) != _origin(self.base_url):
+        try:
+            url = urljoin(response.url or self.url, url)
+            elsewhere = _origin(url) != _origin(self.base_url)
+        except ValueError:  # a port out of range or not a number
+            raise PagingError(
+                _("The API sent a next page address that is not a valid URL; it was not followed.")
+            ) from None
+        if elsewhere:
             raise PagingError(
                 _("The API sent a next page on another host (%(host)s); it was not followed.")
                 % {"host": urlsplit(url).netloc.rpartition("@")[2]}

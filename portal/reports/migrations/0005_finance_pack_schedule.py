@@ -23,8 +23,13 @@ def install_finance_pack(apps, schema_editor):
     )
 
 
+def remove_finance_pack(apps, schema_editor):
+    """Reversed, the pack this migration installed goes (its runs keep their files, without a schedule):
+    0004 reversed gives every schedule an owner again, which the system account's pack has not."""
+    apps.get_model("reports", "ReportSchedule").objects.filter(name=NAME, owner=None).delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [("reports", "0004_schedule_emails_finance_and_system_owner")]
 
-    # Reversed, the pack stays: by then it may have runs, and an administrator may have changed it.
-    operations = [migrations.RunPython(install_finance_pack, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(install_finance_pack, remove_finance_pack)]

@@ -27,7 +27,7 @@ def _language(code):
         return translation.get_supported_language_variant(code)
     except LookupError:
         choices = ", ".join(code for code, _name in settings.LANGUAGES)
-        raise CommandError(f"--language takes one of {choices} (or es), got {code!r}") from None
+        raise CommandError(f"--language takes one of {choices}, or es; got {code!r}") from None
 
 
 def _writable_destination(output):
