@@ -236,7 +236,9 @@ def ageing_by_sql(as_of):
         SELECT i.due_date, i.amount - COALESCE((
             SELECT SUM(a.amount) FROM payments_paymentallocation a JOIN payments_payment p ON p.id = a.payment_id
             WHERE a.instalment_id = i.id AND p.received_on <= %(as_of)s
-              AND (p.status = 'CONFIRMED' OR p.reversed_at >= %(day_after)s)), 0) AS outstanding
+              AND (p.status = 'CONFIRMED' OR p.reversed_at >= %(day_after)s)
+              AND (a.created_at < %(day_after)s OR a.created_at <= p.created_at + interval '1 minute')), 0)
+              AS outstanding
         FROM payments_instalment i JOIN policies_policyversion v ON v.id = i.policy_version_id
         WHERE v.start_date <= %(as_of)s
         """,
@@ -293,6 +295,28 @@ def test_receivables_ageing_is_as_at_its_date(agent, finance_user):
     assert sum(column(report, rows, "open_balance"), Decimal(0)) == (
         paid_late.current_version.premium + reversed_later.current_version.premium - Decimal("100000")
     )
+
+
+def test_credit_applied_to_an_instalment_after_the_date_is_not_paid_on_the_date(agent, finance_user):
+    as_of = date(YEAR, 3, 31)
+    policy = issue_policy(actor=agent, agent=agent, as_of=date(YEAR, 1, 5))
+    credit = payment_receive(
+        customer=policy.customer,
+        amount=policy.current_version.premium,
+        currency="COP",
+        method="CASH",
+        reference="CREDIT-1",
+        actor=agent,
+        received_on=date(YEAR, 2, 1),
+    )
+    # As when the money came in February and sat as credit until it was applied today.
+    Payment.objects.filter(pk=credit.pk).update(created_at=timezone.make_aware(timezone.datetime(YEAR, 2, 1, 10, 0)))
+
+    report, rows = report_rows("receivables_ageing", finance_user, as_of=as_of.isoformat())
+    assert sum(column(report, rows, "open_balance"), Decimal(0)) == policy.current_version.premium
+    assert sum(ageing_by_sql(as_of).values(), Decimal(0)) == policy.current_version.premium
+    report, rows = report_rows("receivables_ageing", finance_user, as_of=timezone.localdate().isoformat())
+    assert rows == []
 
 
 def test_receivables_ageing_keeps_namesake_customers_apart_by_their_id_number(agent, finance_user):

@@ -247,16 +247,20 @@ def collections(user, params):
     )
 
 
+# An allocation made as its payment was recorded (in the same transaction, within this of it) dates
+# from the payment's received day; one made later (spare credit applied) from when it was made.
+WITH_ITS_PAYMENT = timedelta(minutes=1)
+
+
 def paid_as_at(as_of):
     """What had been paid of an instalment (the outer query's row) on `as_of`: its allocations from
-    payments received by then that had not been reversed by then."""
+    payments received by then that had not been reversed by then, less credit applied only later."""
+    day_after = _start_of(as_of + timedelta(days=1))
     return Coalesce(
         Subquery(
             PaymentAllocation.objects.filter(instalment=OuterRef("pk"), payment__received_on__lte=as_of)
-            .filter(
-                Q(payment__status=Payment.Status.CONFIRMED)
-                | Q(payment__reversed_at__gte=_start_of(as_of + timedelta(days=1)))
-            )
+            .filter(Q(payment__status=Payment.Status.CONFIRMED) | Q(payment__reversed_at__gte=day_after))
+            .filter(Q(created_at__lt=day_after) | Q(created_at__lte=F("payment__created_at") + WITH_ITS_PAYMENT))
             .order_by()
             .values("instalment")
             .annotate(paid=Sum("amount"))
