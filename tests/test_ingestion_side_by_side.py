@@ -6,7 +6,7 @@ rest of the suite takes inside its test transactions."""
 import pytest
 from django.db import connection
 
-from portal.ingestion import engine, partitions
+from portal.ingestion import concurrently, partitions
 from portal.ingestion.models import RiskRow
 from portal.ingestion.services import source_create
 
@@ -48,9 +48,9 @@ def import_once(name):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_an_import_outside_a_transaction_works_beside_itself_with_the_results_of_one_connection(monkeypatch):
-    assert engine._may_run_beside()
+    assert concurrently._may_run_beside()
     beside = import_once("Side by side cedant")
-    monkeypatch.setattr(engine, "_may_run_beside", lambda: False)
+    monkeypatch.setattr(concurrently, "_may_run_beside", lambda: False)
     alone = import_once("One connection cedant")
 
     assert beside == alone
@@ -72,6 +72,6 @@ def test_side_by_side_returns_each_result_in_order_and_raises_what_a_call_raised
     def failing():
         raise ValueError("from the other connection")
 
-    assert engine.side_by_side(lambda: 1, lambda: 2, lambda: 3) == [1, 2, 3]
+    assert concurrently.side_by_side(lambda: 1, lambda: 2, lambda: 3) == [1, 2, 3]
     with pytest.raises(ValueError, match="from the other connection"):
-        engine.side_by_side(lambda: 1, failing)
+        concurrently.side_by_side(lambda: 1, failing)
