@@ -524,6 +524,33 @@ TRICKY_TEXTS = [
 ]
 
 
+def sql(query, params=()):
+    """The rows of a raw SQL query: the tests' own reading of the figures a report should give."""
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+def report_rows(name, user, **raw):
+    """(report, its rows) for `user` with the raw parameters `raw`; checks that the count the source
+    gives, the query PostgreSQL would COPY as the file and each row's width agree with the rows."""
+    report = REPORTS[name]
+    values, _stored = parameters_clean(report, raw, user=user)
+    data = report.source(user, values)
+    rows = list(data.rows)
+    assert data.total in (None, len(rows))
+    if data.query is not None:
+        # PostgreSQL COPYs the query as the file: it must select the report's columns, in order.
+        assert [tuple(row) for row in data.query] == rows
+    assert all(len(row) == len(report.columns) for row in rows)
+    return report, rows
+
+
+def report_column(report, rows, key):
+    index = report.column_index(key)
+    return [row[index] for row in rows]
+
+
 def audit_extract_since_2000(user):
     """The audit extract report and its data over the whole audit table, whatever today's date."""
     report = REPORTS["audit_extract"]

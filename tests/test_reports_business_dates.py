@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from portal.accounts.models import Role
@@ -18,9 +17,9 @@ from portal.payments.demo import pay_out_claim
 from portal.payments.models import Payment
 from portal.payments.services import payment_receive, payment_reverse
 from portal.policies.services import policy_cancel, policy_endorse, policy_reinstate
-from portal.reports.catalogue import REPORTS, parameters_clean
 
 from .factories import CustomerFactory, ProductFactory, UserFactory, file_claim, grant_approval_limit, issue_policy
+from .helpers import report_column, report_rows, sql
 
 pytestmark = pytest.mark.django_db
 YEAR = timezone.localdate().year - 1
@@ -29,30 +28,6 @@ ENDORSED = date(YEAR, 3, 1)
 SECOND_ISSUED = date(YEAR, 2, 1)
 CANCELLED = date(YEAR, 6, 1)
 BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "days_90_plus")
-
-
-def sql(query, params=()):
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchall()
-
-
-def report_rows(name, user, **raw):
-    report = REPORTS[name]
-    values, _stored = parameters_clean(report, raw, user=user)
-    data = report.source(user, values)
-    rows = list(data.rows)
-    assert data.total in (None, len(rows))
-    if data.query is not None:
-        # PostgreSQL COPYs the query as the file: it must select the report's columns, in order.
-        assert [tuple(row) for row in data.query] == rows
-    assert all(len(row) == len(report.columns) for row in rows)
-    return report, rows
-
-
-def column(report, rows, key):
-    index = report.column_index(key)
-    return [row[index] for row in rows]
 
 
 def earned_by_sql(until, effective_by):
@@ -111,8 +86,11 @@ def test_earned_premium_counts_versions_by_their_effective_date_not_when_they_we
             [as_of],
         )
     )
-    assert dict(zip(column(report, rows, "policy"), column(report, rows, "written"), strict=True)) == written_by_sql
-    earned = dict(zip(column(report, rows, "policy"), column(report, rows, "earned"), strict=True))
+    assert (
+        dict(zip(report_column(report, rows, "policy"), report_column(report, rows, "written"), strict=True))
+        == written_by_sql
+    )
+    earned = dict(zip(report_column(report, rows, "policy"), report_column(report, rows, "earned"), strict=True))
     assert earned == earned_by_sql(as_of + timedelta(days=1), as_of)
     assert len(rows) == 2 and all(value > 0 for value in earned.values())
     for row in rows:
@@ -130,7 +108,7 @@ def test_earned_premium_leaves_out_versions_that_take_effect_after_the_date(back
         "SELECT premium_change FROM policies_policyversion WHERE policy_id = %s AND number = 1",
         [backdated_book["endorsed"].pk],
     )
-    written = dict(zip(column(report, rows, "policy"), column(report, rows, "written"), strict=True))
+    written = dict(zip(report_column(report, rows, "policy"), report_column(report, rows, "written"), strict=True))
     assert written[backdated_book["endorsed"].number] == issued_premium
     assert written[backdated_book["cancelled"].number] > 0
 
@@ -202,10 +180,10 @@ def test_premium_production_books_each_version_in_its_effective_month_net_of_the
         "WHERE effective_date BETWEEN %s AND %s GROUP BY 1 ORDER BY 1",
         [date(YEAR, 1, 1), date(YEAR, 12, 31)],
     )
-    months = column(report, rows, "month")
+    months = report_column(report, rows, "month")
     assert months == [month for month, _written, _cancelled in by_sql]
-    assert column(report, rows, "written_premium") == [written for _month, written, _cancelled in by_sql]
-    assert column(report, rows, "cancellations") == [cancelled for _month, _written, cancelled in by_sql]
+    assert report_column(report, rows, "written_premium") == [written for _month, written, _cancelled in by_sql]
+    assert report_column(report, rows, "cancellations") == [cancelled for _month, _written, cancelled in by_sql]
     assert months == [date(YEAR, 1, 1), date(YEAR, 2, 1), date(YEAR, 3, 1), date(YEAR, 6, 1)]
     assert rows[-1][report.column_index("written_premium")] < 0
 
@@ -224,7 +202,7 @@ def test_premium_production_keeps_namesake_agents_and_products_apart(team, finan
     )
     assert len(rows) == len(groups) == 2
     assert {(row[1], row[2]) for row in rows} == {("Autos", "Carlos Pérez")}
-    assert sorted(column(report, rows, "written_premium")) == sorted(written for _p, _a, written in groups)
+    assert sorted(report_column(report, rows, "written_premium")) == sorted(written for _p, _a, written in groups)
 
 
 def ageing_by_sql(as_of):
@@ -286,13 +264,13 @@ def test_receivables_ageing_is_as_at_its_date(agent, finance_user):
 
     by_sql = ageing_by_sql(as_of)
     for bucket in BUCKETS:
-        assert sum(column(report, rows, bucket), Decimal(0)) == by_sql.get(bucket, 0)
+        assert sum(report_column(report, rows, bucket), Decimal(0)) == by_sql.get(bucket, 0)
     for row in rows:
         assert sum(row[report.column_index(bucket)] for bucket in BUCKETS) == row[report.column_index("open_balance")]
     assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REVERSED
     assert len(rows) == 2
     # Paid in May: still owed in March. Reversed today: paid in part in March.
-    assert sum(column(report, rows, "open_balance"), Decimal(0)) == (
+    assert sum(report_column(report, rows, "open_balance"), Decimal(0)) == (
         paid_late.current_version.premium + reversed_later.current_version.premium - Decimal("100000")
     )
 
@@ -313,7 +291,7 @@ def test_credit_applied_to_an_instalment_after_the_date_is_not_paid_on_the_date(
     Payment.objects.filter(pk=credit.pk).update(created_at=timezone.make_aware(timezone.datetime(YEAR, 2, 1, 10, 0)))
 
     report, rows = report_rows("receivables_ageing", finance_user, as_of=as_of.isoformat())
-    assert sum(column(report, rows, "open_balance"), Decimal(0)) == policy.current_version.premium
+    assert sum(report_column(report, rows, "open_balance"), Decimal(0)) == policy.current_version.premium
     assert sum(ageing_by_sql(as_of).values(), Decimal(0)) == policy.current_version.premium
     report, rows = report_rows("receivables_ageing", finance_user, as_of=timezone.localdate().isoformat())
     assert rows == []
@@ -325,7 +303,7 @@ def test_receivables_ageing_keeps_namesake_customers_apart_by_their_id_number(ag
         issue_policy(actor=agent, customer=customer)
     report, rows = report_rows("receivables_ageing", finance_user)
 
-    assert sorted(column(report, rows, "customer")) == ["María García (52111222)", "María García (52333444)"]
+    assert sorted(report_column(report, rows, "customer")) == ["María García (52111222)", "María García (52333444)"]
 
 
 def test_claim_statuses_add_up_to_the_claims_filed(agent, supervisor, reason, finance_user):
@@ -395,7 +373,7 @@ def test_bordereaux_count_rejections_once_and_show_the_classes_a_period_dropped(
     report, rows = report_rows("bordereaux", finance_user, **{"from": this_month.isoformat()})
 
     [[rejected_by_sql]] = sql("SELECT SUM(rows_rejected) FROM ingestion_importjob WHERE period = %s", [this_month])
-    assert sum(column(report, rows, "rows_rejected")) == rejected_by_sql == 14
+    assert sum(report_column(report, rows, "rows_rejected")) == rejected_by_sql == 14
     assert [row[report.column_index("rows_rejected")] for row in rows if row[0] == "Seguros Andinos"] == [
         3 + 2,
         0,

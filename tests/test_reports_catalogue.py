@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -28,31 +27,14 @@ from portal.reports.services import report_run_request
 from portal.reports.sources import _Version, policy_earnings
 
 from .factories import UserFactory, file_claim, grant_approval_limit, issue_policy
+from .helpers import report_column, report_rows, sql
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
 
 
-def sql(query, params=()):
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchall()
-
-
-def report_rows(name, user, **raw):
-    report = REPORTS[name]
-    values, _stored = parameters_clean(report, raw, user=user)
-    data = report.source(user, values)
-    return report, list(data.rows)
-
-
-def column(report, rows, key):
-    index = report.column_index(key)
-    return [row[index] for row in rows]
-
-
 def total(report, rows, key):
-    return sum((value for value in column(report, rows, key) if value is not None), Decimal(0))
+    return sum((value for value in report_column(report, rows, key) if value is not None), Decimal(0))
 
 
 @pytest.fixture
@@ -159,7 +141,7 @@ def test_collections_reconcile_with_the_confirmed_payments(world, finance_user):
     report, rows = report_rows("collections", finance_user)
     [[collected]] = sql("SELECT SUM(amount) FROM payments_payment WHERE direction = 'IN' AND status = 'CONFIRMED'")
     assert total(report, rows, "collected") == collected == Decimal("1000000")
-    assert column(report, rows, "method") == ["Cash"]
+    assert report_column(report, rows, "method") == ["Cash"]
 
 
 def test_claims_incurred_paid_and_outstanding_reconcile(world, finance_user):
@@ -169,7 +151,7 @@ def test_claims_incurred_paid_and_outstanding_reconcile(world, finance_user):
     assert total(report, rows, "incurred") == incurred == Decimal("3000000")
     assert total(report, rows, "paid") == paid
     assert total(report, rows, "outstanding") == incurred - paid
-    assert sum(column(report, rows, "filed")) == 1
+    assert sum(report_column(report, rows, "filed")) == 1
 
 
 def test_loss_ratio_is_incurred_over_earned_per_product(world, finance_user):
@@ -225,7 +207,7 @@ def test_the_audit_extract_filters_by_actor_and_action_for_interventoria(auditor
     audit_record(actor=finance_user, action="payment.recorded")
     audit_record(actor=auditor, action="user.suspended")
     report, rows = report_rows("audit_extract", auditor, actor=finance_user.email_primary)
-    assert column(report, rows, "action") == ["payment.recorded"]
+    assert report_column(report, rows, "action") == ["payment.recorded"]
     with pytest.raises(PermissionDenied):
         report_run_request(report_name="audit_extract", fmt="csv", parameters={}, actor=finance_user)
 

@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -24,7 +23,7 @@ from portal.reports import writers
 from portal.reports.catalogue import REPORTS, parameters_clean
 
 from .factories import UserFactory, apply_loan
-from .helpers import disbursed, fresh
+from .helpers import disbursed, fresh, sql
 
 pytestmark = pytest.mark.django_db
 REPORT = REPORTS["loans"]
@@ -46,12 +45,6 @@ def rows_for(user, **raw):
 def summed(rows, key):
     index = REPORT.column_index(key)
     return sum((row[index] for row in rows), Decimal(0))
-
-
-def sql(query, params=()):
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchall()
 
 
 @pytest.fixture
